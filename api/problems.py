@@ -1,0 +1,110 @@
+"""RFC 9457 problem details: every error the API gives, with a stable `type` per kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from commands.base import NotFound, StaleVersion
+from domain.shared import DomainError, TransitionRefused
+from infra.logs import get_logger
+
+PROBLEM_BASE = "https://sonrisa.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+log = get_logger("api")
+
+
+class Problem(Exception):
+    """Raise to answer with a problem+json body."""
+
+    def __init__(
+        self, status: int, kind: str, title: str, detail: str, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.title, self.detail, self.extra = (
+            status, kind, title, detail, extra,
+        )
+        self.headers: dict[str, str] = {}
+
+
+def problem_response(
+    request: Request, status: int, kind: str, title: str, detail: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "correlation_id": getattr(request.state, "correlation_id", None),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""),
+         "code": e.get("type", "")}
+        for e in error.errors()
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, error: Problem) -> JSONResponse:
+        response = problem_response(
+            request, error.status, error.kind, error.title, error.detail, **error.extra
+        )
+        response.headers.update(error.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(
+            request, 422, "invalid-request", "The request is not valid",
+            "fix the fields listed in `errors` and send it again",
+            errors=_validation_errors(error),
+        )
+
+    @app.exception_handler(TransitionRefused)
+    async def on_refused(request: Request, error: TransitionRefused) -> JSONResponse:
+        return problem_response(request, 409, "transition-refused", "Not possible now", str(error))
+
+    @app.exception_handler(DomainError)
+    async def on_domain(request: Request, error: DomainError) -> JSONResponse:
+        return problem_response(
+            request, 422, "invalid-data", "The clinic's rules refuse this data", str(error),
+            field=error.field,
+        )
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(request: Request, error: NotFound) -> JSONResponse:
+        return problem_response(request, 404, "not-found", "Not found", str(error))
+
+    @app.exception_handler(StaleVersion)
+    async def on_stale(request: Request, error: StaleVersion) -> JSONResponse:
+        return problem_response(
+            request, 412, "stale-version", "The record has changed",
+            f"{error}; reload it and apply your change again", current_version=error.actual,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+                415: "unsupported-media-type"}.get(error.status_code, "http-error")
+        return problem_response(
+            request, error.status_code, kind, str(error.detail), str(error.detail)
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", error_type=type(error).__name__)
+        return problem_response(
+            request, 500, "internal-error", "Something went wrong on our side",
+            "the error was logged with this correlation id; nothing was half-written",
+        )

@@ -1,0 +1,195 @@
+"""The consumer runner: one durable queue per consumer, batches, retries, a dead-letter queue.
+
+A batch is handed to the consumer whole; if it fails, each message is retried
+on its own so one poison message cannot hold the others back. A message that
+still fails goes to `<queue>.dlq` with the error in its headers and is counted
+(invariant 4). Connection loss is survived with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from pydantic import ValidationError
+
+from bus.envelope import Envelope, parse
+from bus.topology import declare_consumer_queue, declare_exchange
+from infra.logs import get_logger
+from infra.metrics import CONSUMED, DEAD_LETTERED
+
+log = get_logger("bus.consumer")
+
+
+class BatchHandler(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def binding_keys(self) -> tuple[str, ...]: ...
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None: ...
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        handler: BatchHandler,
+        *,
+        rabbitmq_url: str,
+        exchange: str,
+        queue: str,
+        batch_size: int = 200,
+        batch_wait_seconds: float = 0.02,
+        attempts: int = 3,
+    ) -> None:
+        self.handler = handler
+        self.rabbitmq_url = rabbitmq_url
+        self.exchange_name = exchange
+        self.queue_name = queue
+        self.batch_size = batch_size
+        self.batch_wait_seconds = batch_wait_seconds
+        self.attempts = attempts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                backoff = 0.2
+            except (aio_pika.exceptions.AMQPError, OSError) as error:
+                log.warning("consumer lost RabbitMQ; reconnecting", consumer=self.queue_name,
+                            error=str(error), backoff=backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 15.0)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        connection = await aio_pika.connect_robust(self.rabbitmq_url)
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self.batch_size * 2)
+            exchange = await declare_exchange(channel, self.exchange_name)
+            queue = await declare_consumer_queue(
+                channel, exchange, self.queue_name, self.handler.binding_keys
+            )
+            inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+            async def receive(incoming: AbstractIncomingMessage) -> None:
+                await inbox.put(incoming)
+
+            tag = await queue.consume(receive)
+            log.info("consumer started", consumer=self.queue_name)
+            try:
+                while not stop.is_set():
+                    batch = await self._next_batch(inbox, stop)
+                    if batch:
+                        await self._process(channel, batch)
+            finally:
+                with contextlib.suppress(Exception):
+                    await queue.cancel(tag)
+        finally:
+            await connection.close()
+
+    async def _next_batch(
+        self, inbox: asyncio.Queue[AbstractIncomingMessage], stop: asyncio.Event
+    ) -> list[AbstractIncomingMessage]:
+        getter = asyncio.ensure_future(inbox.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([getter, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
+            return []
+        batch = [getter.result()]
+        deadline = asyncio.get_running_loop().time() + self.batch_wait_seconds
+        while len(batch) < self.batch_size:
+            if not inbox.empty():
+                batch.append(inbox.get_nowait())
+                continue
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(inbox.get(), timeout=remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _process(
+        self, channel: AbstractChannel, batch: list[AbstractIncomingMessage]
+    ) -> None:
+        readable: list[tuple[AbstractIncomingMessage, Envelope]] = []
+        for incoming in batch:
+            try:
+                readable.append((incoming, parse(incoming.body)))
+            except (ValidationError, ValueError) as error:
+                await self._dead_letter(channel, incoming, error)
+        if not readable:
+            return
+        try:
+            await self.handler.handle_batch([envelope for _, envelope in readable])
+        except Exception as error:  # noqa: BLE001 - isolate the message that fails
+            log.warning("batch failed; retrying one by one", consumer=self.queue_name,
+                        size=len(readable), error=type(error).__name__)
+            for incoming, envelope in readable:
+                await self._one(channel, incoming, envelope)
+            return
+        for incoming, _ in readable:
+            await incoming.ack()
+        CONSUMED.labels(self.queue_name, "applied").inc(len(readable))
+
+    async def _one(
+        self, channel: AbstractChannel, incoming: AbstractIncomingMessage, envelope: Envelope
+    ) -> None:
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=envelope.correlation_id, event_id=str(envelope.event_id)
+        ):
+            for attempt in range(1, self.attempts + 1):
+                try:
+                    await self.handler.handle_batch([envelope])
+                except Exception as error:  # noqa: BLE001 - a handler may fail in any way
+                    if attempt == self.attempts:
+                        await self._dead_letter(channel, incoming, error)
+                        return
+                    await asyncio.sleep(0.05 * 2**attempt)
+                else:
+                    await incoming.ack()
+                    CONSUMED.labels(self.queue_name, "applied").inc()
+                    return
+
+    async def _dead_letter(
+        self, channel: AbstractChannel, incoming: AbstractIncomingMessage, error: BaseException
+    ) -> None:
+        headers = dict(incoming.headers or {})
+        headers.update(
+            {
+                "x-error": str(error)[:2000],
+                "x-error-type": type(error).__name__,
+                "x-failed-at": datetime.now(UTC).isoformat(),
+                "x-original-routing-key": incoming.routing_key or "",
+                "x-consumer": self.queue_name,
+            }
+        )
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                body=incoming.body,
+                headers=headers,
+                content_type=incoming.content_type,
+                message_id=incoming.message_id,
+                correlation_id=incoming.correlation_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=f"{self.queue_name}.dlq",
+        )
+        await incoming.ack()
+        DEAD_LETTERED.labels(self.queue_name).inc()
+        CONSUMED.labels(self.queue_name, "dead_lettered").inc()
+        log.error("message dead-lettered", consumer=self.queue_name,
+                  error_type=type(error).__name__, message_id=incoming.message_id)

@@ -1,0 +1,195 @@
+"""`clinic`: the one command line for running, migrating and inspecting Sonrisa."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bus.envelope import CONTEXTS
+from infra.bootstrap import Platform
+from infra.logs import configure_logging, get_logger
+from infra.mongo import EmbeddedMongo
+from infra.settings import Settings, get_settings
+from infra.supervisor import Part, api_part, stop_on_signals, supervise
+
+app = typer.Typer(help="Sonrisa, the dental clinic platform.", no_args_is_help=True)
+projections_app = typer.Typer(help="Inspect and rebuild read models.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+console = Console()
+log = get_logger("clinic")
+
+
+def _run(main: Callable[[Settings], Awaitable[None]]) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(main(settings))
+
+
+async def _open(settings: Settings, *, mongo: bool = True) -> Platform:
+    platform = await Platform.open(settings)
+    await platform.migrate(mongo=mongo)
+    return platform
+
+
+def _consumer_parts(platform: Platform, names: list[str]) -> dict[str, Part]:
+    return {f"projector:{n}": platform.consumer(n).run for n in names}
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database, event store tables and read-model schemas (safe to repeat)."""
+
+    async def main(settings: Settings) -> None:
+        # Mongo's indexes are made by the processes that project into it (it may be embedded).
+        platform = await _open(settings, mongo=False)
+        await platform.close()
+        console.print("[green]database and schemas are ready[/green]")
+
+    _run(main)
+
+
+@app.command()
+def relay() -> None:
+    """Relay events from the event store to RabbitMQ (one leader at a time)."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        try:
+            await supervise({"relay": platform.relay().run}, stop)
+        finally:
+            await platform.close()
+
+    _run(main)
+
+
+@app.command()
+def project(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Run projectors (all of them when no NAME is given)."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings)
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        try:
+            await supervise(_consumer_parts(platform, names or list(platform.projectors)), stop)
+        finally:
+            await platform.close()
+
+    _run(main)
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API only."""
+    from api.app import create_app
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings)
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        try:
+            app_ = create_app(settings, platform)
+            await supervise({"api": api_part(app_, settings.host, settings.port)}, stop)
+        finally:
+            await platform.close()
+
+    _run(main)
+
+
+@app.command()
+def up() -> None:
+    """API, relay and projectors in one supervised process; Ctrl-C stops it cleanly."""
+    from api.app import create_app
+
+    async def main(settings: Settings) -> None:
+        embedded: EmbeddedMongo | None = None
+        if settings.mongo_url is None:
+            embedded = EmbeddedMongo(settings.embedded_mongo_python, settings.embedded_mongo_port)
+            url = await asyncio.to_thread(embedded.start)
+            log.info("CLINIC_MONGO_URL is unset: started the embedded in-memory Mongo wire "
+                     "server; Mongo read models are rebuilt from the event store", url=url)
+        try:
+            platform = await _open(settings)
+            try:
+                if embedded is not None:
+                    for name in platform.mongo_projections():
+                        count = await platform.projectors[name].rebuild()
+                        log.info("rebuilt read model", projection=name, events=count)
+                stop = asyncio.Event()
+                stop_on_signals(stop)
+                parts: dict[str, Part] = {
+                    "api": api_part(create_app(settings, platform), settings.host, settings.port),
+                    "relay": platform.relay().run,
+                    **_consumer_parts(platform, list(platform.projectors)),
+                }
+                console.print(f"Sonrisa is running on http://{settings.host}:{settings.port} "
+                              f"(API docs at /docs); Ctrl-C stops it")
+                await supervise(parts, stop)
+            finally:
+                await platform.close()
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
+    _run(main)
+
+
+@projections_app.command("rebuild")
+def rebuild(name: str) -> None:
+    """Rebuild one read model from the event store, with a progress bar."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings)
+        try:
+            if name not in platform.projectors:
+                known = ", ".join(sorted(platform.projectors))
+                console.print(f"[red]unknown projection {name!r}[/red]; known: {known}")
+                raise typer.Exit(2)
+            projector = platform.projectors[name]
+            total = sum([await platform.reader.max_notification_id(c)
+                         for c in projector.projection.contexts])
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task(f"rebuilding {name}", total=total)
+                count = await projector.rebuild(lambda n: progress.advance(task, n))
+            console.print(f"[green]{name} rebuilt from {count} events[/green]")
+        finally:
+            await platform.close()
+
+    _run(main)
+
+
+@projections_app.command("status")
+def status() -> None:
+    """Each projection's and the relay's position, and how far behind the event store it is."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings)
+        try:
+            table = Table("reader", "context", "position", "head", "lag")
+            heads = {c: await platform.reader.max_notification_id(c) for c in CONTEXTS}
+            relay = platform.relay()
+            for context in CONTEXTS:
+                position = await relay.position(context)
+                table.add_row("relay", context, str(position), str(heads[context]),
+                              str(heads[context] - position))
+            for name, projector in platform.projectors.items():
+                positions = await projector.store.status()
+                for context in projector.projection.contexts:
+                    position = positions.get(context, 0)
+                    table.add_row(name, context, str(position), str(heads[context]),
+                                  str(heads[context] - position))
+            console.print(table)
+        finally:
+            await platform.close()
+
+    _run(main)

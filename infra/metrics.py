@@ -1,0 +1,21 @@
+"""Prometheus metrics every process exposes; one registry, named after what they count."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+RELAY_PUBLISHED = Counter(
+    "sonrisa_relay_published_total", "Events the relay published with a broker confirm", ["context"]
+)
+RELAY_FAILURES = Counter(
+    "sonrisa_relay_failures_total", "Relay publishing rounds that failed and will be retried"
+)
+CONSUMED = Counter(
+    "sonrisa_consumer_messages_total", "Messages a consumer finished", ["consumer", "outcome"]
+)
+DEAD_LETTERED = Counter(
+    "sonrisa_dead_lettered_total", "Messages sent to a dead-letter queue", ["consumer"]
+)
+HTTP_REQUESTS = Histogram(
+    "sonrisa_http_request_seconds", "HTTP requests by route and status", ["method", "route", "status"]
+)

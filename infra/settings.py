@@ -1,0 +1,75 @@
+"""Configuration of every Sonrisa process, read from `CLINIC_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """One place for every knob; defaults run the platform on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="CLINIC_", extra="ignore")
+
+    database_url: str = "postgresql://127.0.0.1:5432/sonrisa"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    mongo_url: str | None = None
+    mongo_database: str = "sonrisa"
+    embedded_mongo_python: Path = PROJECT_ROOT / ".venv-mongo" / "bin" / "python"
+    embedded_mongo_port: int = 27117
+    host: str = "127.0.0.1"
+    port: int = 8000
+    exchange: str = "clinic.events"
+    queue_prefix: str = ""
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_batch_size: int = Field(default=200, ge=1, le=5_000)
+    consumer_batch_wait_seconds: float = Field(default=0.02, ge=0)
+    consumer_attempts: int = Field(default=3, ge=1)
+    read_your_writes_timeout_seconds: float = Field(default=3.0, ge=0)
+    max_request_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    jwt_secret: str = "change-me-in-production"
+
+    def postgres_env(self) -> dict[str, str]:
+        """The database URL spelled as eventsourcing's POSTGRES_* settings."""
+        url = urlsplit(self.database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "sonrisa",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+        }
+
+    def effective_mongo_url(self) -> str:
+        """The configured MongoDB, or the embedded wire server that `clinic up` starts."""
+        return self.mongo_url or (
+            f"mongodb://127.0.0.1:{self.embedded_mongo_port}/?directConnection=true"
+        )
+
+    def queue_name(self, consumer: str) -> str:
+        return f"{self.queue_prefix}{consumer}"
+
+    def asyncpg_dsn(self) -> str:
+        """asyncpg needs a user even with trust auth; default to postgres like psql does."""
+        url = urlsplit(self.database_url)
+        if url.username:
+            return self.database_url
+        netloc = f"postgres@{url.netloc}"
+        return url._replace(netloc=netloc).geturl()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

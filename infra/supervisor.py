@@ -1,0 +1,62 @@
+"""Runs the parts of `clinic up` side by side, restarts one that crashes, stops all on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from infra.logs import get_logger
+
+Part = Callable[[asyncio.Event], Awaitable[None]]
+log = get_logger("infra.supervisor")
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def _keep_running(name: str, part: Part, stop: asyncio.Event) -> None:
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await part(stop)
+        except Exception:  # noqa: BLE001 - a crashed part is restarted, never fatal
+            log.exception("part crashed; restarting", part=name, backoff=backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, 30.0)
+        else:
+            backoff = 0.5
+    log.info("part stopped", part=name)
+
+
+async def supervise(parts: dict[str, Part], stop: asyncio.Event) -> None:
+    await asyncio.gather(*(_keep_running(name, part, stop) for name, part in parts.items()))
+
+
+def api_part(app: FastAPI, host: str, port: int) -> Part:
+    async def serve(stop: asyncio.Event) -> None:
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        )
+        # The supervisor owns SIGINT/SIGTERM and tells uvicorn through `stop`.
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+
+        async def watch() -> None:
+            await stop.wait()
+            server.should_exit = True
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await server.serve()
+        finally:
+            watcher.cancel()
+
+    return serve

@@ -1,0 +1,136 @@
+"""PostgreSQL document store for projections: one row per aggregate, version in the same row."""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+import asyncpg
+
+from projections.base import Document, Projection, Versioned
+
+STATUS_DDL = """
+CREATE TABLE IF NOT EXISTS projection_status (
+    projection text NOT NULL,
+    context text NOT NULL,
+    position bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, context)
+);
+"""
+
+
+class PostgresProjection(Projection):
+    """A projection kept in a PostgreSQL table with typed columns for querying."""
+
+    table: ClassVar[str]
+    columns_ddl: ClassVar[str]
+    indexes_ddl: ClassVar[tuple[str, ...]] = ()
+    column_names: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        """Values of `column_names`, derived from the document."""
+
+    def ddl(self) -> list[str]:
+        return [
+            STATUS_DDL,
+            f"CREATE TABLE IF NOT EXISTS {self.table} (aggregate_id uuid PRIMARY KEY, "
+            f"version bigint NOT NULL, document jsonb NOT NULL, {self.columns_ddl})",
+            *self.indexes_ddl,
+        ]
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class PostgresStore:
+    def __init__(self, pool: asyncpg.Pool, projection: PostgresProjection) -> None:
+        self.pool = pool
+        self.projection = projection
+        names = ("aggregate_id", "version", "document", *projection.column_names)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+        updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
+        self._names = names
+        self._upsert = (
+            f"INSERT INTO {projection.table} ({', '.join(names)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (aggregate_id) DO UPDATE SET {updates} "
+            f"WHERE {projection.table}.version < EXCLUDED.version"
+        )
+
+    async def migrate(self) -> None:
+        async with self.pool.acquire() as conn:
+            for statement in self.projection.ddl():
+                await conn.execute(statement)
+
+    def _record(self, aggregate_id: UUID, item: Versioned) -> tuple[Any, ...]:
+        return (aggregate_id, item.version, item.document, *self.projection.columns(item.document))
+
+    async def apply(
+        self,
+        decide: Callable[[dict[UUID, Versioned]], Awaitable[dict[UUID, Versioned]]],
+        ids: Sequence[UUID],
+        positions: dict[str, int],
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT aggregate_id, version, document FROM {self.projection.table} "  # noqa: S608
+                "WHERE aggregate_id = ANY($1::uuid[]) ORDER BY aggregate_id FOR UPDATE",
+                list(ids),
+            )
+            current = {r["aggregate_id"]: Versioned(r["version"], r["document"]) for r in rows}
+            changed = await decide(current)
+            if changed:
+                await conn.executemany(
+                    self._upsert, [self._record(k, v) for k, v in changed.items()]
+                )
+            await self._advance(conn, positions)
+
+    async def _advance(self, conn: asyncpg.Connection, positions: dict[str, int]) -> None:
+        if positions:
+            await conn.executemany(
+                "INSERT INTO projection_status (projection, context, position) "
+                "VALUES ($1, $2, $3) ON CONFLICT (projection, context) DO UPDATE SET "
+                "position = greatest(projection_status.position, EXCLUDED.position), "
+                "updated_at = now()",
+                [(self.projection.name, c, p) for c, p in positions.items()],
+            )
+
+    async def replace_all(self, documents: dict[UUID, Versioned], positions: dict[str, int]) -> None:
+        table = self.projection.table
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            await conn.execute(f"TRUNCATE {table}")
+            await conn.execute(
+                "DELETE FROM projection_status WHERE projection = $1", self.projection.name
+            )
+            await conn.copy_records_to_table(
+                table,
+                records=[self._record(k, v) for k, v in documents.items()],
+                columns=list(self._names),
+            )
+            await self._advance(conn, positions)
+
+    async def status(self) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT context, position FROM projection_status WHERE projection = $1",
+            self.projection.name,
+        )
+        return {r["context"]: r["position"] for r in rows}
+
+    async def version_of(self, aggregate_id: UUID) -> int:
+        value = await self.pool.fetchval(
+            f"SELECT version FROM {self.projection.table} WHERE aggregate_id = $1",  # noqa: S608
+            aggregate_id,
+        )
+        return int(value or 0)
+
+    async def dump(self) -> dict[UUID, Versioned]:
+        rows = await self.pool.fetch(
+            f"SELECT aggregate_id, version, document FROM {self.projection.table}"  # noqa: S608
+        )
+        return {r["aggregate_id"]: Versioned(r["version"], r["document"]) for r in rows}
