@@ -23,7 +23,7 @@ _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
-    """The app; with `platform` given (tests, `clinic up`) it uses that one and does not close it."""
+    """The app. Given a `platform` (tests, `clinic up`), it uses that one and leaves it open."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,7 +55,9 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         supplied = request.headers.get("x-correlation-id", "")
-        request.state.correlation_id = supplied if _CORRELATION.match(supplied) else new_request_id()
+        request.state.correlation_id = (
+            supplied if _CORRELATION.match(supplied) else new_request_id()
+        )
         request.state.request_id = new_request_id()
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(
@@ -64,7 +66,10 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             length = request.headers.get("content-length")
             if length and (not length.isdigit() or int(length) > settings.max_request_bytes):
                 response: Response = problem_response(
-                    request, 413, "payload-too-large", "The request is too large",
+                    request,
+                    413,
+                    "payload-too-large",
+                    "The request is too large",
                     f"send at most {settings.max_request_bytes} bytes",
                 )
             else:
@@ -74,8 +79,13 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).observe(elapsed)
             # The route template, never the query string: searches contain patients' names.
-            log.info("request", method=request.method, route=path,
-                     status=response.status_code, ms=round(elapsed * 1000, 2))
+            log.info(
+                "request",
+                method=request.method,
+                route=path,
+                status=response.status_code,
+                ms=round(elapsed * 1000, 2),
+            )
         response.headers["X-Correlation-Id"] = request.state.correlation_id
         return response
 

@@ -15,7 +15,7 @@ from domain.shared import Meta
 from infra.bootstrap import Platform
 
 CONSISTENCY_HEADER = "Sonrisa-Consistent-With"
-TOKEN_HEADER = "Sonrisa-Consistency-Token"
+TOKEN_HEADER = "Sonrisa-Consistency-Token"  # noqa: S105 - a header name
 _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
@@ -40,14 +40,20 @@ def expected_version(request: Request, *, required: bool) -> int | None:
     if header is None:
         if required:
             raise Problem(
-                428, "precondition-required", "If-Match is required",
+                428,
+                "precondition-required",
+                "If-Match is required",
                 "send the ETag you read in an If-Match header so no one's change is overwritten",
             )
         return None
     match = _ETAG.match(header)
     if not match:
-        raise Problem(400, "invalid-if-match", "If-Match is not valid",
-                      'If-Match must be an ETag from this API, like "3"')
+        raise Problem(
+            400,
+            "invalid-if-match",
+            "If-Match is not valid",
+            'If-Match must be an ETag from this API, like "3"',
+        )
     return int(match.group(1))
 
 
@@ -66,8 +72,12 @@ async def read_your_writes(
         return
     match = _TOKEN.match(header)
     if not match:
-        raise Problem(400, "invalid-consistency-token", "Consistency token is not valid",
-                      f"{CONSISTENCY_HEADER} must be the {TOKEN_HEADER} a write returned")
+        raise Problem(
+            400,
+            "invalid-consistency-token",
+            "Consistency token is not valid",
+            f"{CONSISTENCY_HEADER} must be the {TOKEN_HEADER} a write returned",
+        )
     aggregate_id, version = UUID(match.group(1)), int(match.group(2))
     timeout = platform(request).settings.read_your_writes_timeout_seconds
     loop = asyncio.get_running_loop()

@@ -21,12 +21,14 @@ log = get_logger("api")
 class Problem(Exception):
     """Raise to answer with a problem+json body."""
 
-    def __init__(
-        self, status: int, kind: str, title: str, detail: str, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, kind: str, title: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.kind, self.title, self.detail, self.extra = (
-            status, kind, title, detail, extra,
+            status,
+            kind,
+            title,
+            detail,
+            extra,
         )
         self.headers: dict[str, str] = {}
 
@@ -48,8 +50,11 @@ def problem_response(
 
 def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""),
-         "code": e.get("type", "")}
+        {
+            "location": [str(p) for p in e.get("loc", ())],
+            "message": e.get("msg", ""),
+            "code": e.get("type", ""),
+        }
         for e in error.errors()
     ]
 
@@ -66,7 +71,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         return problem_response(
-            request, 422, "invalid-request", "The request is not valid",
+            request,
+            422,
+            "invalid-request",
+            "The request is not valid",
             "fix the fields listed in `errors` and send it again",
             errors=_validation_errors(error),
         )
@@ -78,7 +86,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain(request: Request, error: DomainError) -> JSONResponse:
         return problem_response(
-            request, 422, "invalid-data", "The clinic's rules refuse this data", str(error),
+            request,
+            422,
+            "invalid-data",
+            "The clinic's rules refuse this data",
+            str(error),
             field=error.field,
         )
 
@@ -89,14 +101,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StaleVersion)
     async def on_stale(request: Request, error: StaleVersion) -> JSONResponse:
         return problem_response(
-            request, 412, "stale-version", "The record has changed",
-            f"{error}; reload it and apply your change again", current_version=error.actual,
+            request,
+            412,
+            "stale-version",
+            "The record has changed",
+            f"{error}; reload it and apply your change again",
+            current_version=error.actual,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
-                415: "unsupported-media-type"}.get(error.status_code, "http-error")
+        kind = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+            415: "unsupported-media-type",
+        }.get(error.status_code, "http-error")
         return problem_response(
             request, error.status_code, kind, str(error.detail), str(error.detail)
         )
@@ -105,6 +125,9 @@ def install(app: FastAPI) -> None:
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error", error_type=type(error).__name__)
         return problem_response(
-            request, 500, "internal-error", "Something went wrong on our side",
+            request,
+            500,
+            "internal-error",
+            "Something went wrong on our side",
             "the error was logged with this correlation id; nothing was half-written",
         )

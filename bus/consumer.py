@@ -64,8 +64,12 @@ class ConsumerRunner:
                 await self._consume(stop)
                 backoff = 0.2
             except (aio_pika.exceptions.AMQPError, OSError) as error:
-                log.warning("consumer lost RabbitMQ; reconnecting", consumer=self.queue_name,
-                            error=str(error), backoff=backoff)
+                log.warning(
+                    "consumer lost RabbitMQ; reconnecting",
+                    consumer=self.queue_name,
+                    error=str(error),
+                    backoff=backoff,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 15.0)
@@ -135,9 +139,13 @@ class ConsumerRunner:
             return
         try:
             await self.handler.handle_batch([envelope for _, envelope in readable])
-        except Exception as error:  # noqa: BLE001 - isolate the message that fails
-            log.warning("batch failed; retrying one by one", consumer=self.queue_name,
-                        size=len(readable), error=type(error).__name__)
+        except Exception as error:
+            log.warning(
+                "batch failed; retrying one by one",
+                consumer=self.queue_name,
+                size=len(readable),
+                error=type(error).__name__,
+            )
             for incoming, envelope in readable:
                 await self._one(channel, incoming, envelope)
             return
@@ -154,7 +162,7 @@ class ConsumerRunner:
             for attempt in range(1, self.attempts + 1):
                 try:
                     await self.handler.handle_batch([envelope])
-                except Exception as error:  # noqa: BLE001 - a handler may fail in any way
+                except Exception as error:
                     if attempt == self.attempts:
                         await self._dead_letter(channel, incoming, error)
                         return
@@ -191,5 +199,9 @@ class ConsumerRunner:
         await incoming.ack()
         DEAD_LETTERED.labels(self.queue_name).inc()
         CONSUMED.labels(self.queue_name, "dead_lettered").inc()
-        log.error("message dead-lettered", consumer=self.queue_name,
-                  error_type=type(error).__name__, message_id=incoming.message_id)
+        log.error(
+            "message dead-lettered",
+            consumer=self.queue_name,
+            error_type=type(error).__name__,
+            message_id=incoming.message_id,
+        )

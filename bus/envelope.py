@@ -7,15 +7,20 @@ on a rebuild.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import asyncpg
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
-from eventsourcing.persistence import UUIDAsHex, DatetimeAsISO, DecimalAsStr
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
 from pydantic import BaseModel, ConfigDict
 
 from commands.base import register_clinic_transcodings
@@ -82,6 +87,8 @@ class EventDecoder:
         self._mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
 
     def envelope(self, context: str, row: asyncpg.Record | dict[str, Any]) -> Envelope:
+        originator_id = row["originator_id"]
+        assert isinstance(originator_id, UUID)
         stored = StoredEvent(
             originator_id=row["originator_id"],
             originator_version=row["originator_version"],
@@ -93,11 +100,11 @@ class EventDecoder:
         meta = state.get("meta")
         aggregate_type, _, event_type = stored.topic.rpartition(":")[2].rpartition(".")
         return Envelope(
-            event_id=event_id_for(stored.originator_id, stored.originator_version),
+            event_id=event_id_for(originator_id, stored.originator_version),
             context=context,
             event_type=event_type,
             aggregate_type=aggregate_type,
-            aggregate_id=stored.originator_id,
+            aggregate_id=originator_id,
             version=stored.originator_version,
             notification_id=row["notification_id"],
             timestamp=state["timestamp"],
@@ -163,4 +170,5 @@ def body(envelope: Envelope) -> bytes:
 
 
 def parse(raw: bytes) -> Envelope:
-    return Envelope.model_validate(json.loads(raw))
+    """The envelope in a message body; pydantic's ValidationError when it is not one."""
+    return Envelope.model_validate_json(raw)

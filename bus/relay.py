@@ -196,5 +196,3 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-

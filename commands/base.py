@@ -91,7 +91,7 @@ class ClinicApplication(Application[UUID]):
 
     def load(self, aggregate_id: UUID, kind: type[A], expected_version: int | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{kind.__name__.lower()} {aggregate_id} does not exist") from None
         if not isinstance(aggregate, kind):
@@ -106,5 +106,3 @@ class ClinicApplication(Application[UUID]):
             self.save(*aggregates)
         except IntegrityError:
             raise StaleVersion(expected_version, None) from None
-
-

@@ -20,7 +20,9 @@ from domain.shared import InvalidValue, Meta, TransitionRefused, optional_text, 
 
 OLDEST_AGE_YEARS = 130
 DEFAULT_PHONE_REGION = "ES"
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
 _DNI = re.compile(r"^(\d{8})([A-Z])$")
 _NIE = re.compile(r"^([XYZ])(\d{7})([A-Z])$")
 _CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -73,7 +75,9 @@ def valid_national_id(value: str | None) -> str | None:
             field="national_id",
         )
     if _CONTROL_LETTERS[number % 23] != letter:
-        raise InvalidValue("national id control letter does not match its number", field="national_id")
+        raise InvalidValue(
+            "national id control letter does not match its number", field="national_id"
+        )
     return text
 
 
@@ -103,7 +107,11 @@ def valid_email(value: str | None) -> str | None:
 def valid_birth_date(value: date, today: date) -> date:
     if value > today:
         raise InvalidValue("birth date cannot be in the future", field="birth_date")
-    if today.year - value.year > OLDEST_AGE_YEARS:
+    try:
+        oldest = today.replace(year=today.year - OLDEST_AGE_YEARS)
+    except ValueError:  # 29 February, in a year that has none
+        oldest = today.replace(year=today.year - OLDEST_AGE_YEARS, day=28)
+    if value < oldest:
         raise InvalidValue(
             f"birth date is more than {OLDEST_AGE_YEARS} years ago", field="birth_date"
         )
@@ -262,9 +270,7 @@ class Patient(Aggregate):
     """A person the clinic treats. Identity is the aggregate id; everything else changes."""
 
     @classmethod
-    def register(
-        cls, demographics: Demographics, contact: ContactDetails, meta: Meta
-    ) -> Patient:
+    def register(cls, demographics: Demographics, contact: ContactDetails, meta: Meta) -> Patient:
         return cls(
             given_name=demographics.given_name,
             family_name=demographics.family_name,
@@ -357,11 +363,18 @@ class Patient(Aggregate):
     ) -> UUID:
         try:
             checked_kind = HistoryKind(kind)
+        except ValueError:
+            raise InvalidValue(
+                "kind must be allergy, medication or condition", field="kind"
+            ) from None
+        try:
             checked_severity = Severity(severity) if severity else None
-        except ValueError as error:
-            raise InvalidValue(f"medical history entry: {error}", field="kind") from None
+        except ValueError:
+            raise InvalidValue("severity must be low, moderate or high", field="severity") from None
         if started_on is not None and started_on > today:
-            raise InvalidValue("a medical history entry cannot start in the future", field="started_on")
+            raise InvalidValue(
+                "a medical history entry cannot start in the future", field="started_on"
+            )
         entry_id = uuid4()
         self._history_entry_recorded(
             entry_id=entry_id,
@@ -427,7 +440,9 @@ class Patient(Aggregate):
         try:
             checked_severity = Severity(severity)
         except ValueError:
-            raise InvalidValue("alert severity must be low, moderate or high", field="severity") from None
+            raise InvalidValue(
+                "alert severity must be low, moderate or high", field="severity"
+            ) from None
         alert_id = uuid4()
         self._alert_raised(
             alert_id=alert_id,

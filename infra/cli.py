@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,7 +25,7 @@ console = Console()
 log = get_logger("clinic")
 
 
-def _run(main: Callable[[Settings], Awaitable[None]]) -> None:
+def _run(main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     asyncio.run(main(settings))
@@ -114,8 +114,11 @@ def up() -> None:
         if settings.mongo_url is None:
             embedded = EmbeddedMongo(settings.embedded_mongo_python, settings.embedded_mongo_port)
             url = await asyncio.to_thread(embedded.start)
-            log.info("CLINIC_MONGO_URL is unset: started the embedded in-memory Mongo wire "
-                     "server; Mongo read models are rebuilt from the event store", url=url)
+            log.info(
+                "CLINIC_MONGO_URL is unset: started the embedded in-memory Mongo wire "
+                "server; Mongo read models are rebuilt from the event store",
+                url=url,
+            )
         try:
             platform = await _open(settings)
             try:
@@ -130,8 +133,10 @@ def up() -> None:
                     "relay": platform.relay().run,
                     **_consumer_parts(platform, list(platform.projectors)),
                 }
-                console.print(f"Sonrisa is running on http://{settings.host}:{settings.port} "
-                              f"(API docs at /docs); Ctrl-C stops it")
+                console.print(
+                    f"Sonrisa is running on http://{settings.host}:{settings.port} "
+                    f"(API docs at /docs); Ctrl-C stops it"
+                )
                 await supervise(parts, stop)
             finally:
                 await platform.close()
@@ -154,10 +159,18 @@ def rebuild(name: str) -> None:
                 console.print(f"[red]unknown projection {name!r}[/red]; known: {known}")
                 raise typer.Exit(2)
             projector = platform.projectors[name]
-            total = sum([await platform.reader.max_notification_id(c)
-                         for c in projector.projection.contexts])
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn())
+            total = sum(
+                [
+                    await platform.reader.max_notification_id(c)
+                    for c in projector.projection.contexts
+                ]
+            )
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             with Progress(*columns, console=console) as progress:
                 task = progress.add_task(f"rebuilding {name}", total=total)
                 count = await projector.rebuild(lambda n: progress.advance(task, n))
@@ -180,14 +193,24 @@ def status() -> None:
             relay = platform.relay()
             for context in CONTEXTS:
                 position = await relay.position(context)
-                table.add_row("relay", context, str(position), str(heads[context]),
-                              str(heads[context] - position))
+                table.add_row(
+                    "relay",
+                    context,
+                    str(position),
+                    str(heads[context]),
+                    str(heads[context] - position),
+                )
             for name, projector in platform.projectors.items():
                 positions = await projector.store.status()
                 for context in projector.projection.contexts:
                     position = positions.get(context, 0)
-                    table.add_row(name, context, str(position), str(heads[context]),
-                                  str(heads[context] - position))
+                    table.add_row(
+                        name,
+                        context,
+                        str(position),
+                        str(heads[context]),
+                        str(heads[context] - position),
+                    )
             console.print(table)
         finally:
             await platform.close()

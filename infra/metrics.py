@@ -17,5 +17,7 @@ DEAD_LETTERED = Counter(
     "sonrisa_dead_lettered_total", "Messages sent to a dead-letter queue", ["consumer"]
 )
 HTTP_REQUESTS = Histogram(
-    "sonrisa_http_request_seconds", "HTTP requests by route and status", ["method", "route", "status"]
+    "sonrisa_http_request_seconds",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
 )

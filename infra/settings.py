@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     read_your_writes_timeout_seconds: float = Field(default=3.0, ge=0)
     max_request_bytes: int = 64 * 1024
     log_level: str = "INFO"
-    jwt_secret: str = "change-me-in-production"
+    jwt_secret: SecretStr | None = None
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""

@@ -27,7 +27,7 @@ async def _keep_running(name: str, part: Part, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await part(stop)
-        except Exception:  # noqa: BLE001 - a crashed part is restarted, never fatal
+        except Exception:
             log.exception("part crashed; restarting", part=name, backoff=backoff)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
@@ -47,7 +47,7 @@ def api_part(app: FastAPI, host: str, port: int) -> Part:
             uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         )
         # The supervisor owns SIGINT/SIGTERM and tells uvicorn through `stop`.
-        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 
         async def watch() -> None:
             await stop.wait()

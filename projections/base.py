@@ -52,19 +52,30 @@ class Versioned:
 class DocumentStore(Protocol):
     """Where a projection's documents live; each write carries its aggregate version."""
 
-    projection: Projection
+    @property
+    def projection(self) -> Projection: ...
 
     async def apply(
-        self, decide: Callable[[dict[UUID, Versioned]], Awaitable[dict[UUID, Versioned]]],
-        ids: Sequence[UUID], positions: dict[str, int],
+        self,
+        decide: Callable[[dict[UUID, Versioned]], Awaitable[dict[UUID, Versioned]]],
+        ids: Sequence[UUID],
+        positions: dict[str, int],
     ) -> None:
         """Load the documents of `ids`, let `decide` fold events into them, write them back."""
 
-    async def replace_all(self, documents: dict[UUID, Versioned], positions: dict[str, int]) -> None:
+    async def replace_all(
+        self, documents: dict[UUID, Versioned], positions: dict[str, int]
+    ) -> None:
         """Swap the whole read model for freshly folded documents."""
 
     async def status(self) -> dict[str, int]:
         """The highest notification id applied, per context."""
+
+    async def version_of(self, aggregate_id: UUID) -> int:
+        """The aggregate version the read model has reached (0: never seen)."""
+
+    async def dump(self) -> dict[UUID, Versioned]:
+        """Every document with its version, to compare read models."""
 
 
 def fold(
@@ -118,8 +129,7 @@ class Projector:
             changed: dict[UUID, Versioned] = {}
             for aggregate_id, events in by_aggregate.items():
                 before = current.get(aggregate_id)
-                events = await self._heal(before, events)
-                after = fold(self.projection, before, events)
+                after = fold(self.projection, before, await self._heal(before, events))
                 if after is not None and (before is None or after.version != before.version):
                     changed[aggregate_id] = after
             return changed

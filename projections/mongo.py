@@ -64,8 +64,10 @@ class MongoStore:
                 [
                     UpdateOne(
                         {"_id": f"{self.projection.name}:{c}"},
-                        {"$max": {"position": p}, "$set": {"projection": self.projection.name,
-                                                            "context": c}},
+                        {
+                            "$max": {"position": p},
+                            "$set": {"projection": self.projection.name, "context": c},
+                        },
                         upsert=True,
                     )
                     for c, p in positions.items()
@@ -82,7 +84,9 @@ class MongoStore:
         await self._write(changed)
         await self._advance(positions)
 
-    async def replace_all(self, documents: dict[UUID, Versioned], positions: dict[str, int]) -> None:
+    async def replace_all(
+        self, documents: dict[UUID, Versioned], positions: dict[str, int]
+    ) -> None:
         await self.documents.delete_many({})
         await self.statuses.delete_many({"projection": self.projection.name})
         items = list(documents.items())

@@ -77,8 +77,11 @@ class PatientDirectory(PostgresProjection):
             case "DemographicsCorrected":
                 doc.update(_pick(payload, _DEMOGRAPHICS))
             case "ContactDetailsChanged":
-                doc.update(phone=payload.get("phone"), email=payload.get("email"),
-                           language=payload.get("language"))
+                doc.update(
+                    phone=payload.get("phone"),
+                    email=payload.get("email"),
+                    language=payload.get("language"),
+                )
             case "AlertRaised":
                 doc["active_alerts"] = doc.get("active_alerts", 0) + 1
             case "AlertCleared":
@@ -126,15 +129,25 @@ class PatientChart(MongoProjection):
             case "ContactDetailsChanged":
                 doc["contact"] = _pick(payload, _CONTACT)
             case "MedicalHistoryEntryRecorded":
-                entry = {**payload, "recorded_at": envelope.timestamp.isoformat(),
-                         "recorded_by": envelope.meta.get("actor_id"),
-                         "ended_on": None, "end_reason": None, "active": True}
+                entry = {
+                    **payload,
+                    "recorded_at": envelope.timestamp.isoformat(),
+                    "recorded_by": envelope.meta.get("actor_id"),
+                    "ended_on": None,
+                    "end_reason": None,
+                    "active": True,
+                }
                 doc["medical_history"] = [*doc.get("medical_history", []), entry]
             case "MedicalHistoryEntryEnded":
                 doc["medical_history"] = [
-                    {**e, "ended_on": payload["ended_on"], "end_reason": payload.get("reason"),
-                     "active": False}
-                    if e["entry_id"] == payload["entry_id"] else e
+                    {
+                        **e,
+                        "ended_on": payload["ended_on"],
+                        "end_reason": payload.get("reason"),
+                        "active": False,
+                    }
+                    if e["entry_id"] == payload["entry_id"]
+                    else e
                     for e in doc.get("medical_history", [])
                 ]
             case "AlertRaised":
@@ -146,7 +159,6 @@ class PatientChart(MongoProjection):
                 ]
         doc["updated_at"] = envelope.timestamp.isoformat()
         return doc
-
 
 
 @dataclass(frozen=True, slots=True)

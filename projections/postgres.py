@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from projections.base import Document, Projection, Versioned
 
@@ -44,8 +45,19 @@ class PostgresProjection(Projection):
         ]
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb as Python values, in the binary format so COPY works too."""
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
 
 
 class PostgresStore:
@@ -56,8 +68,9 @@ class PostgresStore:
         placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names[1:])
         self._names = names
+        # Table and column names come from code, never from input.
         self._upsert = (
-            f"INSERT INTO {projection.table} ({', '.join(names)}) VALUES ({placeholders}) "
+            f"INSERT INTO {projection.table} ({', '.join(names)}) VALUES ({placeholders}) "  # noqa: S608
             f"ON CONFLICT (aggregate_id) DO UPDATE SET {updates} "
             f"WHERE {projection.table}.version < EXCLUDED.version"
         )
@@ -90,7 +103,9 @@ class PostgresStore:
                 )
             await self._advance(conn, positions)
 
-    async def _advance(self, conn: asyncpg.Connection, positions: dict[str, int]) -> None:
+    async def _advance(
+        self, conn: PoolConnectionProxy[asyncpg.Record], positions: dict[str, int]
+    ) -> None:
         if positions:
             await conn.executemany(
                 "INSERT INTO projection_status (projection, context, position) "
@@ -100,7 +115,9 @@ class PostgresStore:
                 [(self.projection.name, c, p) for c, p in positions.items()],
             )
 
-    async def replace_all(self, documents: dict[UUID, Versioned], positions: dict[str, int]) -> None:
+    async def replace_all(
+        self, documents: dict[UUID, Versioned], positions: dict[str, int]
+    ) -> None:
         table = self.projection.table
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")

@@ -1,0 +1,92 @@
+"""Arrange event histories and talk to RabbitMQ the way the relay does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+import aio_pika
+
+from bus.envelope import Envelope
+from bus.relay import message
+from bus.topology import declare_consumer_queue, declare_exchange
+from commands.base import Written
+from commands.patients import RaiseAlert, RegisterPatient, UpdatePatient
+from domain.shared import Meta
+from infra.bootstrap import Platform
+from projections.base import Versioned
+
+META = Meta("staff-1", "receptionist", "corr-1", "req-1")
+
+
+def registration(n: int) -> RegisterPatient:
+    return RegisterPatient(
+        given_name=f"Paciente {n}",
+        family_name=f"Apellido {n:05d}",
+        birth_date=date(1950 + n % 60, 1 + n % 12, 1 + n % 28),
+        sex="female" if n % 2 else "male",
+        phone=f"+34 6{n:08d}",
+    )
+
+
+def three_event_history(platform: Platform, n: int) -> UUID:
+    """Registered, alert raised, contact details changed: versions 1, 2 and 3."""
+    patients = platform.patients
+    written: Written = patients.register(registration(n), META)
+    patients.raise_alert(
+        written.id, RaiseAlert(code="latex", description="Latex allergy"), META, None
+    )
+    update = UpdatePatient(**{**registration(n).model_dump(), "phone": f"+34 7{n:08d}"})
+    patients.update(written.id, update, 2, META)
+    return written.id
+
+
+async def envelopes_of(platform: Platform, aggregate_id: UUID) -> list[Envelope]:
+    return await platform.reader.aggregate_events("patients", aggregate_id)
+
+
+async def publish(
+    platform: Platform, envelopes: Sequence[Envelope] = (), raw: Sequence[bytes] = ()
+) -> None:
+    """Publish as the relay would (confirmed), declaring the consumers' queues first."""
+    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await declare_exchange(channel, platform.settings.exchange)
+        for queue, keys in platform.queues():
+            await declare_consumer_queue(channel, exchange, queue, keys)
+        for body in raw:
+            await exchange.publish(aio_pika.Message(body=body), "patients.PatientRegistered")
+        for envelope in envelopes:
+            await exchange.publish(message(envelope), envelope.routing_key)
+
+
+async def dead_letters(
+    platform: Platform, consumer: str
+) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
+    found = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(f"{platform.settings.queue_name(consumer)}.dlq")
+        while (got := await queue.get(fail=False, no_ack=True)) is not None:
+            found.append(got)
+    return found
+
+
+async def caught_up(platform: Platform) -> bool:
+    head = await platform.reader.max_notification_id("patients")
+    for projector in platform.projectors.values():
+        if (await projector.store.status()).get("patients", 0) < head:
+            return False
+    return True
+
+
+async def read_models(platform: Platform) -> dict[str, dict[UUID, Versioned]]:
+    return {name: await projector.store.dump() for name, projector in platform.projectors.items()}
+
+
+async def in_thread(function: object, *args: object) -> object:
+    return await asyncio.to_thread(function, *args)  # type: ignore[arg-type]

@@ -1,0 +1,157 @@
+"""Events reach every read model exactly once, in order, whatever the bus does to them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from uuid import UUID, uuid4
+
+from prometheus_client import REGISTRY
+
+from bus.envelope import Envelope
+from infra.bootstrap import Platform
+from tests.conftest import eventually, running
+from tests.integration.helpers import (
+    META,
+    caught_up,
+    dead_letters,
+    envelopes_of,
+    publish,
+    read_models,
+    registration,
+    three_event_history,
+)
+
+
+async def _versions(platform: Platform, patient_id: UUID) -> tuple[int, int]:
+    return (
+        await platform.directory.version_of(patient_id),
+        await platform.chart.version_of(patient_id),
+    )
+
+
+async def test_the_same_message_delivered_twice_is_applied_once(
+    platform: Platform, projectors: None
+) -> None:
+    patient_id = await asyncio.to_thread(three_event_history, platform, 1)
+    registered, alert, contact = await envelopes_of(platform, patient_id)
+
+    await publish(platform, [registered, alert, alert, registered, contact, alert])
+
+    await eventually(lambda: _at(platform, patient_id, 3), what="version 3 in both read models")
+    directory = (await platform.directory.dump())[patient_id].document
+    chart = await platform.chart.find(patient_id)
+    assert directory["active_alerts"] == 1
+    assert chart is not None
+    assert len(chart["alerts"]) == 1
+
+
+async def _at(platform: Platform, patient_id: UUID, version: int) -> bool:
+    return await _versions(platform, patient_id) == (version, version)
+
+
+async def test_a_message_after_a_version_gap_is_healed_from_the_event_store(
+    platform: Platform, projectors: None
+) -> None:
+    patient_id = await asyncio.to_thread(three_event_history, platform, 2)
+    *_, contact = await envelopes_of(platform, patient_id)
+
+    await publish(platform, [contact])
+
+    await eventually(lambda: _at(platform, patient_id, 3), what="the gap to be healed")
+    chart = await platform.chart.find(patient_id)
+    assert chart is not None
+    assert chart["contact"]["phone"] == "+34700000002"
+    assert [a["code"] for a in chart["alerts"]] == ["latex"]
+    assert chart["demographics"]["family_name"] == "Apellido 00002"
+
+
+def _dead_lettered(consumer: str) -> float:
+    return REGISTRY.get_sample_value("sonrisa_dead_lettered_total", {"consumer": consumer}) or 0.0
+
+
+async def test_a_malformed_message_is_dead_lettered_and_the_projector_keeps_going(
+    platform: Platform, projectors: None
+) -> None:
+    queue = platform.settings.queue_name("patient_directory")
+    before = _dead_lettered(queue)
+    written = await asyncio.to_thread(platform.patients.register, registration(3), META)
+    (registered,) = await envelopes_of(platform, written.id)
+
+    await publish(platform, [registered], raw=[b"{not json at all"])
+
+    await eventually(lambda: _at(platform, written.id, 1), what="the valid message applied")
+    letters = await dead_letters(platform, "patient_directory")
+    assert [m.body for m in letters] == [b"{not json at all"]
+    assert letters[0].headers["x-error-type"] == "ValidationError"
+    assert letters[0].headers["x-original-routing-key"] == "patients.PatientRegistered"
+    assert _dead_lettered(queue) == before + 1
+
+
+async def test_an_event_the_projector_cannot_apply_is_dead_lettered_with_its_error(
+    platform: Platform, projectors: None
+) -> None:
+    written = await asyncio.to_thread(platform.patients.register, registration(4), META)
+    (good,) = await envelopes_of(platform, written.id)
+    poison = Envelope.model_validate(
+        {**json.loads(good.model_dump_json()), "aggregate_id": str(uuid4()), "payload": {}}
+    )
+
+    await publish(platform, [poison, good])
+
+    await eventually(lambda: _at(platform, written.id, 1), what="the good message applied")
+    letters = await dead_letters(platform, "patient_directory")
+    assert len(letters) == 1
+    assert json.loads(letters[0].body)["aggregate_id"] == str(poison.aggregate_id)
+    headers = letters[0].headers
+    assert headers["x-error-type"] == "TypeError"  # a registration without a birth date
+    assert headers["x-consumer"] == platform.settings.queue_name("patient_directory")
+    assert headers["x-failed-at"]
+
+
+async def test_a_rebuild_gives_the_same_read_models_as_the_live_projection(
+    platform: Platform, pipeline: None
+) -> None:
+    for n in range(25):
+        await asyncio.to_thread(three_event_history, platform, n)
+    await eventually(lambda: caught_up(platform), what="projections to catch up")
+    live = await read_models(platform)
+    assert len(live["patient_directory"]) == 25
+
+    for projector in platform.projectors.values():
+        assert await projector.rebuild() == 75
+
+    assert await read_models(platform) == live
+
+
+async def test_the_relay_wakes_on_notify_without_waiting_for_its_poll(
+    platform: Platform, projectors: None
+) -> None:
+    platform.settings.relay_poll_seconds, poll = 60.0, platform.settings.relay_poll_seconds
+    try:
+        relay = platform.relay()
+    finally:
+        platform.settings.relay_poll_seconds = poll
+    async with running(relay.run):
+        await eventually(lambda: _leader(relay), what="the relay to lead")
+        await asyncio.sleep(0.3)  # the first empty round is over; now it sleeps on its poll
+        written = await asyncio.to_thread(platform.patients.register, registration(5), META)
+        await eventually(lambda: _at(platform, written.id, 1), within=5, what="a prompt relay")
+
+
+async def _leader(relay: object) -> bool:
+    return bool(getattr(relay, "is_leader", False))
+
+
+async def test_only_one_relay_publishes_at_a_time(platform: Platform, projectors: None) -> None:
+    first, second = platform.relay(), platform.relay()
+    async with running(first.run, second.run):
+        await eventually(lambda: _any_leader(first, second), what="a leader")
+        await asyncio.sleep(0.5)
+        assert [first.is_leader, second.is_leader].count(True) == 1
+        written = await asyncio.to_thread(platform.patients.register, registration(6), META)
+        await eventually(lambda: _at(platform, written.id, 1), what="the leader to relay")
+
+
+async def _any_leader(*relays: object) -> bool:
+    return any(getattr(r, "is_leader", False) for r in relays)
