@@ -75,7 +75,9 @@ class ConsumerRunner:
                 backoff = min(backoff * 2, 15.0)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        connection = await aio_pika.connect_robust(self.rabbitmq_url)
+        connection = await aio_pika.connect_robust(
+            self.rabbitmq_url, client_properties={"connection_name": f"sonrisa:{self.queue_name}"}
+        )
         try:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.batch_size * 2)

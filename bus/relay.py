@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS bus_relay_position (
 """
 
 
+class LeadershipLost(RuntimeError):
+    """This relay can no longer be sure it is the only one; it stops and competes again."""
+
+
 def traceparent(envelope: Envelope) -> str:
     """W3C trace context: the trace is the correlation id, the span is this event."""
     trace = hashlib.sha256(envelope.correlation_id.encode()).hexdigest()[:32]
@@ -101,13 +105,18 @@ class Relay:
 
             for context in self.contexts:
                 await lock.add_listener(events_table(context), on_notify)
-            await self._relay_until(stop, wake)
+            await self._relay_until(stop, wake, lock)
         finally:
             self.is_leader = False
             await lock.close()
 
-    async def _relay_until(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        connection = await aio_pika.connect_robust(self.rabbitmq_url)
+    async def _relay_until(
+        self, stop: asyncio.Event, wake: asyncio.Event, lock: asyncpg.Connection
+    ) -> None:
+        connection = await aio_pika.connect_robust(
+            self.rabbitmq_url,
+            client_properties={"connection_name": f"sonrisa:relay:{self.exchange_name}"},
+        )
         try:
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await declare_exchange(channel, self.exchange_name)
@@ -115,6 +124,8 @@ class Relay:
                 await declare_consumer_queue(channel, exchange, queue, keys)
             backoff = 0.1
             while not stop.is_set():
+                if lock.is_closed():
+                    raise LeadershipLost("the advisory lock's connection closed")
                 wake.clear()
                 try:
                     moved = 0

@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import typer
+from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -37,6 +38,12 @@ async def _open(settings: Settings, *, mongo: bool = True) -> Platform:
     return platform
 
 
+def _serve_metrics(settings: Settings) -> None:
+    """`clinic up` and `clinic api` serve /metrics; the relay and projectors alone use a port."""
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr=settings.host)
+
+
 def _consumer_parts(platform: Platform, names: list[str]) -> dict[str, Part]:
     return {f"projector:{n}": platform.consumer(n).run for n in names}
 
@@ -60,6 +67,7 @@ def relay() -> None:
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings, mongo=False)
+        _serve_metrics(settings)
         stop = asyncio.Event()
         stop_on_signals(stop)
         try:
@@ -76,6 +84,7 @@ def project(names: Annotated[list[str] | None, typer.Argument()] = None) -> None
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings)
+        _serve_metrics(settings)
         stop = asyncio.Event()
         stop_on_signals(stop)
         try:

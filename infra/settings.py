@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     read_your_writes_timeout_seconds: float = Field(default=3.0, ge=0)
     max_request_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    metrics_port: int | None = None
     jwt_secret: SecretStr | None = None
 
     def postgres_env(self) -> dict[str, str]:

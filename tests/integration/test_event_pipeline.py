@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from uuid import UUID, uuid4
 
 from prometheus_client import REGISTRY
@@ -155,3 +156,37 @@ async def test_only_one_relay_publishes_at_a_time(platform: Platform, projectors
 
 async def _any_leader(*relays: object) -> bool:
     return any(getattr(r, "is_leader", False) for r in relays)
+
+
+def _drop_connections(marker: str) -> int:
+    """Have the broker close every connection whose name contains `marker`."""
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties", "--no-table-headers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    pids = [line.split("\t")[0] for line in listed.stdout.splitlines() if marker in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "test: broker drop"],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    return len(pids)
+
+
+async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
+    platform: Platform, pipeline: None
+) -> None:
+    first = await asyncio.to_thread(platform.patients.register, registration(7), META)
+    await eventually(lambda: _at(platform, first.id, 1), what="the first registration projected")
+
+    dropped = await asyncio.to_thread(_drop_connections, platform.settings.exchange)
+    dropped += await asyncio.to_thread(_drop_connections, platform.settings.queue_prefix)
+    assert dropped == 3  # the relay and both projectors
+
+    second = await asyncio.to_thread(platform.patients.register, registration(8), META)
+    await eventually(lambda: _at(platform, second.id, 1), within=60, what="a reconnected pipeline")
