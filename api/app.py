@@ -48,7 +48,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         app.state.platform = platform
     install(app)
     app.include_router(health.router)
-    app.include_router(patients.router, prefix="/api")
+    app.include_router(patients.router)
 
     @app.middleware("http")
     async def context(

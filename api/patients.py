@@ -22,7 +22,7 @@ from domain.shared import Meta
 from infra.bootstrap import Platform
 from projections.patients import search_directory
 
-router = APIRouter(tags=["patients"])
+router = APIRouter(prefix="/api", tags=["patients"])
 Running = Annotated[Platform, Depends(platform)]
 Acting = Annotated[Meta, Depends(meta)]
 

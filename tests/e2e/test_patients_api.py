@@ -320,6 +320,8 @@ async def test_logs_carry_the_correlation_id_but_no_patient_data(
     lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.strip()]
     assert created.headers["X-Correlation-Id"] == "corr-123"
     assert any(line.get("correlation_id") == "corr-123" for line in lines)
+    routes = {(line.get("method"), line.get("route")) for line in lines}
+    assert {("POST", "/api/patients"), ("GET", "/api/patients")} <= routes
     logs = json.dumps(lines, ensure_ascii=False)
     for secret in ("Núñez", "María", "600111222", "maria@", "12345678Z"):
         assert secret not in logs
