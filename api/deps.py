@@ -11,7 +11,6 @@ from fastapi import Request, Response
 
 from api.problems import Problem
 from commands.base import Written
-from domain.shared import Meta
 from infra.bootstrap import Platform
 
 CONSISTENCY_HEADER = "Sonrisa-Consistent-With"
@@ -23,16 +22,6 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 def platform(request: Request) -> Platform:
     found: Platform = request.app.state.platform
     return found
-
-
-def meta(request: Request) -> Meta:
-    """Who acts: until sign-in exists (identity context), requests act as `anonymous`."""
-    return Meta(
-        actor_id="anonymous",
-        actor_role="anonymous",
-        correlation_id=request.state.correlation_id,
-        causation_id=request.state.request_id,
-    )
 
 
 def expected_version(request: Request, *, required: bool) -> int | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import aio_pika
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import platform
+from api.permissions import public
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
 
 
 @router.get("/healthz")

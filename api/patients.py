@@ -1,14 +1,27 @@
-"""HTTP for the `patients` context: translate requests into commands and queries, nothing else."""
+"""HTTP for the `patients` context: translate requests into commands and queries, nothing else.
+
+Every route here touches patient data, so every one is guarded and logged in
+the access log (`patient_data=True`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
-from api.deps import expected_version, meta, platform, read_your_writes, written
+from api.deps import expected_version, platform, read_your_writes, written
+from api.permissions import (
+    CLINICAL_READ,
+    CLINICAL_WRITE,
+    PATIENTS_READ,
+    PATIENTS_WRITE,
+    Actor,
+    allowed,
+)
 from api.problems import Problem
 from commands.patients import (
     ClearAlert,
@@ -18,13 +31,20 @@ from commands.patients import (
     RegisterPatient,
     UpdatePatient,
 )
-from domain.shared import Meta
 from infra.bootstrap import Platform
-from projections.patients import search_directory
+from projections.base import fold_until
+from projections.patients import PatientChart, search_directory
 
 router = APIRouter(prefix="/api", tags=["patients"])
 Running = Annotated[Platform, Depends(platform)]
-Acting = Annotated[Meta, Depends(meta)]
+Reader = Annotated[Actor, Depends(allowed(PATIENTS_READ, patient_data=True))]
+Writer = Annotated[Actor, Depends(allowed(PATIENTS_WRITE, patient_data=True))]
+Clinician = Annotated[Actor, Depends(allowed(CLINICAL_READ, patient_data=True))]
+ClinicalWriter = Annotated[Actor, Depends(allowed(CLINICAL_WRITE, patient_data=True))]
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="the record as it stood at this instant, rebuilt from the event store"),
+]
 
 
 class WrittenOut(BaseModel):
@@ -37,11 +57,16 @@ class DirectoryPageOut(BaseModel):
     next_cursor: str | None
 
 
+def _subject(request: Request, patient_id: UUID) -> None:
+    request.state.access.patient_id = patient_id
+
+
 @router.post("/patients", status_code=201, response_model=WrittenOut)
 def register_patient(
-    body: RegisterPatient, response: Response, running: Running, who: Acting
+    body: RegisterPatient, request: Request, response: Response, running: Running, who: Writer
 ) -> dict[str, object]:
-    result = running.patients.register(body, who)
+    result = running.patients.register(body, who.meta)
+    _subject(request, result.id)
     response.headers["Location"] = f"/api/patients/{result.id}"
     return written(response, result)
 
@@ -51,6 +76,7 @@ async def search_patients(
     request: Request,
     response: Response,
     running: Running,
+    who: Reader,
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
@@ -60,25 +86,46 @@ async def search_patients(
         page = await search_directory(running.pool, q, limit, cursor)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
+    request.state.access.details["patient_ids"] = [p["patient_id"] for p in page.items]
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-async def _chart(request: Request, response: Response, running: Platform, patient_id: UUID) -> Any:
-    await read_your_writes(request, response, running.chart.version_of)
-    chart = await running.chart.find(patient_id)
+async def _chart(
+    request: Request,
+    response: Response,
+    running: Platform,
+    patient_id: UUID,
+    as_of: datetime | None,
+) -> dict[str, Any]:
+    if as_of is not None:
+        request.state.access.details["as_of"] = as_of.isoformat()
+        events = await running.reader.aggregate_events("patients", patient_id)
+        folded = fold_until(PatientChart(), events, as_of)
+        chart = {"version": folded.version, **folded.document} if folded else None
+    else:
+        await read_your_writes(request, response, running.chart.version_of)
+        found = await running.chart.find(patient_id)
+        chart = {k: v for k, v in found.items() if k != "_id"} if found else None
     if chart is None:
         raise Problem(404, "not-found", "Not found", f"patient {patient_id} does not exist")
     response.headers["ETag"] = f'"{chart["version"]}"'
-    return chart
+    return {**chart, "id": str(patient_id)}
 
 
 @router.get("/patients/{patient_id}")
 async def get_patient(
-    patient_id: UUID, request: Request, response: Response, running: Running
+    patient_id: UUID,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Reader,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
-    chart = await _chart(request, response, running, patient_id)
-    chart["id"] = chart.pop("_id")
-    return dict(chart)
+    """The chart; the medical history only for those who may read clinical data."""
+    chart = await _chart(request, response, running, patient_id, as_of)
+    if not who.may(CLINICAL_READ):
+        chart.pop("medical_history", None)
+    return chart
 
 
 @router.put("/patients/{patient_id}", response_model=WrittenOut)
@@ -88,18 +135,23 @@ def update_patient(
     request: Request,
     response: Response,
     running: Running,
-    who: Acting,
+    who: Writer,
 ) -> dict[str, object]:
     version = expected_version(request, required=True)
     assert version is not None
-    return written(response, running.patients.update(patient_id, body, version, who))
+    return written(response, running.patients.update(patient_id, body, version, who.meta))
 
 
 @router.get("/patients/{patient_id}/medical-history")
 async def get_medical_history(
-    patient_id: UUID, request: Request, response: Response, running: Running
+    patient_id: UUID,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Clinician,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
-    chart = await _chart(request, response, running, patient_id)
+    chart = await _chart(request, response, running, patient_id, as_of)
     return {
         "patient_id": str(patient_id),
         "version": chart["version"],
@@ -115,10 +167,10 @@ def record_history_entry(
     request: Request,
     response: Response,
     running: Running,
-    who: Acting,
+    who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    result, entry_id = running.patients.record_history_entry(patient_id, body, who, version)
+    result, entry_id = running.patients.record_history_entry(patient_id, body, who.meta, version)
     return {**written(response, result), "entry_id": str(entry_id)}
 
 
@@ -130,10 +182,10 @@ def end_history_entry(
     request: Request,
     response: Response,
     running: Running,
-    who: Acting,
+    who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    result = running.patients.end_history_entry(patient_id, entry_id, body, who, version)
+    result = running.patients.end_history_entry(patient_id, entry_id, body, who.meta, version)
     return written(response, result)
 
 
@@ -144,10 +196,10 @@ def raise_alert(
     request: Request,
     response: Response,
     running: Running,
-    who: Acting,
+    who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    result, alert_id = running.patients.raise_alert(patient_id, body, who, version)
+    result, alert_id = running.patients.raise_alert(patient_id, body, who.meta, version)
     return {**written(response, result), "alert_id": str(alert_id)}
 
 
@@ -159,7 +211,8 @@ def clear_alert(
     request: Request,
     response: Response,
     running: Running,
-    who: Acting,
+    who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    return written(response, running.patients.clear_alert(patient_id, alert_id, body, who, version))
+    result = running.patients.clear_alert(patient_id, alert_id, body, who.meta, version)
+    return written(response, result)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commands.base import NotFound, StaleVersion
+from commands.identity import AlreadyExists
 from domain.shared import DomainError, TransitionRefused
 from infra.logs import get_logger
 
@@ -93,6 +94,10 @@ def install(app: FastAPI) -> None:
             str(error),
             field=error.field,
         )
+
+    @app.exception_handler(AlreadyExists)
+    async def on_exists(request: Request, error: AlreadyExists) -> JSONResponse:
+        return problem_response(request, 409, "already-exists", "Already exists", str(error))
 
     @app.exception_handler(NotFound)
     async def on_not_found(request: Request, error: NotFound) -> JSONResponse:

@@ -26,8 +26,10 @@ from pydantic import BaseModel, ConfigDict
 from commands.base import register_clinic_transcodings
 from domain.shared import Meta
 
-CONTEXTS: tuple[str, ...] = ("patients",)
+CONTEXTS: tuple[str, ...] = ("patients", "identity")
 _SKIPPED = {"originator_id", "originator_version", "timestamp", "originator_topic", "meta"}
+# Secrets stay in the event store; the bus and every reader of envelopes see that they changed.
+_REDACTED = {"password_hash", "secret"}
 
 
 class Envelope(BaseModel):
@@ -109,7 +111,11 @@ class EventDecoder:
             notification_id=row["notification_id"],
             timestamp=state["timestamp"],
             meta=meta.as_dict() if isinstance(meta, Meta) else {},
-            payload={k: _plain(v) for k, v in state.items() if k not in _SKIPPED},
+            payload={
+                k: "[redacted]" if k in _REDACTED else _plain(v)
+                for k, v in state.items()
+                if k not in _SKIPPED
+            },
         )
 
 

@@ -17,11 +17,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bus.consumer import ConsumerRunner
 from bus.envelope import CONTEXTS, EventStoreReader
 from bus.relay import POSITION_DDL, Relay
+from commands.identity import Identity
 from commands.patients import Patients
 from infra import mongo
+from infra.access_log import AccessLog
 from infra.db import create_pool, ensure_database
+from infra.identity import LoginThrottle, Tokens
 from infra.settings import Settings
 from projections.base import Projector
+from projections.identity import StaffDirectory
 from projections.mongo import MongoStore
 from projections.patients import PatientChart, PatientDirectory
 from projections.postgres import PostgresStore
@@ -35,8 +39,13 @@ class Platform:
     mongo_db: AsyncDatabase[dict[str, Any]]
     reader: EventStoreReader
     patients: Patients
+    identity: Identity
     directory: PostgresStore
     chart: MongoStore
+    staff: PostgresStore
+    tokens: Tokens
+    throttle: LoginThrottle
+    access_log: AccessLog
     projectors: dict[str, Projector] = field(default_factory=dict)
 
     @classmethod
@@ -44,23 +53,58 @@ class Platform:
         dsn = settings.asyncpg_dsn()
         await ensure_database(dsn)
         patients = await asyncio.to_thread(Patients, settings.postgres_env())
+        identity = await asyncio.to_thread(Identity, settings.postgres_env())
         pool = await create_pool(dsn)
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
         reader = EventStoreReader(pool)
         directory = PostgresStore(pool, PatientDirectory())
         chart = MongoStore(database, PatientChart())
-        platform = cls(settings, pool, client, database, reader, patients, directory, chart)
+        staff = PostgresStore(pool, StaffDirectory())
+        tokens = Tokens(
+            pool,
+            secret=settings.secret("jwt_secret"),
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_minutes=settings.access_token_minutes,
+            refresh_days=settings.refresh_token_days,
+        )
+        throttle = LoginThrottle(
+            pool,
+            per_account=settings.login_failures_per_account,
+            per_address=settings.login_failures_per_address,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+        access_log = AccessLog(pool, settings.secret("audit_key").encode())
+        platform = cls(
+            settings,
+            pool,
+            client,
+            database,
+            reader,
+            patients,
+            identity,
+            directory,
+            chart,
+            staff,
+            tokens,
+            throttle,
+            access_log,
+        )
+        stores: tuple[PostgresStore | MongoStore, ...] = (directory, chart, staff)
         platform.projectors = {
-            store.projection.name: Projector(store.projection, store, reader)
-            for store in (directory, chart)
+            store.projection.name: Projector(store.projection, store, reader) for store in stores
         }
         return platform
 
     async def migrate(self, *, mongo: bool = True) -> None:
         """Create what the event store and read models need; safe to run again."""
         await self.pool.execute(POSITION_DDL)
+        await self.tokens.migrate()
+        await self.access_log.migrate()
         await self.directory.migrate()
+        await self.staff.migrate()
         if mongo:
             await self.chart.migrate()
 
@@ -68,6 +112,7 @@ class Platform:
         await self.pool.close()
         await self.mongo_client.close()
         await asyncio.to_thread(self.patients.close)
+        await asyncio.to_thread(self.identity.close)
 
     def mongo_projections(self) -> list[str]:
         return [n for n, p in self.projectors.items() if isinstance(p.store, MongoStore)]

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     metrics_port: int | None = None
     jwt_secret: SecretStr | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "sonrisa"
+    jwt_audience: str = "sonrisa-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    audit_key: SecretStr | None = None
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""
@@ -52,6 +61,20 @@ class Settings(BaseSettings):
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "5",
         }
+
+    def secret(self, name: str) -> str:
+        """A signing secret; on a loopback-only API a development value stands in when unset."""
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            if len(value.get_secret_value()) < 32:
+                raise ValueError(f"CLINIC_{name.upper()} must have at least 32 characters")
+            return value.get_secret_value()
+        if self.host not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValueError(
+                f"set CLINIC_{name.upper()} (32+ random characters): the API listens on "
+                f"{self.host}, so the development value is not allowed"
+            )
+        return f"sonrisa-development-only-{name}-do-not-use-in-production"
 
     def effective_mongo_url(self) -> str:
         """The configured MongoDB, or the embedded wire server that `clinic up` starts."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
@@ -96,6 +97,13 @@ def fold(
             projection.evolve(current.document if current else None, envelope),
         )
     return current
+
+
+def fold_until(
+    projection: Projection, events: Iterable[Envelope], moment: datetime
+) -> Versioned | None:
+    """The document as the live read model held it at `moment` (for auditors' as-of reads)."""
+    return fold(projection, None, [e for e in events if e.timestamp <= moment])
 
 
 class Projector:

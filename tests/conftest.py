@@ -20,6 +20,7 @@ import pytest
 
 from api.app import create_app
 from infra.bootstrap import Platform
+from infra.identity import Claims
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 
@@ -110,12 +111,34 @@ async def pipeline(platform: Platform, projectors: None) -> AsyncIterator[None]:
         yield
 
 
+SignIn = Callable[..., Awaitable[dict[str, str]]]
+
+
 @pytest.fixture
-async def client(platform: Platform, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, platform)
-    transport = httpx.ASGITransport(app=app)
+def sign_in(platform: Platform) -> SignIn:
+    """Headers of a signed-in session for a staff member with these roles."""
+
+    async def headers(*roles: str, name: str = "Test Staff") -> dict[str, str]:
+        claims = Claims(uuid4(), uuid4(), tuple(sorted(roles)), name)
+        pair = await platform.tokens.start_session(claims)
+        return {"Authorization": f"Bearer {pair.access_token}"}
+
+    return headers
+
+
+@pytest.fixture
+async def anonymous(platform: Platform, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the real app, signed in as nobody."""
+    transport = httpx.ASGITransport(app=create_app(settings, platform))
     async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
         yield http
+
+
+@pytest.fixture
+async def client(anonymous: httpx.AsyncClient, sign_in: SignIn) -> httpx.AsyncClient:
+    """An HTTP client signed in as a dentist, who may do everything with patients."""
+    anonymous.headers.update(await sign_in("dentist"))
+    return anonymous
 
 
 async def eventually(

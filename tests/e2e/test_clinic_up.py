@@ -11,7 +11,7 @@ import httpx
 
 from infra.bootstrap import Platform
 from infra.settings import Settings
-from tests.conftest import eventually, running
+from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_patients_api import PATIENT
 from tests.integration.helpers import caught_up
 from tests.integration.test_relay_crash import CLINIC, clinic_env
@@ -32,7 +32,7 @@ async def _ready(base: str) -> bool:
 
 
 async def test_clinic_up_serves_projects_and_stops_cleanly_on_sigterm(
-    platform: Platform, settings: Settings
+    platform: Platform, settings: Settings, sign_in: SignIn
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -42,7 +42,8 @@ async def test_clinic_up_serves_projects_and_stops_cleanly_on_sigterm(
     )
     try:
         await eventually(lambda: _ready(base), within=60, what="clinic up to be ready")
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        headers = await sign_in("receptionist")
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as http:
             first = await http.post("/api/patients", json=PATIENT)
             token = first.headers["Sonrisa-Consistency-Token"]
             chart = await http.get(

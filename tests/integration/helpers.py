@@ -77,10 +77,12 @@ async def dead_letters(
 
 
 async def caught_up(platform: Platform) -> bool:
-    head = await platform.reader.max_notification_id("patients")
+    """Every projector has applied everything in the event store of its contexts."""
     for projector in platform.projectors.values():
-        if (await projector.store.status()).get("patients", 0) < head:
-            return False
+        status = await projector.store.status()
+        for context in projector.projection.contexts:
+            if status.get(context, 0) < await platform.reader.max_notification_id(context):
+                return False
     return True
 
 

@@ -119,8 +119,8 @@ async def test_a_rebuild_gives_the_same_read_models_as_the_live_projection(
     live = await read_models(platform)
     assert len(live["patient_directory"]) == 25
 
-    for projector in platform.projectors.values():
-        assert await projector.rebuild() == 75
+    for name in ("patient_directory", "patient_chart"):
+        assert await platform.projectors[name].rebuild() == 75
 
     assert await read_models(platform) == live
 
@@ -186,7 +186,7 @@ async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
 
     dropped = await asyncio.to_thread(_drop_connections, platform.settings.exchange)
     dropped += await asyncio.to_thread(_drop_connections, platform.settings.queue_prefix)
-    assert dropped == 3  # the relay and both projectors
+    assert dropped == 1 + len(platform.projectors)  # the relay and every projector
 
     second = await asyncio.to_thread(platform.patients.register, registration(8), META)
     await eventually(lambda: _at(platform, second.id, 1), within=60, what="a reconnected pipeline")

@@ -1,0 +1,62 @@
+"""HTTP for auditors: the patient-data access log and a patient's full event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import platform
+from api.permissions import AUDIT_READ, Actor, allowed
+from infra.bootstrap import Platform
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+Running = Annotated[Platform, Depends(platform)]
+Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ))]
+PatientAuditor = Annotated[Actor, Depends(allowed(AUDIT_READ, patient_data=True))]
+
+
+@router.get("/access")
+async def access_log(
+    who: Auditor,
+    running: Running,
+    patient_id: UUID | None = None,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Who read or changed patient data, when, from where and why; oldest first."""
+    entries = await running.access_log.search(
+        patient_id=patient_id,
+        actor=actor,
+        since=since,
+        until=until,
+        after_seq=after,
+        limit=limit,
+    )
+    return {"items": entries, "next_after": entries[-1]["seq"] if len(entries) == limit else None}
+
+
+@router.get("/patients/{patient_id}/events")
+async def patient_events(patient_id: UUID, who: PatientAuditor, running: Running) -> dict[str, Any]:
+    """Every event of the patient's record, with who caused it and when."""
+    events = await running.reader.aggregate_events("patients", patient_id)
+    return {
+        "patient_id": str(patient_id),
+        "events": [
+            {
+                "version": e.version,
+                "type": e.event_type,
+                "at": e.timestamp.isoformat(),
+                "actor_id": e.meta.get("actor_id"),
+                "actor_role": e.meta.get("actor_role"),
+                "correlation_id": e.correlation_id,
+                "payload": e.payload,
+            }
+            for e in events
+        ],
+    }

@@ -1,0 +1,242 @@
+"""HTTP for the `identity` context: sign-in, tokens, own account, and staff administration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import pyotp
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import platform, written
+from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, authenticate, public
+from api.problems import Problem
+from commands.identity import (
+    ChangePassword,
+    Deactivate,
+    EnableTotp,
+    RegisterStaff,
+    RegistrationClosed,
+    RoleChange,
+    RoleName,
+    TotpPolicy,
+    new_totp_secret,
+)
+from domain.identity import StaffMember
+from domain.shared import Meta
+from infra.bootstrap import Platform
+from infra.identity import Claims, TokenPair, TokenRefused
+
+router = APIRouter(prefix="/api", tags=["identity"])
+Running = Annotated[Platform, Depends(platform)]
+Public = Depends(public)
+Self = Annotated[Actor, Depends(allowed(PROFILE))]
+Admin = Annotated[Actor, Depends(allowed(STAFF_MANAGE))]
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+
+
+class Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
+    expires_in: int
+    second_factor_required: bool = Field(
+        default=False, description="the role requires TOTP: only enrolment is allowed until then"
+    )
+
+
+def _tokens(pair: TokenPair, enrolment_only: bool) -> TokensOut:
+    return TokensOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        second_factor_required=enrolment_only,
+    )
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _claims(running: Platform, staff: StaffMember, session: UUID | None = None) -> Claims:
+    required = running.identity.totp_required_for()
+    enrolment_only = staff.totp_secret is None and bool(required & staff.roles)
+    return Claims(
+        staff.id, session or staff.id, tuple(sorted(staff.roles)), staff.name, enrolment_only
+    )
+
+
+@router.post("/auth/register", status_code=201, dependencies=[Public])
+async def register(
+    body: RegisterStaff, request: Request, response: Response, running: Running
+) -> dict[str, object]:
+    """The first admin on an empty system; after that, only an admin registers staff."""
+    if not await run_in_threadpool(running.identity.has_staff):
+        meta = Meta(
+            "self-registration", "anonymous", request.state.correlation_id, request.state.request_id
+        )
+        try:
+            result = await run_in_threadpool(
+                running.identity.register, body, meta, first_admin=True
+            )
+        except RegistrationClosed as error:
+            raise Problem(
+                403, "registration-closed", "Registration is closed", str(error)
+            ) from None
+    else:
+        claims = await authenticate(request)
+        actor = Actor(claims, request.state.correlation_id, request.state.request_id)
+        if not actor.may(STAFF_MANAGE):
+            raise Problem(403, "forbidden", "Not allowed", "only an admin registers staff")
+        result = await run_in_threadpool(running.identity.register, body, actor.meta)
+    response.headers["Location"] = f"/api/staff/{result.id}"
+    return written(response, result)
+
+
+@router.post("/auth/login", response_model=TokensOut, dependencies=[Public])
+async def login(body: Login, request: Request, running: Running) -> TokensOut:
+    address = _address(request)
+    wait = await running.throttle.retry_after(body.email, address)
+    if wait:
+        problem = Problem(
+            429, "too-many-attempts", "Too many failed sign-ins", f"try again in {wait} seconds"
+        )
+        problem.headers["Retry-After"] = str(wait)
+        raise problem
+    staff = await run_in_threadpool(running.identity.authenticate, body.email, body.password)
+    if staff is not None and staff.totp_secret is not None:
+        if body.totp_code is None:
+            raise Problem(
+                401,
+                "second-factor-missing",
+                "Enter your two-factor code",
+                "this account signs in with a code from its authenticator app",
+            )
+        if not pyotp.TOTP(staff.totp_secret).verify(body.totp_code, valid_window=1):
+            staff = None
+    if staff is None:
+        await running.throttle.failed(body.email, address)
+        raise Problem(
+            401, "sign-in-failed", "Sign-in failed", "the email, password or code is not right"
+        )
+    await running.throttle.succeeded(body.email, address)
+    claims = await run_in_threadpool(_claims, running, staff)
+    return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
+
+
+@router.post("/auth/refresh", response_model=TokensOut, dependencies=[Public])
+async def refresh(body: Refresh, running: Running) -> TokensOut:
+    try:
+        staff_id, session_id = await running.tokens.rotate(body.refresh_token)
+    except TokenRefused as error:
+        raise Problem(401, "unauthenticated", "Sign in again", str(error)) from None
+    staff = await run_in_threadpool(running.identity.staff, staff_id)
+    if not staff.active:
+        await running.tokens.end_session(session_id, "account deactivated")
+        raise Problem(401, "unauthenticated", "Sign in again", "this account is deactivated")
+    claims = await run_in_threadpool(_claims, running, staff, session_id)
+    return _tokens(await running.tokens.continue_session(claims), claims.enrolment_only)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(who: Self, running: Running) -> Response:
+    await running.tokens.end_session(who.claims.session_id, "signed out")
+    return Response(status_code=204)
+
+
+@router.get("/auth/profile")
+async def profile(who: Self) -> dict[str, Any]:
+    return {
+        "staff_id": str(who.staff_id),
+        "name": who.claims.name,
+        "roles": list(who.roles),
+        "second_factor_required": who.claims.enrolment_only,
+    }
+
+
+@router.put("/auth/password", status_code=200)
+async def change_password(
+    body: ChangePassword, who: Self, response: Response, running: Running
+) -> dict[str, object]:
+    result = await run_in_threadpool(running.identity.change_password, who.staff_id, body, who.meta)
+    await running.tokens.end_all_sessions(who.staff_id, "password changed")
+    return written(response, result)
+
+
+@router.post("/auth/totp/setup")
+async def totp_setup(who: Self, running: Running) -> dict[str, str]:
+    """A new secret to put in an authenticator app; confirm it with /auth/totp/enable."""
+    secret = new_totp_secret()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=str(who.staff_id), issuer_name="Sonrisa")
+    return {"secret": secret, "provisioning_uri": uri}
+
+
+@router.post("/auth/totp/enable")
+async def totp_enable(
+    body: EnableTotp, who: Self, response: Response, running: Running
+) -> dict[str, object]:
+    result = await run_in_threadpool(running.identity.enable_totp, who.staff_id, body, who.meta)
+    await running.tokens.end_all_sessions(who.staff_id, "two-factor sign-in enabled")
+    return written(response, result)
+
+
+@router.get("/staff")
+async def list_staff(who: Admin, running: Running) -> dict[str, Any]:
+    staff = await running.staff.dump()
+    documents = sorted((v.document for v in staff.values()), key=lambda d: d["name"].casefold())
+    return {"items": documents}
+
+
+@router.post("/staff/{staff_id}/roles", status_code=200)
+async def grant_role(
+    staff_id: UUID, body: RoleChange, who: Admin, response: Response, running: Running
+) -> dict[str, object]:
+    result = await run_in_threadpool(running.identity.grant_role, staff_id, body, who.meta)
+    await running.tokens.end_all_sessions(staff_id, "roles changed")
+    return written(response, result)
+
+
+@router.delete("/staff/{staff_id}/roles/{role}", status_code=200)
+async def revoke_role(
+    staff_id: UUID, role: RoleName, who: Admin, response: Response, running: Running
+) -> dict[str, object]:
+    change = RoleChange(role=role)
+    result = await run_in_threadpool(running.identity.revoke_role, staff_id, change, who.meta)
+    await running.tokens.end_all_sessions(staff_id, "roles changed")
+    return written(response, result)
+
+
+@router.post("/staff/{staff_id}/deactivate", status_code=200)
+async def deactivate(
+    staff_id: UUID, body: Deactivate, who: Admin, response: Response, running: Running
+) -> dict[str, object]:
+    result = await run_in_threadpool(running.identity.deactivate, staff_id, body, who.meta)
+    await running.tokens.end_all_sessions(staff_id, "account deactivated")
+    return written(response, result)
+
+
+@router.get("/security/totp-policy")
+async def get_totp_policy(who: Admin, running: Running) -> dict[str, list[str]]:
+    return {"roles": sorted(await run_in_threadpool(running.identity.totp_required_for))}
+
+
+@router.put("/security/totp-policy")
+async def set_totp_policy(
+    body: TotpPolicy, who: Admin, response: Response, running: Running
+) -> dict[str, object]:
+    return written(
+        response, await run_in_threadpool(running.identity.set_totp_policy, body, who.meta)
+    )

@@ -1,0 +1,167 @@
+"""The one permission table (role -> actions) and the guards every route declares.
+
+A route is either guarded by `allowed(action)` or marked `public` on purpose;
+a test walks the app's routes and fails on any that is neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+
+from api.problems import Problem
+from domain.identity import Role
+from domain.shared import Meta
+from infra.identity import Claims, TokenRefused
+
+PROFILE = "profile"  # what every signed-in person may do with their own account
+PATIENTS_READ = "patients:read"  # demographics, contact details, alerts, search
+PATIENTS_WRITE = "patients:write"  # register, correct, change contact details
+CLINICAL_READ = "clinical:read"  # medical history
+CLINICAL_WRITE = "clinical:write"  # record and end history entries, alerts
+STAFF_MANAGE = "staff:manage"  # staff accounts, roles, sign-in policy
+AUDIT_READ = "audit:read"  # access log, event replay, records as of a time
+
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE, STAFF_MANAGE}),
+    Role.DENTIST: frozenset(
+        {PROFILE, PATIENTS_READ, PATIENTS_WRITE, CLINICAL_READ, CLINICAL_WRITE}
+    ),
+    Role.HYGIENIST: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE}),
+    Role.RECEPTIONIST: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE}),
+    Role.INVENTORY: frozenset({PROFILE}),
+    Role.AUDITOR: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, AUDIT_READ}),
+}
+# Who may read clinical data in an emergency, giving a reason that is logged.
+BREAK_GLASS = {CLINICAL_READ: PATIENTS_READ}
+BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
+ENROLMENT_ACTIONS = frozenset({PROFILE})
+
+
+def permitted(roles: tuple[str, ...] | frozenset[str], action: str) -> bool:
+    known = {r.value for r in Role}
+    return any(action in PERMISSIONS[Role(r)] for r in roles if r in known)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The signed-in staff member behind a request."""
+
+    claims: Claims
+    correlation_id: str
+    request_id: str
+    break_glass_reason: str | None = None
+
+    @property
+    def staff_id(self) -> UUID:
+        return self.claims.staff_id
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.claims.roles
+
+    def may(self, action: str) -> bool:
+        if permitted(self.roles, action):
+            return True
+        fallback = BREAK_GLASS.get(action)
+        return (
+            fallback is not None
+            and self.break_glass_reason is not None
+            and permitted(self.roles, fallback)
+        )
+
+    @property
+    def meta(self) -> Meta:
+        return Meta(
+            actor_id=str(self.staff_id),
+            actor_role="+".join(sorted(self.roles)),
+            correlation_id=self.correlation_id,
+            causation_id=self.request_id,
+        )
+
+
+@dataclass(slots=True)
+class AccessIntent:
+    """Marks a request as touching patient data; the middleware logs it once it is answered."""
+
+    action: str
+    patient_id: UUID | None
+    details: dict[str, Any]
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def authenticate(request: Request) -> Claims:
+    token = bearer(request)
+    if token is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Sign in first",
+            "send an access token as `Authorization: Bearer <token>`",
+        )
+    try:
+        return await request.app.state.platform.tokens.verify(token)  # type: ignore[no-any-return]
+    except TokenRefused as error:
+        raise Problem(401, "unauthenticated", "Sign in again", str(error)) from None
+
+
+Guard = Callable[[Request], Awaitable[Actor]]
+
+
+def allowed(action: str, *, patient_data: bool = False) -> Guard:
+    """A dependency that returns the Actor when their roles allow `action`, else 401/403."""
+
+    async def guard(request: Request) -> Actor:
+        if patient_data:
+            raw = request.path_params.get("patient_id")
+            request.state.access = AccessIntent(action, _uuid(raw), {})
+        claims = await authenticate(request)
+        reason = (request.headers.get(BREAK_GLASS_HEADER) or "").strip()[:500] or None
+        actor = Actor(
+            claims,
+            request.state.correlation_id,
+            request.state.request_id,
+            reason if action in BREAK_GLASS and not permitted(claims.roles, action) else None,
+        )
+        request.state.actor = actor
+        if claims.enrolment_only and action not in ENROLMENT_ACTIONS:
+            raise Problem(
+                403,
+                "second-factor-required",
+                "Set up two-factor sign-in first",
+                "your role requires a second factor: enable it at /api/auth/totp",
+            )
+        if not actor.may(action):
+            hint = (
+                f"; in an emergency, give a reason in {BREAK_GLASS_HEADER}"
+                if action in BREAK_GLASS and permitted(claims.roles, BREAK_GLASS[action])
+                else ""
+            )
+            raise Problem(403, "forbidden", "Not allowed", f"your role may not do '{action}'{hint}")
+        return actor
+
+    guard.sonrisa_permission = action  # type: ignore[attr-defined]
+    return guard
+
+
+async def public(request: Request) -> None:
+    """Marks a route as open to everyone, by explicit decision."""
+
+
+public.sonrisa_public = True  # type: ignore[attr-defined]
+
+
+def _uuid(raw: object) -> UUID | None:
+    try:
+        return UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,184 @@
+"""Staff accounts on the command side: register, sign-in checks, roles, passwords, 2FA."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from pydantic import Field, StringConstraints
+
+from commands.base import ClinicApplication, Written
+from commands.patients import Command
+from domain.identity import (
+    FIRST_ADMIN_CLAIM_ID,
+    SECURITY_POLICY_ID,
+    EmailClaim,
+    FirstAdminClaim,
+    Role,
+    SecurityPolicy,
+    StaffMember,
+    check_password,
+    email_claim_id,
+    staff_email,
+)
+from domain.shared import Meta, TransitionRefused
+
+RoleName = Literal["admin", "dentist", "hygienist", "receptionist", "inventory", "auditor"]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
+
+
+class AlreadyExists(RuntimeError):
+    """Something that must be unique is taken (an email address)."""
+
+
+class RegistrationClosed(PermissionError):
+    """Self-registration makes only the very first admin; after that an admin registers staff."""
+
+
+class RegisterStaff(Command):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: Email
+    roles: list[RoleName] = Field(min_length=1, max_length=6)
+    password: Password
+
+
+class ChangePassword(Command):
+    current_password: Password
+    new_password: Password
+
+
+class RoleChange(Command):
+    role: RoleName
+
+
+class Deactivate(Command):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class TotpPolicy(Command):
+    roles: list[RoleName] = Field(max_length=6)
+
+
+class EnableTotp(Command):
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=64)]
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class Identity(ClinicApplication):
+    """The command side of the `identity` context."""
+
+    hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+    _dummy_hash = hasher.hash("a password that no account has, for timing")
+
+    def register(self, cmd: RegisterStaff, meta: Meta, *, first_admin: bool = False) -> Written:
+        staff = StaffMember.register(cmd.name, cmd.email, list(cmd.roles), meta)
+        check_password(cmd.password, name=staff.name, email=staff.email)
+        staff.set_password(self.hasher.hash(cmd.password), meta)
+        claims: list[EmailClaim | FirstAdminClaim] = [
+            EmailClaim(email=staff.email, staff_id=staff.id, meta=meta)
+        ]
+        if first_admin:
+            if Role.ADMIN.value not in staff.roles:
+                raise RegistrationClosed("the first account must be an admin")
+            if self._exists(FIRST_ADMIN_CLAIM_ID):
+                raise RegistrationClosed("registration is closed: ask an admin for an account")
+            claims.append(FirstAdminClaim(staff_id=staff.id, meta=meta))
+        try:
+            self.save(staff, *claims)
+        except IntegrityError:
+            if first_admin and self._exists(FIRST_ADMIN_CLAIM_ID):
+                raise RegistrationClosed("registration is closed: ask an admin") from None
+            raise AlreadyExists(f"a staff account with email {staff.email} exists") from None
+        return Written(staff.id, staff.version)
+
+    def has_staff(self) -> bool:
+        return self._exists(FIRST_ADMIN_CLAIM_ID)
+
+    def staff(self, staff_id: UUID) -> StaffMember:
+        return self.load(staff_id, StaffMember)
+
+    def authenticate(self, email: str, password: str) -> StaffMember | None:
+        """The active account with this email and password, else None (in similar time)."""
+        staff = self._by_email(email)
+        stored = staff.password_hash if staff and staff.active else None
+        try:
+            self.hasher.verify(stored or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return staff if stored else None
+
+    def change_password(self, staff_id: UUID, cmd: ChangePassword, meta: Meta) -> Written:
+        staff = self.load(staff_id, StaffMember)
+        try:
+            self.hasher.verify(staff.password_hash or self._dummy_hash, cmd.current_password)
+        except (VerificationError, InvalidHashError):
+            raise TransitionRefused("the current password is not right") from None
+        check_password(cmd.new_password, name=staff.name, email=staff.email)
+        staff.set_password(self.hasher.hash(cmd.new_password), meta)
+        self.commit(staff)
+        return Written(staff.id, staff.version)
+
+    def grant_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
+        staff = self.load(staff_id, StaffMember)
+        staff.grant_role(cmd.role, meta)
+        self.commit(staff)
+        return Written(staff.id, staff.version)
+
+    def revoke_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
+        staff = self.load(staff_id, StaffMember)
+        staff.revoke_role(cmd.role, meta)
+        self.commit(staff)
+        return Written(staff.id, staff.version)
+
+    def deactivate(self, staff_id: UUID, cmd: Deactivate, meta: Meta) -> Written:
+        staff = self.load(staff_id, StaffMember)
+        staff.deactivate(cmd.reason, meta)
+        self.commit(staff)
+        return Written(staff.id, staff.version)
+
+    def enable_totp(self, staff_id: UUID, cmd: EnableTotp, meta: Meta) -> Written:
+        staff = self.load(staff_id, StaffMember)
+        if not pyotp.TOTP(cmd.secret).verify(cmd.code, valid_window=1):
+            raise TransitionRefused("the code does not match the secret; check the device clock")
+        staff.enable_totp(cmd.secret, meta)
+        self.commit(staff)
+        return Written(staff.id, staff.version)
+
+    def totp_required_for(self) -> set[str]:
+        if not self._exists(SECURITY_POLICY_ID):
+            return set()
+        return set(self.load(SECURITY_POLICY_ID, SecurityPolicy).totp_required_for)
+
+    def set_totp_policy(self, cmd: TotpPolicy, meta: Meta) -> Written:
+        if self._exists(SECURITY_POLICY_ID):
+            policy = self.load(SECURITY_POLICY_ID, SecurityPolicy)
+        else:
+            policy = SecurityPolicy(meta=meta)
+        policy.require_totp_for(list(cmd.roles), meta)
+        self.commit(policy)
+        return Written(policy.id, policy.version)
+
+    def _by_email(self, email: str) -> StaffMember | None:
+        try:
+            claim: EmailClaim = self.repository.get(email_claim_id(staff_email(email)))
+            found: StaffMember = self.repository.get(claim.staff_id)
+        except (AggregateNotFoundError, ValueError):
+            return None
+        return found
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()

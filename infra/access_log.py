@@ -1,0 +1,205 @@
+"""The patient-data access log: append-only, every entry HMAC-chained to the one before.
+
+Each entry's MAC covers its content and the previous entry's MAC, keyed with a
+secret that is not in the database, so an edit, a removal or an insertion made
+with SQL alone breaks the chain at that entry. A head row (written in the same
+transaction as each append) catches the removal of the newest entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
+GENESIS = "0" * 64
+
+DDL = """
+CREATE TABLE IF NOT EXISTS patient_access_log (
+    seq bigint PRIMARY KEY,
+    at timestamptz NOT NULL,
+    actor_id text,
+    actor_role text,
+    action text NOT NULL,
+    patient_id uuid,
+    route text NOT NULL,
+    outcome text NOT NULL,
+    status integer NOT NULL,
+    correlation_id text NOT NULL,
+    source_address text,
+    reason text,
+    details jsonb NOT NULL DEFAULT '{}',
+    prev_mac text NOT NULL,
+    mac text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS patient_access_log_patient ON patient_access_log (patient_id, seq);
+CREATE INDEX IF NOT EXISTS patient_access_log_actor ON patient_access_log (actor_id, seq);
+CREATE TABLE IF NOT EXISTS patient_access_log_head (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    seq bigint NOT NULL,
+    mac text NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One read or write of patient data, as the API saw it."""
+
+    actor_id: str | None
+    actor_role: str | None
+    action: str
+    patient_id: UUID | None
+    route: str
+    outcome: str
+    status: int
+    correlation_id: str
+    source_address: str | None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _canonical(seq: int, at: datetime, access: Access) -> bytes:
+    content = {
+        **asdict(access),
+        "patient_id": str(access.patient_id) if access.patient_id else None,
+        "seq": seq,
+        "at": at.isoformat(),
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def mac(key: bytes, prev_mac: str, seq: int, at: datetime, access: Access) -> str:
+    return hmac.new(
+        key, prev_mac.encode() + _canonical(seq, at, access), hashlib.sha256
+    ).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    seq: int
+    problem: str
+
+
+class AccessLog:
+    def __init__(self, pool: asyncpg.Pool, key: bytes) -> None:
+        self.pool = pool
+        self.key = key
+
+    async def migrate(self) -> None:
+        await self.pool.execute(DDL)
+
+    async def append(self, access: Access) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
+            head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
+            seq = (head["seq"] if head else 0) + 1
+            prev = head["mac"] if head else GENESIS
+            at: datetime = await conn.fetchval("SELECT clock_timestamp()")
+            entry_mac = mac(self.key, prev, seq, at, access)
+            await conn.execute(
+                "INSERT INTO patient_access_log (seq, at, actor_id, actor_role, action, "
+                "patient_id, route, outcome, status, correlation_id, source_address, reason, "
+                "details, prev_mac, mac) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+                seq,
+                at,
+                access.actor_id,
+                access.actor_role,
+                access.action,
+                access.patient_id,
+                access.route,
+                access.outcome,
+                access.status,
+                access.correlation_id,
+                access.source_address,
+                access.reason,
+                access.details,
+                prev,
+                entry_mac,
+            )
+            await conn.execute(
+                "INSERT INTO patient_access_log_head (id, seq, mac) VALUES (true, $1, $2) "
+                "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac",
+                seq,
+                entry_mac,
+            )
+        return seq
+
+    async def verify(self) -> tuple[int, Break | None]:
+        """Walk the chain; (entries checked, the first break or None)."""
+        prev, expected_seq, count = GENESIS, 1, 0
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            async for row in conn.cursor("SELECT * FROM patient_access_log ORDER BY seq"):
+                seq = row["seq"]
+                if seq != expected_seq:
+                    return count, Break(expected_seq, f"entry {expected_seq} is missing")
+                if row["prev_mac"] != prev:
+                    return count, Break(seq, f"entry {seq} does not follow entry {seq - 1}")
+                if not hmac.compare_digest(
+                    row["mac"], mac(self.key, prev, seq, row["at"], _access(row))
+                ):
+                    return count, Break(seq, f"entry {seq} was changed after it was written")
+                prev, expected_seq, count = row["mac"], seq + 1, count + 1
+            head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
+        if head is not None and (head["seq"] != count or head["mac"] != prev):
+            return count, Break(count + 1, f"entries after {count} were removed")
+        return count, None
+
+    async def search(
+        self,
+        *,
+        patient_id: UUID | None,
+        actor: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        after_seq: int,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        rows: Sequence[asyncpg.Record] = await self.pool.fetch(
+            "SELECT seq, at, actor_id, actor_role, action, patient_id, route, outcome, status, "
+            "correlation_id, source_address, reason, details FROM patient_access_log "
+            "WHERE seq > $1 AND ($2::uuid IS NULL OR patient_id = $2 "
+            "OR details->'patient_ids' ? $2::text) "
+            "AND ($3::text IS NULL OR actor_id = $3) "
+            "AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5) "
+            "ORDER BY seq LIMIT $6",
+            after_seq,
+            patient_id,
+            actor,
+            since,
+            until,
+            limit,
+        )
+        return [
+            {
+                **dict(r),
+                "at": r["at"].isoformat(),
+                "patient_id": str(r["patient_id"]) if r["patient_id"] else None,
+            }
+            for r in rows
+        ]
+
+
+def _access(row: asyncpg.Record) -> Access:
+    return Access(
+        actor_id=row["actor_id"],
+        actor_role=row["actor_role"],
+        action=row["action"],
+        patient_id=row["patient_id"],
+        route=row["route"],
+        outcome=row["outcome"],
+        status=row["status"],
+        correlation_id=row["correlation_id"],
+        source_address=row["source_address"],
+        reason=row["reason"],
+        details=row["details"],
+    )

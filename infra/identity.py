@@ -1,0 +1,268 @@
+"""Sign-in machinery: access tokens (JWT), rotating refresh tokens, sessions, login throttling.
+
+Sessions and refresh tokens are operational state, not clinic facts, so they
+live in plain PostgreSQL tables rather than the event store (ADR 4). Refresh
+tokens are stored only as SHA-256 hashes; reusing a rotated one revokes its
+whole session (the token family).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import jwt
+
+from infra.logs import get_logger
+
+log = get_logger("infra.identity")
+
+DDL = """
+CREATE TABLE IF NOT EXISTS auth_sessions (
+    session_id uuid PRIMARY KEY,
+    staff_id uuid NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    revoked_reason text
+);
+CREATE INDEX IF NOT EXISTS auth_sessions_staff ON auth_sessions (staff_id);
+CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
+    token_hash bytea PRIMARY KEY,
+    session_id uuid NOT NULL REFERENCES auth_sessions (session_id),
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    used_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS auth_login_failures (
+    key text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS auth_login_failures_key ON auth_login_failures (key, failed_at);
+"""
+
+
+class TokenRefused(PermissionError):
+    """The token is missing, expired, forged, revoked or not for us."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    staff_id: UUID
+    session_id: UUID
+    roles: tuple[str, ...]
+    name: str
+    enrolment_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class Tokens:
+    """Issues and checks access tokens; keeps sessions and refresh tokens."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        secret: str,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        access_minutes: int,
+        refresh_days: int,
+    ) -> None:
+        self.pool = pool
+        self.secret = secret
+        self.algorithm = algorithm
+        self.issuer = issuer
+        self.audience = audience
+        self.access_ttl = timedelta(minutes=access_minutes)
+        self.refresh_ttl = timedelta(days=refresh_days)
+
+    async def migrate(self) -> None:
+        await self.pool.execute(DDL)
+
+    def access_token(self, claims: Claims, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "sub": str(claims.staff_id),
+            "sid": str(claims.session_id),
+            "roles": list(claims.roles),
+            "name": claims.name,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": issued,
+            "exp": issued + self.access_ttl,
+            "jti": uuid4().hex,
+        }
+        if claims.enrolment_only:
+            payload["enrolment_only"] = True
+        return jwt.encode(payload, self.secret, algorithm=self.algorithm)
+
+    def decode(self, token: str) -> Claims:
+        try:
+            payload = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "aud", "jti", "sub", "sid"]},
+            )
+            return Claims(
+                staff_id=UUID(payload["sub"]),
+                session_id=UUID(payload["sid"]),
+                roles=tuple(str(r) for r in payload.get("roles", [])),
+                name=str(payload.get("name", "")),
+                enrolment_only=bool(payload.get("enrolment_only", False)),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            raise TokenRefused(f"the access token is not valid: {error}") from None
+
+    async def verify(self, token: str) -> Claims:
+        claims = self.decode(token)
+        revoked = await self.pool.fetchval(
+            "SELECT revoked_at IS NOT NULL OR expires_at < now() FROM auth_sessions "
+            "WHERE session_id = $1",
+            claims.session_id,
+        )
+        if revoked is None or revoked:
+            raise TokenRefused("the session has ended; sign in again")
+        return claims
+
+    async def start_session(self, claims_without_session: Claims) -> TokenPair:
+        session_id = uuid4()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO auth_sessions (session_id, staff_id, expires_at) "
+                "VALUES ($1, $2, now() + $3::interval)",
+                session_id,
+                claims_without_session.staff_id,
+                self.refresh_ttl,
+            )
+            refresh = await self._new_refresh(conn, session_id)
+        claims = Claims(
+            claims_without_session.staff_id,
+            session_id,
+            claims_without_session.roles,
+            claims_without_session.name,
+            claims_without_session.enrolment_only,
+        )
+        return TokenPair(self.access_token(claims), refresh, int(self.access_ttl.total_seconds()))
+
+    async def rotate(self, refresh_token: str) -> tuple[UUID, UUID]:
+        """Spend a refresh token: (staff id, session id). A reused token ends its session."""
+        digest = hashlib.sha256(refresh_token.encode()).digest()
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT t.session_id, t.used_at, s.staff_id, s.revoked_at, s.expires_at < now() "
+                "AS expired FROM auth_refresh_tokens t JOIN auth_sessions s USING (session_id) "
+                "WHERE t.token_hash = $1 FOR UPDATE OF t, s",
+                digest,
+            )
+            if row is None:
+                raise TokenRefused("the refresh token is not known")
+            if row["used_at"] is not None:
+                await self._revoke(conn, row["session_id"], "refresh token reused")
+                log.warning(
+                    "refresh token reused: session revoked", session_id=str(row["session_id"])
+                )
+                raise TokenRefused("this refresh token was already used; the session is revoked")
+            if row["revoked_at"] is not None or row["expired"]:
+                raise TokenRefused("the session has ended; sign in again")
+            await conn.execute(
+                "UPDATE auth_refresh_tokens SET used_at = now() WHERE token_hash = $1", digest
+            )
+        return row["staff_id"], row["session_id"]
+
+    async def continue_session(self, claims: Claims) -> TokenPair:
+        async with self.pool.acquire() as conn:
+            refresh = await self._new_refresh(conn, claims.session_id)
+        return TokenPair(self.access_token(claims), refresh, int(self.access_ttl.total_seconds()))
+
+    async def end_session(self, session_id: UUID, reason: str) -> None:
+        async with self.pool.acquire() as conn:
+            await self._revoke(conn, session_id, reason)
+
+    async def end_all_sessions(self, staff_id: UUID, reason: str) -> None:
+        await self.pool.execute(
+            "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 "
+            "WHERE staff_id = $1 AND revoked_at IS NULL",
+            staff_id,
+            reason,
+        )
+
+    async def _revoke(self, conn: Any, session_id: UUID, reason: str) -> None:
+        await conn.execute(
+            "UPDATE auth_sessions SET revoked_at = coalesce(revoked_at, now()), "
+            "revoked_reason = coalesce(revoked_reason, $2) WHERE session_id = $1",
+            session_id,
+            reason,
+        )
+
+    async def _new_refresh(self, conn: Any, session_id: UUID) -> str:
+        token = secrets.token_urlsafe(32)
+        await conn.execute(
+            "INSERT INTO auth_refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
+            hashlib.sha256(token.encode()).digest(),
+            session_id,
+        )
+        return token
+
+
+class LoginThrottle:
+    """Counts failed sign-ins per account and per address over a sliding window."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, per_account: int, per_address: int, window_seconds: int
+    ) -> None:
+        self.pool = pool
+        self.limits = {"account": per_account, "address": per_address}
+        self.window = timedelta(seconds=window_seconds)
+
+    @staticmethod
+    def keys(email: str, address: str) -> dict[str, str]:
+        # The email is hashed: the table must not become a list of who tried to sign in.
+        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return {"account": f"account:{account}", "address": f"address:{address}"}
+
+    async def retry_after(self, email: str, address: str) -> int:
+        """Seconds to wait before another try, 0 when a try is allowed now."""
+        wait = 0
+        for kind, key in self.keys(email, address).items():
+            rows = await self.pool.fetch(
+                "SELECT failed_at FROM auth_login_failures WHERE key = $1 "
+                "AND failed_at > now() - $2::interval ORDER BY failed_at DESC LIMIT $3",
+                key,
+                self.window,
+                self.limits[kind],
+            )
+            if len(rows) >= self.limits[kind]:
+                oldest: datetime = rows[-1]["failed_at"]
+                free_at = oldest + self.window
+                wait = max(wait, int((free_at - datetime.now(UTC)).total_seconds()) + 1)
+        return wait
+
+    async def failed(self, email: str, address: str) -> None:
+        await self.pool.executemany(
+            "INSERT INTO auth_login_failures (key) VALUES ($1)",
+            [(key,) for key in self.keys(email, address).values()],
+        )
+        await self.pool.execute(
+            "DELETE FROM auth_login_failures WHERE failed_at < now() - $1::interval", self.window
+        )
+
+    async def succeeded(self, email: str, address: str) -> None:
+        await self.pool.execute(
+            "DELETE FROM auth_login_failures WHERE key = $1",
+            self.keys(email, address)["account"],
+        )
