@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 import typer
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bus.envelope import CONTEXTS
+from commands.identity import AlreadyExists
 from infra.bootstrap import Platform
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
@@ -22,6 +28,12 @@ from infra.supervisor import Part, api_part, stop_on_signals, supervise
 app = typer.Typer(help="Sonrisa, the dental clinic platform.", no_args_is_help=True)
 projections_app = typer.Typer(help="Inspect and rebuild read models.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(
+    help="Check the access log; replay a patient's history.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 console = Console()
 log = get_logger("clinic")
 
@@ -223,5 +235,102 @@ def status() -> None:
             console.print(table)
         finally:
             await platform.close()
+
+    _run(main)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="sign-in email")],
+    name: Annotated[str, typer.Option(help="full name")],
+    role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
+    password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+) -> None:
+    """Create a staff account from the server (the way to make the first admin)."""
+    from commands.identity import RegisterStaff
+    from domain.shared import DomainError, Meta
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        try:
+            command = RegisterStaff(name=name, email=email, roles=role, password=password)
+            meta = Meta("cli", "server-operator", str(uuid4()), str(uuid4()))
+            first = not await asyncio.to_thread(platform.identity.has_staff)
+            result = await asyncio.to_thread(
+                platform.identity.register, command, meta, first_admin=first and "admin" in role
+            )
+        except (DomainError, ValidationError, AlreadyExists) as error:
+            console.print(f"[red]not created:[/red] {error}")
+            raise typer.Exit(1) from None
+        finally:
+            await platform.close()
+        console.print(f"[green]created staff account {result.id}[/green]")
+
+    _run(main)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the access log's chain; name the first entry that was changed, removed or added."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        try:
+            checked, broken = await platform.access_log.verify()
+        finally:
+            await platform.close()
+        if broken is not None:
+            console.print(
+                f"[red]access log tampered:[/red] {broken.problem} "
+                f"(first bad entry: {broken.seq}; {checked} entries before it are intact)"
+            )
+            raise typer.Exit(1)
+        console.print(f"[green]access log intact: {checked} entries verified[/green]")
+
+    _run(main)
+
+
+@audit_app.command("patient")
+def audit_patient(
+    patient_id: UUID,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", help="ISO time with zone, e.g. 2026-11-26T10:00Z")
+    ] = None,
+) -> None:
+    """Print a patient's events, and the record as it stood at --as-of (or now)."""
+    from projections.base import fold_until
+    from projections.patients import PatientChart
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        try:
+            events = await platform.reader.aggregate_events("patients", patient_id)
+        finally:
+            await platform.close()
+        if not events:
+            console.print(f"[red]patient {patient_id} has no events[/red]")
+            raise typer.Exit(1)
+        moment = as_of or datetime.now(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        table = Table("version", "at", "event", "actor", "role")
+        for event in events:
+            if event.timestamp <= moment:
+                table.add_row(
+                    str(event.version),
+                    event.timestamp.isoformat(),
+                    event.event_type,
+                    event.meta.get("actor_id", ""),
+                    event.meta.get("actor_role", ""),
+                )
+        console.print(table)
+        folded = fold_until(PatientChart(), events, moment)
+        record = {"version": folded.version, **folded.document} if folded else None
+        console.print_json(json.dumps(record))
 
     _run(main)

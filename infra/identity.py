@@ -162,6 +162,7 @@ class Tokens:
     async def rotate(self, refresh_token: str) -> tuple[UUID, UUID]:
         """Spend a refresh token: (staff id, session id). A reused token ends its session."""
         digest = hashlib.sha256(refresh_token.encode()).digest()
+        refusal: str | None = None
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "SELECT t.session_id, t.used_at, s.staff_id, s.revoked_at, s.expires_at < now() "
@@ -170,18 +171,22 @@ class Tokens:
                 digest,
             )
             if row is None:
-                raise TokenRefused("the refresh token is not known")
-            if row["used_at"] is not None:
+                refusal = "the refresh token is not known"
+            elif row["used_at"] is not None:
+                # Someone holds a copy of a spent token: end the whole family, and commit that.
                 await self._revoke(conn, row["session_id"], "refresh token reused")
                 log.warning(
                     "refresh token reused: session revoked", session_id=str(row["session_id"])
                 )
-                raise TokenRefused("this refresh token was already used; the session is revoked")
-            if row["revoked_at"] is not None or row["expired"]:
-                raise TokenRefused("the session has ended; sign in again")
-            await conn.execute(
-                "UPDATE auth_refresh_tokens SET used_at = now() WHERE token_hash = $1", digest
-            )
+                refusal = "this refresh token was already used; the session is revoked"
+            elif row["revoked_at"] is not None or row["expired"]:
+                refusal = "the session has ended; sign in again"
+            else:
+                await conn.execute(
+                    "UPDATE auth_refresh_tokens SET used_at = now() WHERE token_hash = $1", digest
+                )
+        if refusal is not None or row is None:
+            raise TokenRefused(refusal or "the refresh token is not known")
         return row["staff_id"], row["session_id"]
 
     async def continue_session(self, claims: Claims) -> TokenPair:

@@ -55,6 +55,17 @@ def settings(mongo_url: str) -> Settings:
     )
 
 
+async def _remove_broker_objects(platform: Platform) -> None:
+    """This session's queues and exchange go when it ends; the broker keeps nothing of tests."""
+    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        for queue, _ in platform.queues():
+            await channel.queue_delete(queue)
+            await channel.queue_delete(f"{queue}.dlq")
+        await channel.exchange_delete(platform.settings.exchange)
+
+
 async def _empty_stores(platform: Platform) -> None:
     tables = await platform.pool.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -72,15 +83,22 @@ async def _empty_stores(platform: Platform) -> None:
             await channel.queue_delete(f"{queue}.dlq")
 
 
-@pytest.fixture
-async def platform(settings: Settings) -> AsyncIterator[Platform]:
+@pytest.fixture(scope="session")
+async def opened_platform(settings: Settings) -> AsyncIterator[Platform]:
     opened = await Platform.open(settings)
     await opened.migrate()
-    await _empty_stores(opened)
     try:
         yield opened
     finally:
+        await _remove_broker_objects(opened)
         await opened.close()
+
+
+@pytest.fixture
+async def platform(opened_platform: Platform) -> Platform:
+    """The platform, with every store emptied: each test starts from nothing."""
+    await _empty_stores(opened_platform)
+    return opened_platform
 
 
 @asynccontextmanager

@@ -1,0 +1,189 @@
+"""Nobody reaches patient data without a role that allows it; every route says who may use it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from api.app import DOCUMENTATION_PATHS, ROUTERS, create_app
+from api.permissions import BREAK_GLASS_HEADER, PERMISSIONS, permitted
+from domain.identity import Role
+from infra.bootstrap import Platform
+from infra.settings import Settings
+from tests.conftest import SignIn
+from tests.e2e.test_patients_api import PATIENT, register
+
+ROLES: list[str | None] = [None, *(r.value for r in Role)]
+
+
+def app_routes() -> list[APIRoute]:
+    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+
+
+def guard_of(route: APIRoute) -> tuple[str, str | None]:
+    """('public', None) or ('guarded', action), from the route's declared dependencies."""
+    calls = [d.call for d in route.dependant.dependencies]
+    if any(getattr(call, "sonrisa_public", False) for call in calls):
+        return "public", None
+    actions = [getattr(c, "sonrisa_permission", None) for c in calls]
+    guarded = [a for a in actions if a is not None]
+    return ("guarded", guarded[0]) if len(guarded) == 1 else ("open", None)
+
+
+def test_every_route_is_either_guarded_or_public_by_decision(settings: Settings) -> None:
+    unguarded = [
+        f"{sorted(r.methods or ())} {r.path}" for r in app_routes() if guard_of(r)[0] == "open"
+    ]
+    assert unguarded == []
+
+
+def test_the_walked_routes_are_all_the_routes_the_app_serves(settings: Settings) -> None:
+    app = create_app(settings)
+    served = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    walked = {(m, r.path) for r in app_routes() for m in r.methods or () if r.include_in_schema}
+    assert served == walked
+    hidden = {r.path for r in app_routes() if not r.include_in_schema}
+    assert hidden <= {"/metrics"} | DOCUMENTATION_PATHS
+
+
+def _path(route: APIRoute) -> str:
+    values = {"role": "dentist"}
+    path = route.path
+    for name in route.param_convertors:
+        path = path.replace("{" + name + "}", values.get(name, str(uuid4())))
+    return path
+
+
+CASES = [
+    (route, method, role)
+    for route in app_routes()
+    if guard_of(route)[0] == "guarded"
+    for method in sorted(route.methods or ())
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "role"),
+    CASES,
+    ids=[f"{m} {r.path} as {role or 'nobody'}" for r, m, role in CASES],
+)
+async def test_each_route_answers_each_role_as_the_permission_table_says(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, route: APIRoute, method: str, role: str | None
+) -> None:
+    _, action = guard_of(route)
+    assert action is not None
+    headers = {"If-Match": '"1"', **(await sign_in(role) if role else {})}
+    body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+    response = await anonymous.request(method, _path(route), json=body, headers=headers)
+    if role is None:
+        assert response.status_code == 401
+        assert response.json()["type"].endswith("/unauthenticated")
+    elif permitted((role,), action):
+        assert response.status_code not in (401, 403), response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_permission_table_keeps_auditors_read_only_and_inventory_away_from_patients() -> None:
+    writes = {a for actions in PERMISSIONS.values() for a in actions if a.endswith(":write")}
+    assert writes
+    assert not (PERMISSIONS[Role.AUDITOR] & writes)
+    assert not any(a.startswith(("patients:", "clinical:")) for a in PERMISSIONS[Role.INVENTORY])
+
+
+async def test_a_receptionist_sees_contact_details_but_not_the_medical_history(
+    client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    created = await register(client)
+    patient_id = created.json()["id"]
+    entry = await client.post(
+        f"/api/patients/{patient_id}/medical-history",
+        json={"kind": "allergy", "description": "Latex"},
+    )
+    token = {"Sonrisa-Consistent-With": entry.headers["Sonrisa-Consistency-Token"]}
+    receptionist = await sign_in("receptionist")
+
+    chart = await client.get(f"/api/patients/{patient_id}", headers={**receptionist, **token})
+    assert chart.status_code == 200
+    assert chart.json()["contact"]["phone"] == "+34600111222"
+    assert "medical_history" not in chart.json()
+    history = await client.get(f"/api/patients/{patient_id}/medical-history", headers=receptionist)
+    assert history.status_code == 403
+    assert BREAK_GLASS_HEADER in history.json()["detail"]
+
+    dentist_view = await client.get(f"/api/patients/{patient_id}", headers=token)
+    assert [e["description"] for e in dentist_view.json()["medical_history"]] == ["Latex"]
+
+
+async def test_a_break_glass_read_needs_a_reason_and_the_reason_is_logged(
+    client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    created = await register(client)
+    patient_id = created.json()["id"]
+    receptionist = await sign_in("receptionist")
+    reason = "patient collapsed in the waiting room; paramedics ask for allergies"
+
+    history = await client.get(
+        f"/api/patients/{patient_id}/medical-history",
+        headers={
+            **receptionist,
+            BREAK_GLASS_HEADER: reason,
+            "Sonrisa-Consistent-With": created.headers["Sonrisa-Consistency-Token"],
+        },
+    )
+    assert history.status_code == 200
+    entries = await platform.access_log.search(
+        patient_id=UUID(patient_id), actor=None, since=None, until=None, after_seq=0, limit=100
+    )
+    break_glass = [e for e in entries if e["action"] == "clinical:read"]
+    assert [(e["actor_role"], e["reason"], e["outcome"]) for e in break_glass] == [
+        ("receptionist", reason, "done")
+    ]
+
+
+async def test_inventory_staff_cannot_touch_patient_data(
+    client: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    inventory = await sign_in("inventory")
+    assert (await client.get("/api/patients", headers=inventory)).status_code == 403
+    refused = await client.post("/api/patients", json=PATIENT, headers=inventory)
+    assert refused.status_code == 403
+    reason = {BREAK_GLASS_HEADER: "curious"}
+    patient_id = (await register(client)).json()["id"]
+    history = await client.get(
+        f"/api/patients/{patient_id}/medical-history", headers={**inventory, **reason}
+    )
+    assert history.status_code == 403
+
+
+async def test_auditors_read_everything_and_change_nothing(
+    client: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    created = await register(client)
+    patient_id = created.json()["id"]
+    auditor = await sign_in("auditor")
+    token = {"Sonrisa-Consistent-With": created.headers["Sonrisa-Consistency-Token"]}
+    assert (
+        await client.get(
+            f"/api/patients/{patient_id}/medical-history", headers={**auditor, **token}
+        )
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/audit/patients/{patient_id}/events", headers=auditor)
+    ).status_code == 200
+    assert (
+        await client.put(
+            f"/api/patients/{patient_id}", json=PATIENT, headers={**auditor, "If-Match": '"1"'}
+        )
+    ).status_code == 403
+    assert (await client.post("/api/patients", json=PATIENT, headers=auditor)).status_code == 403
