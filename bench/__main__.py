@@ -1,0 +1,99 @@
+"""`make bench`: every benchmark, Sonrisa beside its baseline, in one table.
+
+    .venv/bin/python -m bench           # full sizes, about a minute and a half
+    .venv/bin/python -m bench --quick   # small sizes, a smoke run
+
+(a) RegisterPatient over HTTP vs `Application.save` of the same aggregate, commands/s;
+(b) the relay vs raw aio-pika confirmed publishing of the same messages, events/s;
+(c) lag from the HTTP 201 to the patient directory at a steady 100 commands/s, p50/p99;
+(d) rebuilding the patient directory vs `executemany` of the same rows, events/s and rows/s.
+
+Each row's two sides run in alternating rounds in the same run, against the same
+PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
+for this run, deleted at the end) and Mongo wire server (started here unless
+CLINIC_MONGO_URL is set). Benchmarks are not tests: they print what they measured and
+never fail on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform as host
+import sys
+import time
+
+from rich.console import Console
+
+from bench import cpu, lag, rebuild, register, relaying
+from bench.harness import FULL, QUICK, Harness, Sizes
+from bench.report import Row, table
+
+
+async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
+    started = time.perf_counter()
+    rows: list[Row] = []
+    notes: list[str] = []
+    neighbours = cpu.Neighbours()
+    sampling = asyncio.Event()
+    sampler = asyncio.create_task(neighbours.run(sampling))
+    try:
+        harness = await Harness.open()
+    except BaseException:
+        sampling.set()
+        await sampler
+        raise
+    try:
+        # (c) first: with `--pipeline-processes` three Platforms share PostgreSQL's
+        # connections, and this process's pools have not yet grown under (a)'s load.
+        with console.status(f"(c) end-to-end lag at {sizes.lag_rate:.0f} commands/s"):
+            lag_rows, note = await lag.run(harness, sizes, in_process=in_process)
+            notes.append(note)
+        with console.status("(a) RegisterPatient: HTTP API vs Application.save"):
+            rows.append(await register.run(harness, sizes))
+        with console.status("(b) relay vs raw confirmed publishing"):
+            rows.append(await relaying.run(harness, sizes))
+        rows += lag_rows
+        with console.status("(d) rebuild of the patient directory vs executemany"):
+            rows += await rebuild.run(harness, sizes)
+    finally:
+        problems = harness.log_problems()
+        busy = neighbours.busy(harness.ours())
+        sampling.set()
+        await sampler
+        await harness.close()
+    if problems:
+        notes.append(f"the platform logged {problems} warnings/errors: see {harness.log_path}")
+    else:
+        os.unlink(harness.log_path)
+    if busy:
+        others = "; ".join(f"{u.name} {u.seconds:.0f} s" for u in busy[:3])
+        notes.append(f"[yellow]other processes used CPU meanwhile[/yellow]: {others}")
+    notes.append(
+        f"{os.cpu_count()} CPUs, Python {host.python_version()}, database "
+        f"{harness.settings.database_url.rsplit('/', 1)[-1]}, exchange "
+        f"{harness.settings.exchange}; {time.perf_counter() - started:.0f} s in all"
+    )
+    console.print(table(rows, "Sonrisa benchmarks", "\n".join(notes)))
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--pipeline-processes",
+        action="store_true",
+        help="(c): run the relay and projectors as `clinic relay` and `clinic project` "
+        "processes, as docker-compose does, instead of as tasks beside the API, as `clinic up` "
+        "does (needs ~50 more PostgreSQL connections)",
+    )
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    # Piped (`make bench | tee`), rich would wrap the table at 80 columns.
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    asyncio.run(main(sizes, console, in_process=not args.pipeline_processes))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,96 @@
+"""The patients every benchmark registers, and small helpers to drive and summarise load."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from commands.patients import RegisterPatient
+from domain.patients import Patient
+from domain.shared import Meta
+from infra.bootstrap import Platform
+
+META = Meta("bench", "receptionist", "bench-correlation", "bench-request")
+_CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+T = TypeVar("T")
+
+
+def registration_body(n: int) -> dict[str, Any]:
+    """A realistic front-desk registration: DNI, phone, email, address and consents."""
+    dni = n % 100_000_000
+    return {
+        "given_name": f"Paciente {n}",
+        "family_name": f"Núñez Apellido {n:07d}",
+        "birth_date": date(1940 + n % 70, 1 + n % 12, 1 + n % 28).isoformat(),
+        "sex": ("female", "male", "other", "unknown")[n % 4],
+        "national_id": f"{dni:08d}{_CONTROL_LETTERS[dni % 23]}",
+        "phone": f"+34 6{dni:08d}",
+        "email": f"paciente{n}@example.org",
+        "address": {"line1": f"Calle Mayor {n % 200}", "city": "Madrid", "postal_code": "28013"},
+        "language": "es",
+        "consents": {"sms": True, "email": n % 2 == 0},
+    }
+
+
+def registration(n: int) -> RegisterPatient:
+    return RegisterPatient.model_validate(registration_body(n))
+
+
+def new_patient(platform: Platform, command: RegisterPatient) -> Patient:
+    """What `Patients.register` builds, without the Application method around it."""
+    today = platform.patients.today()
+    return Patient.register(command.demographics(today), command.contact(), META)
+
+
+def seed_events(platform: Platform, count: int, first: int, chunk: int = 250) -> int:
+    """Write exactly `count` events straight to the event store (one in four patients gets an
+    alert too, so the log holds more events than aggregates); returns patients created."""
+    written = patients = 0
+    batch: list[Patient] = []
+    n = first
+    while written < count:
+        patient = new_patient(platform, registration(n))
+        written += 1
+        if n % 4 == 0 and written < count:
+            patient.raise_alert(
+                code="latex", description="Latex allergy", severity="high", meta=META
+            )
+            written += 1
+        batch.append(patient)
+        patients += 1
+        n += 1
+        if len(batch) >= chunk:
+            platform.patients.save(*batch)
+            batch = []
+    if batch:
+        platform.patients.save(*batch)
+    return patients
+
+
+async def drive(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run `one(0..count-1)` with `concurrency` in flight; seconds taken."""
+    numbers: Iterator[int] = iter(range(count))
+
+    async def worker() -> None:
+        for n in numbers:
+            await one(n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (no interpolation): p99 of 1000 samples is the 990th."""
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
+    return ordered[rank - 1]
