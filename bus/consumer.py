@@ -48,6 +48,7 @@ class ConsumerRunner:
         batch_size: int = 200,
         batch_wait_seconds: float = 0.02,
         attempts: int = 3,
+        transient: tuple[type[BaseException], ...] = (OSError, TimeoutError),
     ) -> None:
         self.handler = handler
         self.rabbitmq_url = rabbitmq_url
@@ -56,6 +57,7 @@ class ConsumerRunner:
         self.batch_size = batch_size
         self.batch_wait_seconds = batch_wait_seconds
         self.attempts = attempts
+        self.transient = transient
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -96,7 +98,7 @@ class ConsumerRunner:
                 while not stop.is_set():
                     batch = await self._next_batch(inbox, stop)
                     if batch:
-                        await self._process(channel, batch)
+                        await self._process(channel, batch, stop)
             finally:
                 with contextlib.suppress(Exception):
                     await queue.cancel(tag)
@@ -129,7 +131,7 @@ class ConsumerRunner:
         return batch
 
     async def _process(
-        self, channel: AbstractChannel, batch: list[AbstractIncomingMessage]
+        self, channel: AbstractChannel, batch: list[AbstractIncomingMessage], stop: asyncio.Event
     ) -> None:
         readable: list[tuple[AbstractIncomingMessage, Envelope]] = []
         for incoming in batch:
@@ -140,7 +142,7 @@ class ConsumerRunner:
         if not readable:
             return
         try:
-            await self.handler.handle_batch([envelope for _, envelope in readable])
+            applied = await self._until_no_outage([e for _, e in readable], stop)
         except Exception as error:
             log.warning(
                 "batch failed; retrying one by one",
@@ -149,11 +151,37 @@ class ConsumerRunner:
                 error=type(error).__name__,
             )
             for incoming, envelope in readable:
+                if stop.is_set():
+                    return  # unsettled: the broker redelivers them to whoever consumes next
                 await self._one(channel, incoming, envelope)
+            return
+        if not applied:
             return
         for incoming, _ in readable:
             await incoming.ack()
         CONSUMED.labels(self.queue_name, "applied").inc(len(readable))
+
+    async def _until_no_outage(self, envelopes: list[Envelope], stop: asyncio.Event) -> bool:
+        """Apply the batch, waiting out database or network outages: those are not the
+        message's fault and must not dead-letter it. False when stopped meanwhile."""
+        backoff = 0.2
+        while True:
+            try:
+                await self.handler.handle_batch(envelopes)
+            except self.transient as error:
+                log.warning(
+                    "store unavailable; retrying the batch",
+                    consumer=self.queue_name,
+                    error_type=type(error).__name__,
+                    backoff=backoff,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                if stop.is_set():
+                    return False
+                backoff = min(backoff * 2, 15.0)
+            else:
+                return True
 
     async def _one(
         self, channel: AbstractChannel, incoming: AbstractIncomingMessage, envelope: Envelope

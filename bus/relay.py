@@ -87,6 +87,8 @@ class Relay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.is_leader = False
+        # Only the leader writes the position, so once read it is known without asking.
+        self._positions: dict[str, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Wait for leadership, then relay until `stop` is set."""
@@ -97,6 +99,7 @@ class Relay:
                 if await _wait(stop, self.poll_seconds * 5):
                     return
             self.is_leader = True
+            self._positions.clear()
             log.info("relay is the leader", contexts=list(self.contexts))
             wake = asyncio.Event()
 
@@ -151,7 +154,9 @@ class Relay:
 
     async def publish_pending(self, context: str, exchange: AbstractExchange) -> int:
         """Publish the next batch; advance past the confirmed prefix; return how many."""
-        after = await self.position(context)
+        if context not in self._positions:
+            self._positions[context] = await self.position(context)
+        after = self._positions[context]
         envelopes = await self.reader.notifications(context, after, self.batch_size)
         if not envelopes:
             return 0
@@ -168,6 +173,7 @@ class Relay:
                 context,
                 confirmed[-1].notification_id,
             )
+            self._positions[context] = confirmed[-1].notification_id
             RELAY_PUBLISHED.labels(context).inc(len(confirmed))
         if failure is not None:
             raise failure

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -32,7 +32,12 @@ class Meta:
     causation_id: str
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {
+            "actor_id": self.actor_id,
+            "actor_role": self.actor_role,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Meta:

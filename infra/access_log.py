@@ -8,6 +8,8 @@ transaction as each append) catches the removal of the newest entries.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -90,49 +92,101 @@ class Break:
 
 
 class AccessLog:
-    def __init__(self, pool: asyncpg.Pool, key: bytes) -> None:
+    """Appends through one writer task: concurrent requests share a transaction, in order.
+
+    Each caller waits until its own entry is committed, so a response never goes
+    out for an access that was not logged; the chain lock is taken once per batch.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, key: bytes, batch_size: int = 200) -> None:
         self.pool = pool
         self.key = key
+        self.batch_size = batch_size
+        self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)
 
     async def append(self, access: Access) -> int:
+        if self._writer is None or self._writer.done():
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.create_task(self._write_batches(self._queue))
+        assert self._queue is not None
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put((access, done))
+        return await done
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    async def _write_batches(
+        self, queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]]
+    ) -> None:
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < self.batch_size:
+                batch.append(queue.get_nowait())
+            try:
+                seqs = await self._append_all([access for access, _ in batch])
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for (_, done), seq in zip(batch, seqs, strict=True):
+                if not done.done():
+                    done.set_result(seq)
+
+    async def _append_all(self, accesses: list[Access]) -> list[int]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
             head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
-            seq = (head["seq"] if head else 0) + 1
+            seq = head["seq"] if head else 0
             prev = head["mac"] if head else GENESIS
             at: datetime = await conn.fetchval("SELECT clock_timestamp()")
-            entry_mac = mac(self.key, prev, seq, at, access)
-            await conn.execute(
+            rows = []
+            for access in accesses:
+                seq += 1
+                entry_mac = mac(self.key, prev, seq, at, access)
+                rows.append(
+                    (
+                        seq,
+                        at,
+                        access.actor_id,
+                        access.actor_role,
+                        access.action,
+                        access.patient_id,
+                        access.route,
+                        access.outcome,
+                        access.status,
+                        access.correlation_id,
+                        access.source_address,
+                        access.reason,
+                        access.details,
+                        prev,
+                        entry_mac,
+                    )
+                )
+                prev = entry_mac
+            await conn.executemany(
                 "INSERT INTO patient_access_log (seq, at, actor_id, actor_role, action, "
                 "patient_id, route, outcome, status, correlation_id, source_address, reason, "
                 "details, prev_mac, mac) "
                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-                seq,
-                at,
-                access.actor_id,
-                access.actor_role,
-                access.action,
-                access.patient_id,
-                access.route,
-                access.outcome,
-                access.status,
-                access.correlation_id,
-                access.source_address,
-                access.reason,
-                access.details,
-                prev,
-                entry_mac,
+                rows,
             )
             await conn.execute(
                 "INSERT INTO patient_access_log_head (id, seq, mac) VALUES (true, $1, $2) "
                 "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac",
                 seq,
-                entry_mac,
+                prev,
             )
-        return seq
+        return [row[0] for row in rows]
 
     async def verify(self) -> tuple[int, Break | None]:
         """Walk the chain; (entries checked, the first break or None)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import pymongo.errors
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -29,6 +30,18 @@ from projections.identity import StaffDirectory
 from projections.mongo import MongoStore
 from projections.patients import PatientChart, PatientDirectory
 from projections.postgres import PostgresStore
+
+# Failures of the stores themselves, not of a message: wait them out, never dead-letter.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    pymongo.errors.ConnectionFailure,
+)
 
 
 @dataclass
@@ -54,7 +67,7 @@ class Platform:
         await ensure_database(dsn)
         patients = await asyncio.to_thread(Patients, settings.postgres_env())
         identity = await asyncio.to_thread(Identity, settings.postgres_env())
-        pool = await create_pool(dsn)
+        pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
         reader = EventStoreReader(pool)
@@ -109,6 +122,7 @@ class Platform:
             await self.chart.migrate()
 
     async def close(self) -> None:
+        await self.access_log.close()
         await self.pool.close()
         await self.mongo_client.close()
         await asyncio.to_thread(self.patients.close)
@@ -148,4 +162,5 @@ class Platform:
             batch_size=self.settings.consumer_batch_size,
             batch_wait_seconds=self.settings.consumer_batch_wait_seconds,
             attempts=self.settings.consumer_attempts,
+            transient=TRANSIENT_ERRORS,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ import jwt
 from infra.logs import get_logger
 
 log = get_logger("infra.identity")
+SESSION_RECHECK_SECONDS = 2.0
 
 DDL = """
 CREATE TABLE IF NOT EXISTS auth_sessions (
@@ -87,6 +89,8 @@ class Tokens:
         self.audience = audience
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
+        # Sessions known to be live, and until when we trust that without asking again.
+        self._live: dict[UUID, tuple[float, UUID]] = {}
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)
@@ -129,14 +133,26 @@ class Tokens:
             raise TokenRefused(f"the access token is not valid: {error}") from None
 
     async def verify(self, token: str) -> Claims:
+        """A valid token of a live session. Another process's revocation shows within
+        SESSION_RECHECK_SECONDS; this process's own takes effect at once."""
         claims = self.decode(token)
+        known = self._live.get(claims.session_id)
+        if known is not None and known[0] > time.monotonic():
+            return claims
         revoked = await self.pool.fetchval(
             "SELECT revoked_at IS NOT NULL OR expires_at < now() FROM auth_sessions "
             "WHERE session_id = $1",
             claims.session_id,
         )
         if revoked is None or revoked:
+            self._live.pop(claims.session_id, None)
             raise TokenRefused("the session has ended; sign in again")
+        if len(self._live) > 10_000:
+            self._live.clear()
+        self._live[claims.session_id] = (
+            time.monotonic() + SESSION_RECHECK_SECONDS,
+            claims.staff_id,
+        )
         return claims
 
     async def start_session(self, claims_without_session: Claims) -> TokenPair:
@@ -199,6 +215,9 @@ class Tokens:
             await self._revoke(conn, session_id, reason)
 
     async def end_all_sessions(self, staff_id: UUID, reason: str) -> None:
+        for session_id, (_, owner) in list(self._live.items()):
+            if owner == staff_id:
+                self._live.pop(session_id, None)
         await self.pool.execute(
             "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 "
             "WHERE staff_id = $1 AND revoked_at IS NULL",
@@ -207,6 +226,7 @@ class Tokens:
         )
 
     async def _revoke(self, conn: Any, session_id: UUID, reason: str) -> None:
+        self._live.pop(session_id, None)
         await conn.execute(
             "UPDATE auth_sessions SET revoked_at = coalesce(revoked_at, now()), "
             "revoked_reason = coalesce(revoked_reason, $2) WHERE session_id = $1",

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     consumer_attempts: int = Field(default=3, ge=1)
     read_your_writes_timeout_seconds: float = Field(default=3.0, ge=0)
     max_request_bytes: int = 64 * 1024
+    event_store_pool_size: int = Field(default=2, ge=1, le=50)
+    event_store_max_overflow: int = Field(default=8, ge=0, le=50)
+    read_model_pool_size: int = Field(default=10, ge=2, le=100)
     log_level: str = "INFO"
     metrics_port: int | None = None
     jwt_secret: SecretStr | None = None
@@ -57,8 +60,8 @@ class Settings(BaseSettings):
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": str(self.event_store_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.event_store_max_overflow),
             "POSTGRES_LOCK_TIMEOUT": "5",
         }
 

@@ -20,6 +20,8 @@ from projections.postgres import PostgresProjection
 
 def searchable(text: str) -> str:
     """Lower case, accents stripped: 'Núñez' and 'nunez' are the same to a search."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
