@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def platform(request: Request) -> Platform:
+async def platform(request: Request) -> Platform:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request."""
     found: Platform = request.app.state.platform
     return found
 

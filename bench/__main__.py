@@ -29,6 +29,7 @@ from rich.console import Console
 from bench import cpu, lag, rebuild, register, relaying
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
+from infra.supervisor import event_loop_factory
 
 
 async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
@@ -92,7 +93,9 @@ def cli() -> None:
     sizes = QUICK if args.quick else FULL
     # Piped (`make bench | tee`), rich would wrap the table at 80 columns.
     console = Console(width=None if sys.stdout.isatty() else 160)
-    asyncio.run(main(sizes, console, in_process=not args.pipeline_processes))
+    # The same event loop as `clinic up` runs on.
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main(sizes, console, in_process=not args.pipeline_processes))
 
 
 if __name__ == "__main__":

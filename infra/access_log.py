@@ -144,11 +144,16 @@ class AccessLog:
 
     async def _append_all(self, accesses: list[Access]) -> list[int]:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-            head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
-            seq = head["seq"] if head else 0
-            prev = head["mac"] if head else GENESIS
-            at: datetime = await conn.fetchval("SELECT clock_timestamp()")
+            head = await conn.fetchrow(
+                "SELECT h.seq, h.mac, clock_timestamp() AS now "
+                "FROM (SELECT pg_advisory_xact_lock($1)) AS locked "
+                "LEFT JOIN patient_access_log_head h ON true",
+                APPEND_LOCK,
+            )
+            assert head is not None
+            seq = head["seq"] or 0
+            prev = head["mac"] or GENESIS
+            at: datetime = head["now"]
             rows = []
             for access in accesses:
                 seq += 1

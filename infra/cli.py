@@ -23,7 +23,7 @@ from infra.bootstrap import Platform
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
-from infra.supervisor import Part, api_part, stop_on_signals, supervise
+from infra.supervisor import Part, api_part, event_loop_factory, stop_on_signals, supervise
 
 app = typer.Typer(help="Sonrisa, the dental clinic platform.", no_args_is_help=True)
 projections_app = typer.Typer(help="Inspect and rebuild read models.", no_args_is_help=True)
@@ -41,7 +41,8 @@ log = get_logger("clinic")
 def _run(main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(main(settings))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main(settings))
 
 
 async def _open(settings: Settings, *, mongo: bool = True) -> Platform:
