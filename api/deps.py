@@ -19,10 +19,14 @@ _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-async def platform(request: Request) -> Platform:
-    """Async on purpose: FastAPI runs a sync dependency in a worker thread, a hop per request."""
+def running_platform(request: Request) -> Platform:
     found: Platform = request.app.state.platform
     return found
+
+
+async def platform(request: Request) -> Platform:
+    """The dependency; async on purpose, as FastAPI runs sync ones in a worker thread."""
+    return running_platform(request)
 
 
 def expected_version(request: Request, *, required: bool) -> int | None:
@@ -69,7 +73,7 @@ async def read_your_writes(
             f"{CONSISTENCY_HEADER} must be the {TOKEN_HEADER} a write returned",
         )
     aggregate_id, version = UUID(match.group(1)), int(match.group(2))
-    timeout = platform(request).settings.read_your_writes_timeout_seconds
+    timeout = running_platform(request).settings.read_your_writes_timeout_seconds
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     delay = 0.005

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import platform
+from api.deps import running_platform
 from api.permissions import public
 
 router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
@@ -35,7 +35,7 @@ async def _rabbitmq(url: str) -> None:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    running = platform(request)
+    running = running_platform(request)
     checks = dict(
         await asyncio.gather(
             _check("postgresql", running.pool.fetchval("SELECT 1")),
