@@ -139,7 +139,9 @@ def test_every_variable_has_a_default_except_the_secrets_which_must_be_set() -> 
 
 def test_the_api_in_compose_accepts_its_secrets() -> None:
     environment = _environment(_services()["api"])
-    settings = Settings(**{k.removeprefix("CLINIC_").lower(): v for k, v in environment.items()})
+    settings = Settings.model_validate(
+        {k.removeprefix("CLINIC_").lower(): v for k, v in environment.items()}
+    )
     assert settings.host == "0.0.0.0"
     assert settings.secret("jwt_secret") == SUPPLIED_SECRET
     assert settings.secret("audit_key") == SUPPLIED_SECRET
