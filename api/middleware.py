@@ -113,4 +113,13 @@ class RequestContext:
             details=intent.details,
         )
         platform: Any = request.app.state.platform
-        await platform.access_log.append(access)
+        try:
+            await platform.access_log.append(access)
+        except Exception:
+            # Withhold the body: patient data must not leave without its access entry.
+            log.exception(
+                "access log entry not written; response withheld",
+                action=intent.action,
+                status=status,
+            )
+            raise

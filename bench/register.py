@@ -89,7 +89,7 @@ async def run(harness: Harness, sizes: Sizes) -> Row:
         target="ratio ≥ 0.5",
         met=ratio_at_least(0.5),
         detail=(
-            f"{total} POST /api/patients via uvicorn, httpx client in its own process, vs "
+            f"{total} POST /api/patients via uvicorn, keep-alive client in its own process, vs "
             f"{total} Patient.register + "
             f"Application.save in threads; {sizes.concurrency} in flight each"
         ),

@@ -104,20 +104,31 @@ class AccessLog:
         self.batch_size = batch_size
         self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Future[int]] = set()
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)
 
     async def append(self, access: Access) -> int:
+        """Append and wait until the entry is committed; its sequence number."""
+        return await self.enqueue(access)
+
+    def enqueue(self, access: Access) -> asyncio.Future[int]:
+        """Queue the entry for the writer; the future completes once it is committed."""
         if self._writer is None or self._writer.done():
             self._queue = asyncio.Queue()
             self._writer = asyncio.create_task(self._write_batches(self._queue))
         assert self._queue is not None
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        await self._queue.put((access, done))
-        return await done
+        self._pending.add(done)
+        done.add_done_callback(self._pending.discard)
+        self._queue.put_nowait((access, done))
+        return done
 
     async def close(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=10)
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
