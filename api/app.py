@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import audit, health, identity, patients
@@ -23,6 +24,9 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Commands run in worker threads; a few threads keep the event loop from queueing
+        # behind many of them for the GIL (measured in bench/: 16 threads are slower).
+        to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
         if platform is not None:
             app.state.platform = platform
             yield

@@ -91,6 +91,7 @@ class Tokens:
         self.refresh_ttl = timedelta(days=refresh_days)
         # Sessions known to be live, and until when we trust that without asking again.
         self._live: dict[UUID, tuple[float, UUID]] = {}
+        self._decoded: dict[str, tuple[float, Claims]] = {}
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)
@@ -113,6 +114,18 @@ class Tokens:
         return jwt.encode(payload, self.secret, algorithm=self.algorithm)
 
     def decode(self, token: str) -> Claims:
+        """Checks signature and claims; a token seen in the last seconds is not parsed again
+        (its expiry is still checked each time)."""
+        cached = self._decoded.get(token)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
+        claims, expires = self._decode(token)
+        if len(self._decoded) > 10_000:
+            self._decoded.clear()
+        self._decoded[token] = (min(expires, time.time() + SESSION_RECHECK_SECONDS), claims)
+        return claims
+
+    def _decode(self, token: str) -> tuple[Claims, float]:
         try:
             payload = jwt.decode(
                 token,
@@ -122,13 +135,14 @@ class Tokens:
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "iss", "aud", "jti", "sub", "sid"]},
             )
-            return Claims(
+            claims = Claims(
                 staff_id=UUID(payload["sub"]),
                 session_id=UUID(payload["sid"]),
                 roles=tuple(str(r) for r in payload.get("roles", [])),
                 name=str(payload.get("name", "")),
                 enrolment_only=bool(payload.get("enrolment_only", False)),
             )
+            return claims, float(payload["exp"])
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise TokenRefused(f"the access token is not valid: {error}") from None
 

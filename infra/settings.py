@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     event_store_pool_size: int = Field(default=2, ge=1, le=50)
     event_store_max_overflow: int = Field(default=8, ge=0, le=50)
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
+    command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
     metrics_port: int | None = None
     jwt_secret: SecretStr | None = None
