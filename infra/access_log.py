@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -71,8 +71,17 @@ class Access:
 
 def _canonical(seq: int, at: datetime, access: Access) -> bytes:
     content = {
-        **asdict(access),
+        "actor_id": access.actor_id,
+        "actor_role": access.actor_role,
+        "action": access.action,
         "patient_id": str(access.patient_id) if access.patient_id else None,
+        "route": access.route,
+        "outcome": access.outcome,
+        "status": access.status,
+        "correlation_id": access.correlation_id,
+        "source_address": access.source_address,
+        "reason": access.reason,
+        "details": access.details,
         "seq": seq,
         "at": at.isoformat(),
     }
