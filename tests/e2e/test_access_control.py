@@ -187,3 +187,10 @@ async def test_auditors_read_everything_and_change_nothing(
         )
     ).status_code == 403
     assert (await client.post("/api/patients", json=PATIENT, headers=auditor)).status_code == 403
+
+
+async def test_the_api_documentation_is_public(anonymous: httpx.AsyncClient) -> None:
+    assert (await anonymous.get("/docs")).status_code == 200
+    schema = await anonymous.get("/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/patients" in schema.json()["paths"]
