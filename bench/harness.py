@@ -175,17 +175,7 @@ class Harness:
 
     def environment(self) -> dict[str, str]:
         """What a `clinic` subprocess needs to join this run: same database, broker, names."""
-        settings = self.settings
-        return {
-            **os.environ,
-            "CLINIC_DATABASE_URL": settings.database_url,
-            "CLINIC_RABBITMQ_URL": settings.rabbitmq_url,
-            "CLINIC_MONGO_URL": settings.effective_mongo_url(),
-            "CLINIC_MONGO_DATABASE": settings.mongo_database,
-            "CLINIC_EXCHANGE": settings.exchange,
-            "CLINIC_QUEUE_PREFIX": settings.queue_prefix,
-            "CLINIC_LOG_LEVEL": settings.log_level,
-        }
+        return {**os.environ, **self.settings.environment()}
 
     async def spawn(self, *args: str) -> asyncio.subprocess.Process:
         """`clinic ARGS...` with this run's settings, logging to this run's log."""

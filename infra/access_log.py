@@ -226,7 +226,7 @@ class AccessLog:
                 if not hmac.compare_digest(
                     row["mac"], mac(self.key, prev, seq, row["at"], _access(row))
                 ):
-                    return count, Break(seq, f"entry {seq} was changed after it was written")
+                    return count, Break(seq, f"entry {seq} is not authentic: changed or inserted")
                 prev, expected_seq, count = row["mac"], seq + 1, count + 1
             head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
         if head is not None and (head["seq"] != count or head["mac"] != prev):

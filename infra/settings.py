@@ -80,6 +80,17 @@ class Settings(BaseSettings):
             )
         return f"sonrisa-development-only-{name}-do-not-use-in-production"
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the `CLINIC_*` variables a child `clinic` process reads."""
+        variables: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            variables[f"CLINIC_{name.upper()}"] = text
+        variables["CLINIC_MONGO_URL"] = self.effective_mongo_url()
+        return variables
+
     def effective_mongo_url(self) -> str:
         """The configured MongoDB, or the embedded wire server that `clinic up` starts."""
         return self.mongo_url or (

@@ -55,15 +55,16 @@ def settings(mongo_url: str) -> Settings:
     )
 
 
-async def _remove_broker_objects(platform: Platform) -> None:
-    """This session's queues and exchange go when it ends; the broker keeps nothing of tests."""
+async def _delete_queues(platform: Platform, *, exchange_too: bool = False) -> None:
+    """Consumers' queues (and, at the end of the session, the exchange) leave the broker."""
     connection = await aio_pika.connect(platform.settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel()
         for queue, _ in platform.queues():
             await channel.queue_delete(queue)
             await channel.queue_delete(f"{queue}.dlq")
-        await channel.exchange_delete(platform.settings.exchange)
+        if exchange_too:
+            await channel.exchange_delete(platform.settings.exchange)
 
 
 async def _empty_stores(platform: Platform) -> None:
@@ -75,12 +76,7 @@ async def _empty_stores(platform: Platform) -> None:
         await platform.pool.execute(f"TRUNCATE {names} RESTART IDENTITY")
     for collection in await platform.mongo_db.list_collection_names():
         await platform.mongo_db[collection].delete_many({})
-    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        for queue, _ in platform.queues():
-            await channel.queue_delete(queue)
-            await channel.queue_delete(f"{queue}.dlq")
+    await _delete_queues(platform)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +86,7 @@ async def opened_platform(settings: Settings) -> AsyncIterator[Platform]:
     try:
         yield opened
     finally:
-        await _remove_broker_objects(opened)
+        await _delete_queues(opened, exchange_too=True)
         await opened.close()
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
+import pytest
 
 from infra.bootstrap import Platform
 from infra.settings import Settings
@@ -105,50 +106,40 @@ async def test_audit_verify_passes_on_an_untouched_log(
     assert "5 entries verified" in verified.stdout
 
 
-async def test_audit_verify_names_an_entry_edited_with_sql(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings
+TAMPERING = {
+    "edited": (
+        ["UPDATE patient_access_log SET actor_role = 'admin' WHERE seq = 3"],
+        "entry 3 is not authentic",
+    ),
+    "deleted": (["DELETE FROM patient_access_log WHERE seq = 2"], "entry 2 is missing"),
+    "newest removed": (
+        ["DELETE FROM patient_access_log WHERE seq >= 4"],
+        "entries after 3 were removed",
+    ),
+    "inserted": (
+        [
+            "UPDATE patient_access_log SET seq = -seq WHERE seq >= 3",
+            "UPDATE patient_access_log SET seq = 1 - seq WHERE seq < 0",
+            "INSERT INTO patient_access_log SELECT 3, at, actor_id, actor_role, 'patients:read', "
+            "patient_id, route, outcome, status, correlation_id, source_address, reason, details, "
+            "mac, mac FROM patient_access_log WHERE seq = 2",
+        ],
+        "entry 3 is not authentic",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", TAMPERING)
+async def test_audit_verify_names_the_first_entry_tampered_with_by_sql(
+    client: httpx.AsyncClient, platform: Platform, settings: Settings, kind: str
 ) -> None:
+    statements, finding = TAMPERING[kind]
     await _five_entries(client)
-    await platform.pool.execute("UPDATE patient_access_log SET actor_role = 'admin' WHERE seq = 3")
+    for statement in statements:
+        await platform.pool.execute(statement)
     verified = await asyncio.to_thread(audit_verify, settings)
     assert verified.returncode == 1
-    assert "entry 3 was changed" in verified.stdout
-
-
-async def test_audit_verify_names_an_entry_deleted_with_sql(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings
-) -> None:
-    await _five_entries(client)
-    await platform.pool.execute("DELETE FROM patient_access_log WHERE seq = 2")
-    verified = await asyncio.to_thread(audit_verify, settings)
-    assert verified.returncode == 1
-    assert "entry 2 is missing" in verified.stdout
-
-
-async def test_audit_verify_notices_the_newest_entries_removed(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings
-) -> None:
-    await _five_entries(client)
-    await platform.pool.execute("DELETE FROM patient_access_log WHERE seq >= 4")
-    verified = await asyncio.to_thread(audit_verify, settings)
-    assert verified.returncode == 1
-    assert "entries after 3 were removed" in verified.stdout
-
-
-async def test_audit_verify_names_an_entry_inserted_with_sql(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings
-) -> None:
-    await _five_entries(client)
-    await platform.pool.execute("UPDATE patient_access_log SET seq = -seq WHERE seq >= 3")
-    await platform.pool.execute("UPDATE patient_access_log SET seq = 1 - seq WHERE seq < 0")
-    await platform.pool.execute(
-        "INSERT INTO patient_access_log SELECT 3, at, actor_id, actor_role, 'patients:read', "
-        "patient_id, route, outcome, status, correlation_id, source_address, reason, details, "
-        "mac, mac FROM patient_access_log WHERE seq = 2"
-    )
-    verified = await asyncio.to_thread(audit_verify, settings)
-    assert verified.returncode == 1
-    assert "entry 3" in verified.stdout
+    assert finding in verified.stdout
 
 
 async def test_as_of_gives_the_record_exactly_as_it_was_shown_at_that_time(

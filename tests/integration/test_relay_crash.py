@@ -18,24 +18,15 @@ PATIENTS = 1000  # three events each: a stream of 3000
 CLINIC = str(Path(sys.executable).with_name("clinic"))
 
 
-def clinic_env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "CLINIC_DATABASE_URL": settings.database_url,
-        "CLINIC_RABBITMQ_URL": settings.rabbitmq_url,
-        "CLINIC_MONGO_URL": settings.effective_mongo_url(),
-        "CLINIC_MONGO_DATABASE": settings.mongo_database,
-        "CLINIC_EXCHANGE": settings.exchange,
-        "CLINIC_QUEUE_PREFIX": settings.queue_prefix,
-        "CLINIC_RELAY_BATCH_SIZE": "100",
-        "CLINIC_RELAY_POLL_SECONDS": "0.2",
-    }
+def clinic_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """The environment of a `clinic` child process that joins this test session."""
+    return {**os.environ, **settings.environment(), **overrides}
 
 
 def start_relay(settings: Settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [CLINIC, "relay"],
-        env=clinic_env(settings),
+        env=clinic_env(settings, CLINIC_RELAY_BATCH_SIZE="100"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
