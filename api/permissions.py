@@ -102,16 +102,19 @@ def bearer(request: Request) -> str | None:
 async def authenticate(request: Request) -> Claims:
     token = bearer(request)
     if token is None:
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Sign in first",
-            "send an access token as `Authorization: Bearer <token>`",
+        raise _unauthenticated(
+            "Sign in first", "send an access token as `Authorization: Bearer <token>`"
         )
     try:
         return await request.app.state.platform.tokens.verify(token)  # type: ignore[no-any-return]
     except TokenRefused as error:
-        raise Problem(401, "unauthenticated", "Sign in again", str(error)) from None
+        raise _unauthenticated("Sign in again", str(error)) from None
+
+
+def _unauthenticated(title: str, detail: str) -> Problem:
+    problem = Problem(401, "unauthenticated", title, detail)
+    problem.headers["WWW-Authenticate"] = 'Bearer realm="sonrisa"'
+    return problem
 
 
 Guard = Callable[[Request], Awaitable[Actor]]

@@ -105,10 +105,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StaleVersion)
     async def on_stale(request: Request, error: StaleVersion) -> JSONResponse:
+        # With If-Match the client's precondition failed (412); without, two writers collided.
+        status, kind = (412, "stale-version") if error.expected is not None else (409, "conflict")
         return problem_response(
             request,
-            412,
-            "stale-version",
+            status,
+            kind,
             "The record has changed",
             f"{error}; reload it and apply your change again",
             current_version=error.actual,

@@ -87,6 +87,7 @@ async def test_each_route_answers_each_role_as_the_permission_table_says(
     if role is None:
         assert response.status_code == 401
         assert response.json()["type"].endswith("/unauthenticated")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
     elif permitted((role,), action):
         assert response.status_code not in (401, 403), response.text
     else:
