@@ -1,0 +1,182 @@
+"""Booking and the appointment lifecycle on the command side: load, decide, save, retry.
+
+A booking saves the appointment with the diaries it reserves in one transaction.
+When another booking changed one of those diaries first, the save meets a
+version conflict; the decision is taken again on fresh diaries, which then
+either fit or refuse with `SlotTaken` (409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from commands.base import CLINIC_ZONE, ClinicApplication, StaleVersion, Written
+from commands.patients import Command
+from domain.scheduling import Appointment, Diary, Resource, Slot, diary_id
+from domain.shared import Meta
+
+ATTEMPTS = 8
+
+
+class BookAppointment(Command):
+    patient_id: UUID
+    provider_id: UUID
+    operatory_id: UUID
+    start: AwareDatetime
+    duration_minutes: int = Field(ge=5, le=480)
+    appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Reschedule(Command):
+    start: AwareDatetime
+    duration_minutes: int = Field(ge=5, le=480)
+
+
+class Cancel(Command):
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    by_patient: bool = False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Scheduling(ClinicApplication):
+    """The command side of the `scheduling` context."""
+
+    def __init__(
+        self, env: dict[str, str] | None = None, now: Callable[[], datetime] = utc_now
+    ) -> None:
+        super().__init__(env)
+        self.now = now
+
+    def book(self, cmd: BookAppointment, meta: Meta) -> Written:
+        slot = Slot.of(cmd.start, cmd.duration_minutes)
+        for _ in range(ATTEMPTS):
+            appointment = Appointment.book(
+                patient_id=cmd.patient_id,
+                provider_id=cmd.provider_id,
+                operatory_id=cmd.operatory_id,
+                slot=slot,
+                appointment_type=cmd.appointment_type,
+                notes=cmd.notes,
+                now=self.now(),
+                meta=meta,
+            )
+            diaries = self._reserve(appointment, slot)
+            if self._saved(appointment, *diaries):
+                return Written(appointment.id, appointment.version)
+        raise StaleVersion(None, None)
+
+    def reschedule(
+        self, appointment_id: UUID, cmd: Reschedule, meta: Meta, expected_version: int | None
+    ) -> Written:
+        slot = Slot.of(cmd.start, cmd.duration_minutes)
+        for _ in range(ATTEMPTS):
+            appointment = self.load(appointment_id, Appointment, expected_version)
+            released = self._release(appointment)
+            appointment.reschedule(slot, self.now(), meta)
+            reserved = self._reserve(appointment, slot, released)
+            if self._saved(appointment, *_unique(released + reserved)):
+                return Written(appointment.id, appointment.version)
+        raise StaleVersion(expected_version, None)
+
+    def cancel(
+        self, appointment_id: UUID, cmd: Cancel, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self._ending(
+            appointment_id,
+            expected_version,
+            lambda a: a.cancel(
+                reason=cmd.reason, by_patient=cmd.by_patient, now=self.now(), meta=meta
+            ),
+        )
+
+    def mark_no_show(
+        self, appointment_id: UUID, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self._ending(
+            appointment_id, expected_version, lambda a: a.mark_no_show(self.now(), meta)
+        )
+
+    def confirm(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        return self._step(appointment_id, expected_version, lambda a: a.confirm(meta))
+
+    def check_in(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        return self._step(appointment_id, expected_version, lambda a: a.check_in(meta))
+
+    def complete(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        return self._step(appointment_id, expected_version, lambda a: a.complete(meta))
+
+    def _step(
+        self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
+    ) -> Written:
+        appointment = self.load(appointment_id, Appointment, expected)
+        change(appointment)
+        self.commit(appointment, expected_version=expected)
+        return Written(appointment.id, appointment.version)
+
+    def _ending(
+        self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
+    ) -> Written:
+        """A cancellation or no-show frees the slot in every diary that held it."""
+        for _ in range(ATTEMPTS):
+            appointment = self.load(appointment_id, Appointment, expected)
+            change(appointment)
+            if self._saved(appointment, *self._release(appointment)):
+                return Written(appointment.id, appointment.version)
+        raise StaleVersion(expected, None)
+
+    def _reserve(
+        self, appointment: Appointment, slot: Slot, loaded: list[Diary] | None = None
+    ) -> list[Diary]:
+        known = {d.id: d for d in loaded or []}
+        diaries = []
+        for resource, resource_id, day in appointment.diaries(CLINIC_ZONE):
+            diary = self._diary(resource, resource_id, day, known)
+            diary.reserve(appointment.id, slot, f"the {resource.value}")
+            diaries.append(diary)
+        return diaries
+
+    def _release(self, appointment: Appointment) -> list[Diary]:
+        diaries = []
+        for resource, resource_id, day in appointment.diaries(CLINIC_ZONE):
+            diary = self._diary(resource, resource_id, day, {})
+            diary.release(appointment.id)
+            diaries.append(diary)
+        return diaries
+
+    def _diary(
+        self, resource: Resource, resource_id: UUID, day: date, known: dict[UUID, Diary]
+    ) -> Diary:
+        found = diary_id(resource, resource_id, day)
+        if found in known:
+            return known[found]
+        try:
+            stored: Diary = self.repository.get(found)
+        except AggregateNotFoundError:
+            return Diary(resource=resource.value, resource_id=resource_id, day=day)
+        return stored
+
+    def _saved(self, *aggregates: Appointment | Diary) -> bool:
+        """Save all in one transaction; False when someone else changed one meanwhile."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            return False
+        return True
+
+
+def _unique(diaries: list[Diary]) -> list[Diary]:
+    seen: dict[UUID, Diary] = {}
+    for diary in diaries:
+        seen.setdefault(diary.id, diary)
+    return list(seen.values())

@@ -1,0 +1,77 @@
+"""Fifty receptionists booking the same time at once: exactly one wins, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from commands.base import CLINIC_ZONE
+from commands.scheduling import BookAppointment, Scheduling
+from domain.scheduling import SlotTaken
+from infra.bootstrap import Platform
+from infra.settings import Settings
+from tests.integration.helpers import META
+
+CONCURRENT = 50
+START = datetime(2030, 3, 4, 9, 0, tzinfo=CLINIC_ZONE)
+
+
+@pytest.fixture
+def scheduling(settings: Settings, platform: Platform) -> Iterator[Scheduling]:
+    app = Scheduling(
+        env={**settings.postgres_env(), "POSTGRES_POOL_SIZE": "10"},
+        now=lambda: datetime.now(UTC),
+    )
+    yield app
+    app.close()
+
+
+def _attempt(scheduling: Scheduling, command: BookAppointment) -> str:
+    try:
+        scheduling.book(command, META)
+    except SlotTaken:
+        return "refused"
+    return "booked"
+
+
+def _overlapping(n: int, *, provider: UUID, chair: UUID, patient: UUID) -> BookAppointment:
+    return BookAppointment(
+        patient_id=patient,
+        provider_id=provider,
+        operatory_id=chair,
+        start=START + timedelta(minutes=n % 25),
+        duration_minutes=30,
+        appointment_type="check-up",
+    )
+
+
+@pytest.mark.parametrize("shared", ["provider", "chair", "patient"])
+async def test_concurrent_overlapping_bookings_give_exactly_one_appointment(
+    scheduling: Scheduling, platform: Platform, shared: str
+) -> None:
+    same = uuid4()
+    commands = [
+        _overlapping(
+            n,
+            provider=same if shared == "provider" else uuid4(),
+            chair=same if shared == "chair" else uuid4(),
+            patient=same if shared == "patient" else uuid4(),
+        )
+        for n in range(CONCURRENT)
+    ]
+    with ThreadPoolExecutor(CONCURRENT) as threads:
+        loop = asyncio.get_running_loop()
+        outcomes = await asyncio.gather(
+            *(loop.run_in_executor(threads, _attempt, scheduling, c) for c in commands)
+        )
+    assert sorted(outcomes).count("booked") == 1
+    assert outcomes.count("refused") == CONCURRENT - 1
+    booked = await platform.pool.fetchval(
+        "SELECT count(*) FROM scheduling_events WHERE topic LIKE '%AppointmentBooked'"
+    )
+    assert booked == 1

@@ -1,0 +1,161 @@
+"""Appointments move through their lifecycle, and no diary ever holds two overlapping bookings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from commands.base import CLINIC_ZONE
+from commands.scheduling import BookAppointment, Cancel, Reschedule, Scheduling
+from domain.scheduling import Appointment, SlotTaken, Status
+from domain.shared import InvalidValue, Meta, TransitionRefused
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+META = Meta("staff-1", "receptionist", "corr", "req")
+MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=CLINIC_ZONE)
+
+
+@pytest.fixture
+def scheduling() -> Scheduling:
+    return Scheduling(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+
+
+def booking(
+    start: datetime = MONDAY_10,
+    minutes: int = 30,
+    *,
+    patient: UUID | None = None,
+    provider: UUID | None = None,
+    chair: UUID | None = None,
+) -> BookAppointment:
+    return BookAppointment(
+        patient_id=patient or uuid4(),
+        provider_id=provider or uuid4(),
+        operatory_id=chair or uuid4(),
+        start=start,
+        duration_minutes=minutes,
+        appointment_type="check-up",
+    )
+
+
+def test_a_provider_cannot_be_booked_twice_at_overlapping_times(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    scheduling.book(booking(provider=dentist), META)
+    with pytest.raises(SlotTaken, match="the provider is already booked"):
+        scheduling.book(booking(MONDAY_10 + timedelta(minutes=15), provider=dentist), META)
+
+
+def test_a_chair_and_a_patient_are_protected_the_same_way(scheduling: Scheduling) -> None:
+    chair, patient = uuid4(), uuid4()
+    scheduling.book(booking(chair=chair, patient=patient), META)
+    with pytest.raises(SlotTaken, match="the operatory"):
+        scheduling.book(booking(chair=chair), META)
+    with pytest.raises(SlotTaken, match="the patient"):
+        scheduling.book(booking(patient=patient), META)
+
+
+def test_back_to_back_appointments_are_fine(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    scheduling.book(booking(provider=dentist), META)
+    follow_up = scheduling.book(booking(MONDAY_10 + timedelta(minutes=30), provider=dentist), META)
+    assert follow_up.version == 1
+
+
+def test_a_cancelled_appointment_frees_its_slot(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    first = scheduling.book(booking(provider=dentist), META)
+    scheduling.cancel(first.id, Cancel(reason="flu", by_patient=True), META, None)
+    assert scheduling.book(booking(provider=dentist), META).version == 1
+
+
+def test_a_no_show_frees_its_slot_once_the_time_has_come(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    first = scheduling.book(booking(provider=dentist), META)
+    with pytest.raises(TransitionRefused, match="has not started"):
+        scheduling.mark_no_show(first.id, META, None)
+    scheduling.now = lambda: MONDAY_10 + timedelta(minutes=20)
+    scheduling.mark_no_show(first.id, META, None)
+    scheduling.now = lambda: NOW
+    assert scheduling.book(booking(provider=dentist), META).version == 1
+
+
+def test_rescheduling_moves_the_reservation(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    first = scheduling.book(booking(provider=dentist), META)
+    later = MONDAY_10 + timedelta(hours=2)
+    scheduling.reschedule(first.id, Reschedule(start=later, duration_minutes=30), META, 1)
+    assert scheduling.book(booking(provider=dentist), META).version == 1
+    with pytest.raises(SlotTaken):
+        scheduling.book(booking(later, provider=dentist), META)
+
+
+def test_rescheduling_into_its_own_slot_overlap_is_allowed(scheduling: Scheduling) -> None:
+    dentist = uuid4()
+    first = scheduling.book(booking(provider=dentist, minutes=60), META)
+    moved = MONDAY_10 + timedelta(minutes=30)
+    written = scheduling.reschedule(
+        first.id, Reschedule(start=moved, duration_minutes=60), META, None
+    )
+    appointment: Appointment = scheduling.repository.get(written.id)
+    assert isinstance(appointment, Appointment)
+    assert appointment.slot.start == moved.astimezone(UTC)
+
+
+def test_the_lifecycle_runs_from_booking_to_completion(scheduling: Scheduling) -> None:
+    written = scheduling.book(booking(), META)
+    scheduling.confirm(written.id, META, 1)
+    scheduling.check_in(written.id, META, 2)
+    done = scheduling.complete(written.id, META, 3)
+    appointment: Appointment = scheduling.repository.get(done.id)
+    assert isinstance(appointment, Appointment)
+    assert appointment.status is Status.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("steps", "refused", "reason"),
+    [
+        (["cancel"], "complete", "cannot complete an appointment that is cancelled"),
+        (["cancel"], "confirm", "cannot confirm an appointment that is cancelled"),
+        ([], "complete", "cannot complete an appointment that is booked"),
+        (
+            ["confirm", "check_in", "complete"],
+            "cancel",
+            "cannot cancel an appointment that is completed",
+        ),
+        (["confirm"], "confirm", "cannot confirm an appointment that is confirmed"),
+    ],
+)
+def test_a_transition_that_makes_no_sense_is_refused_with_the_reason(
+    scheduling: Scheduling, steps: list[str], refused: str, reason: str
+) -> None:
+    written = scheduling.book(booking(), META)
+
+    def do(step: str) -> None:
+        if step == "cancel":
+            scheduling.cancel(written.id, Cancel(reason="x"), META, None)
+        else:
+            getattr(scheduling, step)(written.id, META, None)
+
+    for step in steps:
+        do(step)
+    with pytest.raises(TransitionRefused, match=reason):
+        do(refused)
+
+
+def test_a_cancellation_less_than_a_day_ahead_is_late(scheduling: Scheduling) -> None:
+    written = scheduling.book(booking(), META)
+    scheduling.now = lambda: MONDAY_10 - timedelta(hours=3)
+    scheduling.cancel(written.id, Cancel(reason="car broke down", by_patient=True), META, None)
+    events = scheduling.events.get(written.id)
+    cancelled = [e for e in events if type(e).__name__ == "AppointmentCancelled"]
+    assert [(e.late, e.by_patient) for e in cancelled] == [(True, True)]  # type: ignore[attr-defined]
+
+
+def test_bookings_in_the_past_or_across_midnight_are_refused(scheduling: Scheduling) -> None:
+    with pytest.raises(InvalidValue, match="in the past"):
+        scheduling.book(booking(NOW - timedelta(hours=1)), META)
+    late_evening = datetime(2026, 11, 30, 23, 30, tzinfo=CLINIC_ZONE)
+    with pytest.raises(InvalidValue, match="same day"):
+        scheduling.book(booking(late_evening, 60), META)
