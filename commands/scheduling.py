@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -19,8 +20,9 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from commands.base import CLINIC_ZONE, ClinicApplication, StaleVersion, Written
 from commands.patients import Command
-from domain.scheduling import Appointment, Diary, Resource, Slot, diary_id
-from domain.shared import Meta
+from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
+from domain.scheduling_reference import CLINIC_SETUP_ID, ClinicSetup, Provider
+from domain.shared import InvalidValue, Meta
 
 ATTEMPTS = 8
 
@@ -30,9 +32,52 @@ class BookAppointment(Command):
     provider_id: UUID
     operatory_id: UUID
     start: AwareDatetime
-    duration_minutes: int = Field(ge=5, le=480)
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+Hours = dict[
+    str,
+    list[
+        Annotated[
+            list[Annotated[str, StringConstraints(max_length=5)]], Field(min_length=2, max_length=2)
+        ]
+    ],
+]
+
+
+class AddProvider(Command):
+    staff_id: UUID
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    kind: Literal["dentist", "hygienist"]
+
+
+class SetHours(Command):
+    hours: Hours
+
+
+class RecordAbsence(Command):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AddClosure(Command):
+    first_day: date
+    last_day: date
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AddOperatory(Command):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class DefineAppointmentType(Command):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    minutes: int = Field(ge=5, le=480)
 
 
 class Reschedule(Command):
@@ -58,8 +103,16 @@ class Scheduling(ClinicApplication):
         super().__init__(env)
         self.now = now
 
-    def book(self, cmd: BookAppointment, meta: Meta) -> Written:
-        slot = Slot.of(cmd.start, cmd.duration_minutes)
+    def book(self, cmd: BookAppointment, meta: Meta, *, may_override: bool = False) -> Written:
+        """Books if the slot is free and within the calendar's rules; an admin
+        (`may_override`) may book outside the rules by giving a reason, which is recorded."""
+        clinic = self.clinic()
+        clinic.require_operatory(cmd.operatory_id)
+        provider = self.load(cmd.provider_id, Provider)
+        duration = clinic.duration_of(cmd.appointment_type)
+        minutes = cmd.duration_minutes or int(duration.total_seconds() // 60)
+        slot = Slot.of(cmd.start, minutes)
+        breaks = provider.rules(clinic).violations(slot)
         for _ in range(ATTEMPTS):
             appointment = Appointment.book(
                 patient_id=cmd.patient_id,
@@ -70,6 +123,8 @@ class Scheduling(ClinicApplication):
                 notes=cmd.notes,
                 now=self.now(),
                 meta=meta,
+                breaks=breaks,
+                override_reason=cmd.override_reason if may_override else None,
             )
             diaries = self._reserve(appointment, slot)
             if self._saved(appointment, *diaries):
@@ -80,8 +135,12 @@ class Scheduling(ClinicApplication):
         self, appointment_id: UUID, cmd: Reschedule, meta: Meta, expected_version: int | None
     ) -> Written:
         slot = Slot.of(cmd.start, cmd.duration_minutes)
+        clinic = self.clinic()
         for _ in range(ATTEMPTS):
             appointment = self.load(appointment_id, Appointment, expected_version)
+            breaks = self.load(appointment.provider_id, Provider).rules(clinic).violations(slot)
+            if breaks:
+                raise OutsideHours("cannot move there: " + "; ".join(breaks))
             released = self._release(appointment)
             appointment.reschedule(slot, self.now(), meta)
             reserved = self._reserve(appointment, slot, released)
@@ -116,6 +175,69 @@ class Scheduling(ClinicApplication):
     def complete(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
         return self._step(appointment_id, expected_version, lambda a: a.complete(meta))
 
+    # Reference data: the clinic's calendar and catalogue, and its providers.
+
+    def clinic(self) -> ClinicSetup:
+        try:
+            found: ClinicSetup = self.repository.get(CLINIC_SETUP_ID)
+        except AggregateNotFoundError:
+            raise InvalidValue(
+                "set up the clinic first: opening hours, chairs and appointment types"
+            ) from None
+        return found
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return self.clinic().zone
+        except InvalidValue:
+            return CLINIC_ZONE
+
+    def _change_clinic(self, change: Callable[[ClinicSetup], object], meta: Meta) -> object:
+        try:
+            clinic: ClinicSetup = self.repository.get(CLINIC_SETUP_ID)
+        except AggregateNotFoundError:
+            clinic = ClinicSetup.start(meta)
+        result = change(clinic)
+        self.commit(clinic)
+        return result
+
+    def set_opening_hours(self, cmd: SetHours, meta: Meta) -> None:
+        self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)
+
+    def add_closure(self, cmd: AddClosure, meta: Meta) -> UUID:
+        found = self._change_clinic(
+            lambda c: c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta), meta
+        )
+        assert isinstance(found, UUID)
+        return found
+
+    def add_operatory(self, cmd: AddOperatory, meta: Meta) -> UUID:
+        found = self._change_clinic(lambda c: c.add_operatory(cmd.name, meta), meta)
+        assert isinstance(found, UUID)
+        return found
+
+    def define_appointment_type(self, cmd: DefineAppointmentType, meta: Meta) -> None:
+        self._change_clinic(
+            lambda c: c.define_appointment_type(cmd.code, cmd.name, cmd.minutes, meta), meta
+        )
+
+    def add_provider(self, cmd: AddProvider, meta: Meta) -> Written:
+        provider = Provider.add(cmd.staff_id, cmd.name, cmd.kind, meta)
+        self.commit(provider)
+        return Written(provider.id, provider.version)
+
+    def set_working_hours(self, provider_id: UUID, cmd: SetHours, meta: Meta) -> Written:
+        provider = self.load(provider_id, Provider)
+        provider.set_working_hours(cmd.hours, meta)
+        self.commit(provider)
+        return Written(provider.id, provider.version)
+
+    def record_absence(self, provider_id: UUID, cmd: RecordAbsence, meta: Meta) -> UUID:
+        provider = self.load(provider_id, Provider)
+        absence_id = provider.record_absence(cmd.start, cmd.end, cmd.reason, meta)
+        self.commit(provider)
+        return absence_id
+
     def _step(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
     ) -> Written:
@@ -140,7 +262,7 @@ class Scheduling(ClinicApplication):
     ) -> list[Diary]:
         known = {d.id: d for d in loaded or []}
         diaries = []
-        for resource, resource_id, day in appointment.diaries(CLINIC_ZONE):
+        for resource, resource_id, day in appointment.diaries(self.zone()):
             diary = self._diary(resource, resource_id, day, known)
             diary.reserve(appointment.id, slot, f"the {resource.value}")
             diaries.append(diary)
@@ -148,7 +270,7 @@ class Scheduling(ClinicApplication):
 
     def _release(self, appointment: Appointment) -> list[Diary]:
         diaries = []
-        for resource, resource_id, day in appointment.diaries(CLINIC_ZONE):
+        for resource, resource_id, day in appointment.diaries(self.zone()):
             diary = self._diary(resource, resource_id, day, {})
             diary.release(appointment.id)
             diaries.append(diary)

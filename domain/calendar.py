@@ -6,7 +6,7 @@ day when the clocks change keeps its 9:00-14:00; instants are compared in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -37,7 +37,7 @@ class WeeklyHours:
     days: tuple[tuple[Period, ...], ...] = ((),) * 7
 
     @classmethod
-    def of(cls, by_day: dict[str, Sequence[tuple[str, str]]]) -> WeeklyHours:
+    def of(cls, by_day: Mapping[str, Sequence[Sequence[str]]]) -> WeeklyHours:
         unknown = set(by_day) - set(WEEKDAYS)
         if unknown:
             raise InvalidValue(f"unknown weekday(s): {', '.join(sorted(unknown))}")
@@ -56,9 +56,9 @@ class WeeklyHours:
             days.append(tuple(periods))
         return cls(tuple(days))
 
-    def as_dict(self) -> dict[str, list[tuple[str, str]]]:
+    def as_dict(self) -> dict[str, list[list[str]]]:
         return {
-            WEEKDAYS[i]: [(p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")) for p in day]
+            WEEKDAYS[i]: [[p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")] for p in day]
             for i, day in enumerate(self.days)
             if day
         }

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.shared import InvalidValue, Meta, TransitionRefused, optional_text
+from domain.shared import DomainError, InvalidValue, Meta, TransitionRefused, optional_text
 
 LATE_CANCELLATION = timedelta(hours=24)
 LONGEST_APPOINTMENT = timedelta(hours=8)
@@ -25,6 +25,10 @@ LONGEST_APPOINTMENT = timedelta(hours=8)
 
 class SlotTaken(TransitionRefused):
     """Someone or something is already booked at that time."""
+
+
+class OutsideHours(DomainError):
+    """The slot breaks the clinic's calendar: closed, outside hours, provider away."""
 
 
 class Status(StrEnum):
@@ -123,6 +127,7 @@ class Appointment(Aggregate):
         appointment_type: str,
         notes: str | None,
         override_reason: str | None,
+        overridden: list[str],
         meta: Meta,
     ) -> None:
         self.patient_id = patient_id
@@ -144,10 +149,15 @@ class Appointment(Aggregate):
         notes: str | None,
         now: datetime,
         meta: Meta,
+        breaks: list[str] | None = None,
         override_reason: str | None = None,
     ) -> Appointment:
+        """`breaks` are the calendar rules the slot breaks; only an override may book them."""
         if slot.start < now:
             raise InvalidValue("an appointment cannot be booked in the past", field="start")
+        reason = optional_text(override_reason, "override reason", max_length=500)
+        if breaks and reason is None:
+            raise OutsideHours("cannot book: " + "; ".join(breaks))
         return cls(
             patient_id=patient_id,
             provider_id=provider_id,
@@ -156,7 +166,8 @@ class Appointment(Aggregate):
             end=slot.end,
             appointment_type=appointment_type,
             notes=optional_text(notes, "notes", max_length=2000),
-            override_reason=optional_text(override_reason, "override reason", max_length=500),
+            override_reason=reason if breaks else None,
+            overridden=list(breaks or []),
             meta=meta,
         )
 

@@ -11,7 +11,15 @@ from uuid import UUID, uuid4
 import pytest
 
 from commands.base import CLINIC_ZONE
-from commands.scheduling import BookAppointment, Scheduling
+from commands.scheduling import (
+    AddOperatory,
+    AddProvider,
+    BookAppointment,
+    DefineAppointmentType,
+    Scheduling,
+    SetHours,
+)
+from domain.calendar import WEEKDAYS
 from domain.scheduling import SlotTaken
 from infra.bootstrap import Platform
 from infra.settings import Settings
@@ -27,8 +35,25 @@ def scheduling(settings: Settings, platform: Platform) -> Iterator[Scheduling]:
         env={**settings.postgres_env(), "POSTGRES_POOL_SIZE": "10"},
         now=lambda: datetime.now(UTC),
     )
+    app.set_opening_hours(SetHours(hours=ALL_WEEK), META)
+    app.define_appointment_type(
+        DefineAppointmentType(code="check-up", name="Check-up", minutes=30), META
+    )
     yield app
     app.close()
+
+
+ALL_WEEK = {day: [["08:00", "21:00"]] for day in WEEKDAYS}
+
+
+def _provider(app: Scheduling) -> UUID:
+    written = app.add_provider(AddProvider(staff_id=uuid4(), name="Dr. X", kind="dentist"), META)
+    app.set_working_hours(written.id, SetHours(hours=ALL_WEEK), META)
+    return written.id
+
+
+def _chair(app: Scheduling) -> UUID:
+    return app.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:8]}"), META)
 
 
 def _attempt(scheduling: Scheduling, command: BookAppointment) -> str:
@@ -54,13 +79,27 @@ def _overlapping(n: int, *, provider: UUID, chair: UUID, patient: UUID) -> BookA
 async def test_concurrent_overlapping_bookings_give_exactly_one_appointment(
     scheduling: Scheduling, platform: Platform, shared: str
 ) -> None:
-    same = uuid4()
+    providers = await asyncio.to_thread(
+        lambda: (
+            [_provider(scheduling)] * CONCURRENT
+            if shared == "provider"
+            else [_provider(scheduling) for _ in range(CONCURRENT)]
+        )
+    )
+    chairs = await asyncio.to_thread(
+        lambda: (
+            [_chair(scheduling)] * CONCURRENT
+            if shared == "chair"
+            else [_chair(scheduling) for _ in range(CONCURRENT)]
+        )
+    )
+    patient = uuid4()
     commands = [
         _overlapping(
             n,
-            provider=same if shared == "provider" else uuid4(),
-            chair=same if shared == "chair" else uuid4(),
-            patient=same if shared == "patient" else uuid4(),
+            provider=providers[n],
+            chair=chairs[n],
+            patient=patient if shared == "patient" else uuid4(),
         )
         for n in range(CONCURRENT)
     ]

@@ -8,8 +8,19 @@ from uuid import UUID, uuid4
 import pytest
 
 from commands.base import CLINIC_ZONE
-from commands.scheduling import BookAppointment, Cancel, Reschedule, Scheduling
-from domain.scheduling import Appointment, SlotTaken, Status
+from commands.scheduling import (
+    AddClosure,
+    AddOperatory,
+    AddProvider,
+    BookAppointment,
+    Cancel,
+    DefineAppointmentType,
+    Reschedule,
+    Scheduling,
+    SetHours,
+)
+from domain.calendar import WEEKDAYS
+from domain.scheduling import Appointment, OutsideHours, SlotTaken, Status
 from domain.shared import InvalidValue, Meta, TransitionRefused
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -17,12 +28,33 @@ META = Meta("staff-1", "receptionist", "corr", "req")
 MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=CLINIC_ZONE)
 
 
+EVERY_DAY = {day: [["07:00", "22:00"]] for day in WEEKDAYS}
+
+
 @pytest.fixture
 def scheduling() -> Scheduling:
-    return Scheduling(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    app = Scheduling(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    app.set_opening_hours(SetHours(hours=EVERY_DAY), META)
+    app.define_appointment_type(
+        DefineAppointmentType(code="check-up", name="Check-up", minutes=30), META
+    )
+    return app
+
+
+def new_provider(scheduling: Scheduling, hours: dict[str, list[list[str]]] | None = None) -> UUID:
+    added = scheduling.add_provider(
+        AddProvider(staff_id=uuid4(), name="Dra. Ruiz", kind="dentist"), META
+    )
+    scheduling.set_working_hours(added.id, SetHours(hours=hours or EVERY_DAY), META)
+    return added.id
+
+
+def new_chair(scheduling: Scheduling) -> UUID:
+    return scheduling.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:6]}"), META)
 
 
 def booking(
+    scheduling: Scheduling,
     start: datetime = MONDAY_10,
     minutes: int = 30,
     *,
@@ -32,8 +64,8 @@ def booking(
 ) -> BookAppointment:
     return BookAppointment(
         patient_id=patient or uuid4(),
-        provider_id=provider or uuid4(),
-        operatory_id=chair or uuid4(),
+        provider_id=provider or new_provider(scheduling),
+        operatory_id=chair or new_chair(scheduling),
         start=start,
         duration_minutes=minutes,
         appointment_type="check-up",
@@ -41,59 +73,63 @@ def booking(
 
 
 def test_a_provider_cannot_be_booked_twice_at_overlapping_times(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    scheduling.book(booking(provider=dentist), META)
+    dentist = new_provider(scheduling)
+    scheduling.book(booking(scheduling, provider=dentist), META)
     with pytest.raises(SlotTaken, match="the provider is already booked"):
-        scheduling.book(booking(MONDAY_10 + timedelta(minutes=15), provider=dentist), META)
+        scheduling.book(
+            booking(scheduling, MONDAY_10 + timedelta(minutes=15), provider=dentist), META
+        )
 
 
 def test_a_chair_and_a_patient_are_protected_the_same_way(scheduling: Scheduling) -> None:
-    chair, patient = uuid4(), uuid4()
-    scheduling.book(booking(chair=chair, patient=patient), META)
+    chair, patient = new_chair(scheduling), uuid4()
+    scheduling.book(booking(scheduling, chair=chair, patient=patient), META)
     with pytest.raises(SlotTaken, match="the operatory"):
-        scheduling.book(booking(chair=chair), META)
+        scheduling.book(booking(scheduling, chair=chair), META)
     with pytest.raises(SlotTaken, match="the patient"):
-        scheduling.book(booking(patient=patient), META)
+        scheduling.book(booking(scheduling, patient=patient), META)
 
 
 def test_back_to_back_appointments_are_fine(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    scheduling.book(booking(provider=dentist), META)
-    follow_up = scheduling.book(booking(MONDAY_10 + timedelta(minutes=30), provider=dentist), META)
+    dentist = new_provider(scheduling)
+    scheduling.book(booking(scheduling, provider=dentist), META)
+    follow_up = scheduling.book(
+        booking(scheduling, MONDAY_10 + timedelta(minutes=30), provider=dentist), META
+    )
     assert follow_up.version == 1
 
 
 def test_a_cancelled_appointment_frees_its_slot(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    first = scheduling.book(booking(provider=dentist), META)
+    dentist = new_provider(scheduling)
+    first = scheduling.book(booking(scheduling, provider=dentist), META)
     scheduling.cancel(first.id, Cancel(reason="flu", by_patient=True), META, None)
-    assert scheduling.book(booking(provider=dentist), META).version == 1
+    assert scheduling.book(booking(scheduling, provider=dentist), META).version == 1
 
 
 def test_a_no_show_frees_its_slot_once_the_time_has_come(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    first = scheduling.book(booking(provider=dentist), META)
+    dentist = new_provider(scheduling)
+    first = scheduling.book(booking(scheduling, provider=dentist), META)
     with pytest.raises(TransitionRefused, match="has not started"):
         scheduling.mark_no_show(first.id, META, None)
     scheduling.now = lambda: MONDAY_10 + timedelta(minutes=20)
     scheduling.mark_no_show(first.id, META, None)
     scheduling.now = lambda: NOW
-    assert scheduling.book(booking(provider=dentist), META).version == 1
+    assert scheduling.book(booking(scheduling, provider=dentist), META).version == 1
 
 
 def test_rescheduling_moves_the_reservation(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    first = scheduling.book(booking(provider=dentist), META)
+    dentist = new_provider(scheduling)
+    first = scheduling.book(booking(scheduling, provider=dentist), META)
     later = MONDAY_10 + timedelta(hours=2)
     scheduling.reschedule(first.id, Reschedule(start=later, duration_minutes=30), META, 1)
-    assert scheduling.book(booking(provider=dentist), META).version == 1
+    assert scheduling.book(booking(scheduling, provider=dentist), META).version == 1
     with pytest.raises(SlotTaken):
-        scheduling.book(booking(later, provider=dentist), META)
+        scheduling.book(booking(scheduling, later, provider=dentist), META)
 
 
 def test_rescheduling_into_its_own_slot_overlap_is_allowed(scheduling: Scheduling) -> None:
-    dentist = uuid4()
-    first = scheduling.book(booking(provider=dentist, minutes=60), META)
+    dentist = new_provider(scheduling)
+    first = scheduling.book(booking(scheduling, provider=dentist, minutes=60), META)
     moved = MONDAY_10 + timedelta(minutes=30)
     written = scheduling.reschedule(
         first.id, Reschedule(start=moved, duration_minutes=60), META, None
@@ -104,7 +140,7 @@ def test_rescheduling_into_its_own_slot_overlap_is_allowed(scheduling: Schedulin
 
 
 def test_the_lifecycle_runs_from_booking_to_completion(scheduling: Scheduling) -> None:
-    written = scheduling.book(booking(), META)
+    written = scheduling.book(booking(scheduling), META)
     scheduling.confirm(written.id, META, 1)
     scheduling.check_in(written.id, META, 2)
     done = scheduling.complete(written.id, META, 3)
@@ -130,7 +166,7 @@ def test_the_lifecycle_runs_from_booking_to_completion(scheduling: Scheduling) -
 def test_a_transition_that_makes_no_sense_is_refused_with_the_reason(
     scheduling: Scheduling, steps: list[str], refused: str, reason: str
 ) -> None:
-    written = scheduling.book(booking(), META)
+    written = scheduling.book(booking(scheduling), META)
 
     def do(step: str) -> None:
         if step == "cancel":
@@ -145,7 +181,7 @@ def test_a_transition_that_makes_no_sense_is_refused_with_the_reason(
 
 
 def test_a_cancellation_less_than_a_day_ahead_is_late(scheduling: Scheduling) -> None:
-    written = scheduling.book(booking(), META)
+    written = scheduling.book(booking(scheduling), META)
     scheduling.now = lambda: MONDAY_10 - timedelta(hours=3)
     scheduling.cancel(written.id, Cancel(reason="car broke down", by_patient=True), META, None)
     events = scheduling.events.get(written.id)
@@ -155,7 +191,41 @@ def test_a_cancellation_less_than_a_day_ahead_is_late(scheduling: Scheduling) ->
 
 def test_bookings_in_the_past_or_across_midnight_are_refused(scheduling: Scheduling) -> None:
     with pytest.raises(InvalidValue, match="in the past"):
-        scheduling.book(booking(NOW - timedelta(hours=1)), META)
+        scheduling.book(booking(scheduling, NOW - timedelta(hours=1)), META)
     late_evening = datetime(2026, 11, 30, 23, 30, tzinfo=CLINIC_ZONE)
+    emergency = booking(scheduling, late_evening, 60).model_copy(
+        update={"override_reason": "emergency extraction"}
+    )
     with pytest.raises(InvalidValue, match="same day"):
-        scheduling.book(booking(late_evening, 60), META)
+        scheduling.book(emergency, META, may_override=True)
+
+
+def test_a_booking_outside_hours_is_refused_with_the_reason(scheduling: Scheduling) -> None:
+    mornings = {"monday": [["09:00", "14:00"]]}
+    dentist = new_provider(scheduling, hours=mornings)
+    with pytest.raises(OutsideHours, match="outside the provider's working hours"):
+        scheduling.book(booking(scheduling, MONDAY_10 + timedelta(hours=5), provider=dentist), META)
+    scheduling.add_closure(
+        AddClosure(first_day=MONDAY_10.date(), last_day=MONDAY_10.date(), reason="Training day"),
+        META,
+    )
+    with pytest.raises(OutsideHours, match="closed on 2026-11-30: Training day"):
+        scheduling.book(booking(scheduling, provider=dentist), META)
+
+
+def test_only_an_override_with_a_reason_books_outside_hours_and_it_is_recorded(
+    scheduling: Scheduling,
+) -> None:
+    dentist = new_provider(scheduling, hours={"monday": [["09:00", "14:00"]]})
+    evening = MONDAY_10 + timedelta(hours=8)
+    with pytest.raises(OutsideHours):
+        scheduling.book(booking(scheduling, evening, provider=dentist), META, may_override=True)
+    reasoned = booking(scheduling, evening, provider=dentist).model_copy(
+        update={"override_reason": "patient in pain, dentist stays late"}
+    )
+    with pytest.raises(OutsideHours):
+        scheduling.book(reasoned, META)  # a reason is not enough without the right to override
+    written = scheduling.book(reasoned, META, may_override=True)
+    (booked,) = scheduling.events.get(written.id)
+    assert booked.override_reason == "patient in pain, dentist stays late"  # type: ignore[attr-defined]
+    assert booked.overridden == ["outside the provider's working hours"]  # type: ignore[attr-defined]
