@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from commands.base import register_clinic_transcodings
 from domain.shared import Meta
 
-CONTEXTS: tuple[str, ...] = ("patients", "identity")
+CONTEXTS: tuple[str, ...] = ("patients", "identity", "scheduling")
 _SKIPPED = {"originator_id", "originator_version", "timestamp", "originator_topic", "meta"}
 # Secrets stay in the event store; the bus and every reader of envelopes see that they changed.
 _REDACTED = {"password_hash", "secret"}

@@ -20,6 +20,7 @@ from bus.envelope import CONTEXTS, EventStoreReader
 from bus.relay import POSITION_DDL, Relay
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.scheduling import Scheduling
 from infra import mongo
 from infra.access_log import AccessLog
 from infra.db import create_pool, ensure_database
@@ -30,6 +31,7 @@ from projections.identity import StaffDirectory
 from projections.mongo import MongoStore
 from projections.patients import PatientChart, PatientDirectory
 from projections.postgres import PostgresStore
+from projections.scheduling import AppointmentBook, ClinicSetupView, ProviderDirectory
 
 # Failures of the stores themselves, not of a message: wait them out, never dead-letter.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -53,9 +55,13 @@ class Platform:
     reader: EventStoreReader
     patients: Patients
     identity: Identity
+    scheduling: Scheduling
     directory: PostgresStore
     chart: MongoStore
     staff: PostgresStore
+    appointments: PostgresStore
+    clinic_setup: PostgresStore
+    providers: PostgresStore
     tokens: Tokens
     throttle: LoginThrottle
     access_log: AccessLog
@@ -67,6 +73,7 @@ class Platform:
         await ensure_database(dsn)
         patients = await asyncio.to_thread(Patients, settings.postgres_env())
         identity = await asyncio.to_thread(Identity, settings.postgres_env())
+        scheduling = await asyncio.to_thread(Scheduling, settings.postgres_env())
         pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
@@ -74,6 +81,9 @@ class Platform:
         directory = PostgresStore(pool, PatientDirectory())
         chart = MongoStore(database, PatientChart())
         staff = PostgresStore(pool, StaffDirectory())
+        appointments = PostgresStore(pool, AppointmentBook())
+        clinic_setup = PostgresStore(pool, ClinicSetupView())
+        providers = PostgresStore(pool, ProviderDirectory())
         tokens = Tokens(
             pool,
             secret=settings.secret("jwt_secret"),
@@ -91,21 +101,32 @@ class Platform:
         )
         access_log = AccessLog(pool, settings.secret("audit_key").encode())
         platform = cls(
-            settings,
-            pool,
-            client,
-            database,
-            reader,
-            patients,
-            identity,
+            settings=settings,
+            pool=pool,
+            mongo_client=client,
+            mongo_db=database,
+            reader=reader,
+            patients=patients,
+            identity=identity,
+            scheduling=scheduling,
+            directory=directory,
+            chart=chart,
+            staff=staff,
+            appointments=appointments,
+            clinic_setup=clinic_setup,
+            providers=providers,
+            tokens=tokens,
+            throttle=throttle,
+            access_log=access_log,
+        )
+        stores: tuple[PostgresStore | MongoStore, ...] = (
             directory,
             chart,
             staff,
-            tokens,
-            throttle,
-            access_log,
+            appointments,
+            clinic_setup,
+            providers,
         )
-        stores: tuple[PostgresStore | MongoStore, ...] = (directory, chart, staff)
         platform.projectors = {
             store.projection.name: Projector(store.projection, store, reader) for store in stores
         }
@@ -117,7 +138,8 @@ class Platform:
         await self.tokens.migrate()
         await self.access_log.migrate()
         await self.directory.migrate()
-        await self.staff.migrate()
+        for store in (self.staff, self.appointments, self.clinic_setup, self.providers):
+            await store.migrate()
         if mongo:
             await self.chart.migrate()
 
@@ -127,6 +149,7 @@ class Platform:
         await self.mongo_client.close()
         await asyncio.to_thread(self.patients.close)
         await asyncio.to_thread(self.identity.close)
+        await asyncio.to_thread(self.scheduling.close)
 
     def mongo_projections(self) -> list[str]:
         return [n for n, p in self.projectors.items() if isinstance(p.store, MongoStore)]

@@ -158,8 +158,8 @@ async def _any_leader(*relays: object) -> bool:
     return any(getattr(r, "is_leader", False) for r in relays)
 
 
-def _drop_connections(marker: str) -> int:
-    """Have the broker close every connection whose name contains `marker`."""
+def _connections(*markers: str) -> list[str]:
+    """Broker-side ids of the connections whose client name contains one of `markers`."""
     listed = subprocess.run(
         ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties", "--no-table-headers"],
         capture_output=True,
@@ -167,7 +167,16 @@ def _drop_connections(marker: str) -> int:
         timeout=60,
         check=True,
     )
-    pids = [line.split("\t")[0] for line in listed.stdout.splitlines() if marker in line]
+    return [
+        line.split("\t")[0]
+        for line in listed.stdout.splitlines()
+        if any(marker in line for marker in markers)
+    ]
+
+
+def _drop_connections(*markers: str) -> int:
+    """Have the broker close every connection whose name contains one of `markers`."""
+    pids = _connections(*markers)
     for pid in pids:
         subprocess.run(
             ["rabbitmqctl", "-q", "close_connection", pid, "test: broker drop"],
@@ -184,9 +193,14 @@ async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
     first = await asyncio.to_thread(platform.patients.register, registration(7), META)
     await eventually(lambda: _at(platform, first.id, 1), what="the first registration projected")
 
-    dropped = await asyncio.to_thread(_drop_connections, platform.settings.exchange)
-    dropped += await asyncio.to_thread(_drop_connections, platform.settings.queue_prefix)
-    assert dropped == 1 + len(platform.projectors)  # the relay and every projector
+    ours = (platform.settings.exchange, platform.settings.queue_prefix)
+    expected = 1 + len(platform.projectors)  # the relay and every projector
+
+    async def all_connected() -> bool:
+        return len(await asyncio.to_thread(_connections, *ours)) == expected
+
+    await eventually(all_connected, what="every part to connect")
+    assert await asyncio.to_thread(_drop_connections, *ours) == expected
 
     second = await asyncio.to_thread(platform.patients.register, registration(8), META)
     await eventually(lambda: _at(platform, second.id, 1), within=60, what="a reconnected pipeline")
