@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api import audit, health, identity, patients
+from api import audit, health, identity, patients, scheduling
 from api.middleware import RequestContext
 from api.problems import install
 from infra.bootstrap import Platform
 from infra.settings import Settings
 
-ROUTERS = (health.router, identity.router, patients.router, audit.router)
+ROUTERS = (health.router, identity.router, patients.router, scheduling.router, audit.router)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 

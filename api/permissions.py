@@ -25,16 +25,34 @@ CLINICAL_READ = "clinical:read"  # medical history
 CLINICAL_WRITE = "clinical:write"  # record and end history entries, alerts
 STAFF_MANAGE = "staff:manage"  # staff accounts, roles, sign-in policy
 AUDIT_READ = "audit:read"  # access log, event replay, records as of a time
+SCHEDULE_READ = "schedule:read"  # providers, chairs, hours, appointment types, availability
+SCHEDULE_MANAGE = "schedule:manage"  # change that reference data
+APPOINTMENTS_READ = "appointments:read"  # the appointment book, day sheets
+APPOINTMENTS_WRITE = "appointments:write"  # book, move, confirm, check in, cancel, …
+APPOINTMENTS_OVERRIDE = "appointments:override"  # book outside hours, giving a reason
+_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE}
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE, STAFF_MANAGE}),
-    Role.DENTIST: frozenset(
-        {PROFILE, PATIENTS_READ, PATIENTS_WRITE, CLINICAL_READ, CLINICAL_WRITE}
+    Role.ADMIN: frozenset(
+        {
+            PROFILE,
+            PATIENTS_READ,
+            PATIENTS_WRITE,
+            STAFF_MANAGE,
+            SCHEDULE_MANAGE,
+            APPOINTMENTS_OVERRIDE,
+            *_DESK,
+        }
     ),
-    Role.HYGIENIST: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE}),
-    Role.RECEPTIONIST: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE}),
+    Role.DENTIST: frozenset(
+        {PROFILE, PATIENTS_READ, PATIENTS_WRITE, CLINICAL_READ, CLINICAL_WRITE, *_DESK}
+    ),
+    Role.HYGIENIST: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE, *_DESK}),
+    Role.RECEPTIONIST: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE, *_DESK}),
     Role.INVENTORY: frozenset({PROFILE}),
-    Role.AUDITOR: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, AUDIT_READ}),
+    Role.AUDITOR: frozenset(
+        {PROFILE, PATIENTS_READ, CLINICAL_READ, AUDIT_READ, SCHEDULE_READ, APPOINTMENTS_READ}
+    ),
 }
 # Who may read clinical data in an emergency, giving a reason that is logged.
 BREAK_GLASS = {CLINICAL_READ: PATIENTS_READ}

@@ -96,8 +96,7 @@ class Diary(Aggregate):
     def reserve(self, appointment_id: UUID, slot: Slot, what: str) -> None:
         for other_id, other in self.bookings.items():
             if other_id != appointment_id and other.overlaps(slot):
-                local = other.start.strftime("%H:%M UTC")
-                raise SlotTaken(f"{what} is already booked at {local} for that time")
+                raise SlotTaken(f"{what} is already booked at that time")
         self._reserved(appointment_id=appointment_id, start=slot.start, end=slot.end)
 
     @event("SlotReserved")
