@@ -48,7 +48,9 @@ Booker = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True)
 Status = Literal["booked", "confirmed", "checked_in", "completed", "cancelled", "no_show"]
 
 
-async def _setup(running: Platform) -> dict[str, Any]:
+async def _setup(running: Platform, request: Request | None = None) -> dict[str, Any]:
+    if request is not None:
+        await read_your_writes(request, Response(), running.clinic_setup.version_of)
     rows = await running.clinic_setup.dump()
     if not rows:
         raise Problem(
@@ -64,45 +66,55 @@ async def _setup(running: Platform) -> dict[str, Any]:
 
 
 @router.get("/clinic/hours")
-async def get_hours(who: Viewer, running: Running) -> dict[str, Any]:
-    setup = await _setup(running)
+async def get_hours(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
+    setup = await _setup(running, request)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
 @router.put("/clinic/hours")
-def set_hours(body: SetHours, who: Manager, running: Running) -> dict[str, Any]:
-    running.scheduling.set_opening_hours(body, who.meta)
+def set_hours(body: SetHours, who: Manager, response: Response, running: Running) -> dict[str, Any]:
+    written(response, running.scheduling.set_opening_hours(body, who.meta))
     return {"hours": body.hours}
 
 
 @router.get("/closures")
-async def list_closures(who: Viewer, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running))["closures"]}
+async def list_closures(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
+    return {"items": (await _setup(running, request))["closures"]}
 
 
 @router.post("/closures", status_code=201)
-def add_closure(body: AddClosure, who: Manager, running: Running) -> dict[str, str]:
-    return {"id": str(running.scheduling.add_closure(body, who.meta))}
+def add_closure(
+    body: AddClosure, who: Manager, response: Response, running: Running
+) -> dict[str, str]:
+    result, closure_id = running.scheduling.add_closure(body, who.meta)
+    written(response, result)
+    return {"id": str(closure_id)}
 
 
 @router.get("/operatories")
-async def list_operatories(who: Viewer, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running))["operatories"]}
+async def list_operatories(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
+    return {"items": (await _setup(running, request))["operatories"]}
 
 
 @router.post("/operatories", status_code=201)
-def add_operatory(body: AddOperatory, who: Manager, running: Running) -> dict[str, str]:
-    return {"id": str(running.scheduling.add_operatory(body, who.meta))}
+def add_operatory(
+    body: AddOperatory, who: Manager, response: Response, running: Running
+) -> dict[str, str]:
+    result, operatory_id = running.scheduling.add_operatory(body, who.meta)
+    written(response, result)
+    return {"id": str(operatory_id)}
 
 
 @router.get("/appointment-types")
-async def list_types(who: Viewer, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running))["appointment_types"]}
+async def list_types(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
+    return {"items": (await _setup(running, request))["appointment_types"]}
 
 
 @router.post("/appointment-types", status_code=201)
-def define_type(body: DefineAppointmentType, who: Manager, running: Running) -> dict[str, str]:
-    running.scheduling.define_appointment_type(body, who.meta)
+def define_type(
+    body: DefineAppointmentType, who: Manager, response: Response, running: Running
+) -> dict[str, str]:
+    written(response, running.scheduling.define_appointment_type(body, who.meta))
     return {"code": body.code}
 
 
@@ -159,6 +171,7 @@ def _rules(setup: dict[str, Any], provider: dict[str, Any]) -> BookingRules:
 @router.get("/availability")
 async def availability(
     who: Viewer,
+    request: Request,
     running: Running,
     provider: UUID,
     operatory: UUID,
@@ -174,7 +187,7 @@ async def availability(
             "The window is not valid",
             "`to` must be after `from`, at most 31 days later",
         )
-    setup = await _setup(running)
+    setup = await _setup(running, request)
     types = {t["code"]: t["minutes"] for t in setup["appointment_types"]}
     if type not in types:
         raise Problem(

@@ -192,32 +192,33 @@ class Scheduling(ClinicApplication):
         except InvalidValue:
             return CLINIC_ZONE
 
-    def _change_clinic(self, change: Callable[[ClinicSetup], object], meta: Meta) -> object:
+    def _change_clinic(self, change: Callable[[ClinicSetup], None], meta: Meta) -> Written:
         try:
             clinic: ClinicSetup = self.repository.get(CLINIC_SETUP_ID)
         except AggregateNotFoundError:
             clinic = ClinicSetup.start(meta)
-        result = change(clinic)
+        change(clinic)
         self.commit(clinic)
-        return result
+        return Written(clinic.id, clinic.version)
 
-    def set_opening_hours(self, cmd: SetHours, meta: Meta) -> None:
-        self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)
+    def set_opening_hours(self, cmd: SetHours, meta: Meta) -> Written:
+        return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)
 
-    def add_closure(self, cmd: AddClosure, meta: Meta) -> UUID:
-        found = self._change_clinic(
-            lambda c: c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta), meta
+    def add_closure(self, cmd: AddClosure, meta: Meta) -> tuple[Written, UUID]:
+        added: list[UUID] = []
+        written = self._change_clinic(
+            lambda c: added.append(c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta)),
+            meta,
         )
-        assert isinstance(found, UUID)
-        return found
+        return written, added[0]
 
-    def add_operatory(self, cmd: AddOperatory, meta: Meta) -> UUID:
-        found = self._change_clinic(lambda c: c.add_operatory(cmd.name, meta), meta)
-        assert isinstance(found, UUID)
-        return found
+    def add_operatory(self, cmd: AddOperatory, meta: Meta) -> tuple[Written, UUID]:
+        added: list[UUID] = []
+        written = self._change_clinic(lambda c: added.append(c.add_operatory(cmd.name, meta)), meta)
+        return written, added[0]
 
-    def define_appointment_type(self, cmd: DefineAppointmentType, meta: Meta) -> None:
-        self._change_clinic(
+    def define_appointment_type(self, cmd: DefineAppointmentType, meta: Meta) -> Written:
+        return self._change_clinic(
             lambda c: c.define_appointment_type(cmd.code, cmd.name, cmd.minutes, meta), meta
         )
 

@@ -53,7 +53,7 @@ def _provider(app: Scheduling) -> UUID:
 
 
 def _chair(app: Scheduling) -> UUID:
-    return app.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:8]}"), META)
+    return app.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:8]}"), META)[1]
 
 
 def _attempt(scheduling: Scheduling, command: BookAppointment) -> str:

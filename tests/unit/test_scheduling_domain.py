@@ -50,7 +50,7 @@ def new_provider(scheduling: Scheduling, hours: dict[str, list[list[str]]] | Non
 
 
 def new_chair(scheduling: Scheduling) -> UUID:
-    return scheduling.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:6]}"), META)
+    return scheduling.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:6]}"), META)[1]
 
 
 def booking(

@@ -1,0 +1,257 @@
+"""The front desk books, moves and cancels appointments; nobody is ever double-booked."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from infra.bootstrap import Platform
+from tests.conftest import SignIn, eventually
+
+MADRID = ZoneInfo("Europe/Madrid")
+NEXT_MONDAY = datetime(2030, 3, 4, 10, 0, tzinfo=MADRID)
+WEEKDAYS_9_TO_2 = {
+    d: [["09:00", "14:00"]] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
+}
+
+
+@dataclass
+class Clinic:
+    admin: dict[str, str]
+    desk: dict[str, str]
+    providers: list[str]
+    chairs: list[str]
+
+
+async def set_up(
+    http: httpx.AsyncClient, sign_in: SignIn, providers: int = 1, chairs: int = 1
+) -> Clinic:
+    admin, desk = await sign_in("admin"), await sign_in("receptionist")
+    assert (
+        await http.put("/api/clinic/hours", json={"hours": WEEKDAYS_9_TO_2}, headers=admin)
+    ).status_code == 200
+    await http.post(
+        "/api/appointment-types",
+        headers=admin,
+        json={"code": "check-up", "name": "Check-up", "minutes": 30},
+    )
+    await http.post(
+        "/api/appointment-types",
+        headers=admin,
+        json={"code": "root-canal", "name": "Root canal", "minutes": 90},
+    )
+    chair_ids = [
+        (await http.post("/api/operatories", json={"name": f"Chair {n}"}, headers=admin)).json()[
+            "id"
+        ]
+        for n in range(chairs)
+    ]
+    provider_ids = []
+    for n in range(providers):
+        added = await http.post(
+            "/api/providers",
+            headers=admin,
+            json={"staff_id": str(uuid4()), "name": f"Dr. {n}", "kind": "dentist"},
+        )
+        provider_ids.append(added.json()["id"])
+        hours = await http.put(
+            f"/api/providers/{added.json()['id']}/working-hours",
+            json={"hours": WEEKDAYS_9_TO_2},
+            headers=admin,
+        )
+        assert hours.status_code == 200, hours.text
+
+    async def projected() -> bool:
+        types = await http.get("/api/appointment-types", headers=desk)
+        providers = await http.get("/api/providers", headers=desk)
+        return (
+            types.status_code == 200
+            and len(types.json()["items"]) == 2
+            and len([p for p in providers.json()["items"] if p["working_hours"]]) == providers_n
+        )
+
+    providers_n = providers
+    await eventually(projected, what="the clinic's set-up to reach the read models")
+    return Clinic(admin, desk, provider_ids, chair_ids)
+
+
+def appointment(
+    clinic: Clinic,
+    *,
+    provider: int = 0,
+    chair: int = 0,
+    minutes: int = 0,
+    patient: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "patient_id": patient or str(uuid4()),
+        "provider_id": clinic.providers[provider],
+        "operatory_id": clinic.chairs[chair],
+        "start": (NEXT_MONDAY + timedelta(minutes=minutes)).isoformat(),
+        "appointment_type": "check-up",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("shared", ["provider", "chair", "patient"])
+async def test_fifty_concurrent_overlapping_bookings_give_exactly_one_appointment(
+    anonymous: httpx.AsyncClient,
+    sign_in: SignIn,
+    platform: Platform,
+    pipeline: None,
+    shared: str,
+) -> None:
+    n = 50
+    clinic = await set_up(
+        anonymous,
+        sign_in,
+        providers=n if shared != "provider" else 1,
+        chairs=n if shared != "chair" else 1,
+    )
+    patient = str(uuid4())
+    bodies = [
+        appointment(
+            clinic,
+            provider=0 if shared == "provider" else i,
+            chair=0 if shared == "chair" else i,
+            minutes=i % 20,
+            patient=patient if shared == "patient" else None,
+        )
+        for i in range(n)
+    ]
+    answers = await asyncio.gather(
+        *(anonymous.post("/api/appointments", json=b, headers=clinic.desk) for b in bodies)
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] + [409] * (n - 1), [a.text for a in answers if a.status_code >= 500]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert "already booked" in refused.json()["detail"]
+
+    async def one_in_the_book() -> bool:
+        return int(await platform.pool.fetchval("SELECT count(*) FROM appointments")) == 1
+
+    await eventually(one_in_the_book, what="the appointment book")
+
+
+async def test_a_booking_is_visible_and_its_slot_leaves_availability_until_cancelled(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    window = {
+        "provider": clinic.providers[0],
+        "operatory": clinic.chairs[0],
+        "type": "check-up",
+        "from": NEXT_MONDAY.replace(hour=9).isoformat(),
+        "to": NEXT_MONDAY.replace(hour=14).isoformat(),
+    }
+
+    async def starts() -> list[str]:
+        found = await anonymous.get("/api/availability", params=window, headers=clinic.desk)
+        assert found.status_code == 200, found.text
+        return [s["start"] for s in found.json()["slots"]]
+
+    assert NEXT_MONDAY.isoformat() in await starts()
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    assert booked.status_code == 201
+    token = {"Sonrisa-Consistent-With": booked.headers["Sonrisa-Consistency-Token"]}
+    shown = await anonymous.get(
+        f"/api/appointments/{booked.json()['id']}", headers={**clinic.desk, **token}
+    )
+    assert shown.json()["status"] == "booked"
+    assert NEXT_MONDAY.isoformat() not in await starts()
+    assert (NEXT_MONDAY + timedelta(minutes=30)).isoformat() in await starts()
+
+    cancelled = await anonymous.delete(
+        f"/api/appointments/{booked.json()['id']}",
+        params={"reason": "patient has flu", "by_patient": "true"},
+        headers=clinic.desk,
+    )
+    assert cancelled.status_code == 200
+    token = {"Sonrisa-Consistent-With": cancelled.headers["Sonrisa-Consistency-Token"]}
+    after = await anonymous.get(
+        f"/api/appointments/{booked.json()['id']}", headers={**clinic.desk, **token}
+    )
+    assert after.json()["status"] == "cancelled"
+    assert after.json()["cancellation"]["by_patient"] is True
+    assert NEXT_MONDAY.isoformat() in await starts()
+
+
+async def test_the_lifecycle_over_http_and_a_senseless_transition_gets_409(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    path = f"/api/appointments/{booked.json()['id']}"
+    for step in ("confirm", "check-in", "complete"):
+        answer = await anonymous.post(f"{path}/{step}", headers=clinic.desk)
+        assert answer.status_code == 200, (step, answer.text)
+    refused = await anonymous.delete(path, headers=clinic.desk)
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "cannot cancel an appointment that is completed"
+
+
+async def test_outside_hours_is_refused_and_an_admin_override_is_recorded(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    evening = appointment(clinic, minutes=7 * 60)  # 17:00, after the 14:00 close
+    refused = await anonymous.post("/api/appointments", json=evening, headers=clinic.desk)
+    assert refused.status_code == 422
+    assert "outside the clinic's opening hours" in refused.json()["detail"]
+    desk_override = {**evening, "override_reason": "I say so"}
+    assert (
+        await anonymous.post("/api/appointments", json=desk_override, headers=clinic.desk)
+    ).status_code == 422
+    admin_override = {**evening, "override_reason": "emergency: swollen jaw"}
+    booked = await anonymous.post("/api/appointments", json=admin_override, headers=clinic.admin)
+    assert booked.status_code == 201, booked.text
+    token = {"Sonrisa-Consistent-With": booked.headers["Sonrisa-Consistency-Token"]}
+    shown = await anonymous.get(
+        f"/api/appointments/{booked.json()['id']}", headers={**clinic.desk, **token}
+    )
+    assert shown.json()["override_reason"] == "emergency: swollen jaw"
+
+
+async def test_a_closure_refuses_bookings_with_its_reason(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    day = NEXT_MONDAY.date().isoformat()
+    await anonymous.post(
+        "/api/closures",
+        headers=clinic.admin,
+        json={"first_day": day, "last_day": day, "reason": "Saint's day"},
+    )
+    refused = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    assert refused.status_code == 422
+    assert "closed on 2030-03-04: Saint's day" in refused.json()["detail"]
+
+
+async def test_every_access_to_a_patients_appointments_is_logged(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    body = appointment(clinic)
+    booked = await anonymous.post("/api/appointments", json=body, headers=clinic.desk)
+    await anonymous.post(f"/api/appointments/{booked.json()['id']}/confirm", headers=clinic.desk)
+    entries = await platform.access_log.search(
+        patient_id=None, actor=None, since=None, until=None, after_seq=0, limit=50
+    )
+    assert [(e["action"], e["patient_id"]) for e in entries] == [
+        ("appointments:write", body["patient_id"]),
+        ("appointments:write", body["patient_id"]),
+    ]
