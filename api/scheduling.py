@@ -33,9 +33,9 @@ from commands.scheduling import (
     Reschedule,
     SetHours,
 )
-from domain.availability import free_slots
-from domain.calendar import Absence, BookingRules, Closure, WeeklyHours
 from domain.scheduling import Appointment, Slot
+from domain.scheduling.availability import free_slots
+from domain.scheduling.calendar import Absence, BookingRules, Closure, WeeklyHours
 from infra.bootstrap import Platform
 from projections.scheduling import LIVE
 

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from commands.base import CLINIC_ZONE, ClinicApplication, StaleVersion, Written
 from commands.patients import Command
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
-from domain.scheduling_reference import CLINIC_SETUP_ID, ClinicSetup, Provider
+from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider
 from domain.shared import InvalidValue, Meta
 
 ATTEMPTS = 8

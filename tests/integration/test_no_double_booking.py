@@ -19,8 +19,8 @@ from commands.scheduling import (
     Scheduling,
     SetHours,
 )
-from domain.calendar import WEEKDAYS
 from domain.scheduling import SlotTaken
+from domain.scheduling.calendar import WEEKDAYS
 from infra.bootstrap import Platform
 from infra.settings import Settings
 from tests.integration.helpers import META

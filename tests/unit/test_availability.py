@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.availability import free_slots
-from domain.calendar import WEEKDAYS, Absence, BookingRules, Closure, Period, WeeklyHours
 from domain.scheduling import Slot
+from domain.scheduling.availability import free_slots
+from domain.scheduling.calendar import WEEKDAYS, Absence, BookingRules, Closure, Period, WeeklyHours
 
 MADRID = ZoneInfo("Europe/Madrid")
 UTC = ZoneInfo("UTC")

@@ -19,8 +19,8 @@ from commands.scheduling import (
     Scheduling,
     SetHours,
 )
-from domain.calendar import WEEKDAYS
 from domain.scheduling import Appointment, OutsideHours, SlotTaken, Status
+from domain.scheduling.calendar import WEEKDAYS
 from domain.shared import InvalidValue, Meta, TransitionRefused
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

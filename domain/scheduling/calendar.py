@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from domain.scheduling import Slot
+from domain.scheduling.appointments import Slot
 from domain.shared import InvalidValue
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.calendar import BookingRules, local_days
-from domain.scheduling import LONGEST_APPOINTMENT, Slot
+from domain.scheduling.appointments import LONGEST_APPOINTMENT, Slot
+from domain.scheduling.calendar import BookingRules, local_days
 from domain.shared import InvalidValue
 
 UTC = ZoneInfo("UTC")

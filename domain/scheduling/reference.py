@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.calendar import Absence, BookingRules, Closure, WeeklyHours
+from domain.scheduling.calendar import Absence, BookingRules, Closure, WeeklyHours
 from domain.shared import InvalidValue, Meta, TransitionRefused, require_text
 
 CLINIC_SETUP_ID = uuid5(NAMESPACE_URL, "sonrisa:clinic-setup")
