@@ -14,7 +14,7 @@ from api.problems import install
 from infra.bootstrap import Platform
 from infra.settings import Settings
 
-ROUTERS = (health.router, identity.router, patients.router, scheduling.router, audit.router)
+ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers, audit.router)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 

@@ -9,7 +9,7 @@ either fit or refuse with `SlotTaken` (409).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from commands.base import CLINIC_ZONE, ClinicApplication, StaleVersion, Written
 from commands.patients import Command
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
 from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider
+from domain.scheduling.waitlist import WaitlistEntry, Wish
 from domain.shared import InvalidValue, Meta
 
 ATTEMPTS = 8
@@ -88,6 +89,29 @@ class Reschedule(Command):
 class Cancel(Command):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
     by_patient: bool = False
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+WORKING_WEEK: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday")
+
+
+class JoinWaitlist(Command):
+    patient_id: UUID
+    appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    provider_id: UUID | None = None
+    weekdays: list[Weekday] = Field(
+        default_factory=lambda: list(WORKING_WEEK), min_length=1, max_length=7
+    )
+    earliest: time = time(8, 0)
+    latest: time = time(21, 0)
+    until: date | None = None
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class LeaveWaitlist(Command):
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 def utc_now() -> datetime:
@@ -238,6 +262,28 @@ class Scheduling(ClinicApplication):
         absence_id = provider.record_absence(cmd.start, cmd.end, cmd.reason, meta)
         self.commit(provider)
         return absence_id
+
+    # The waiting list.
+
+    def join_waitlist(self, cmd: JoinWaitlist, meta: Meta) -> Written:
+        self.clinic().duration_of(cmd.appointment_type)
+        wish = Wish(
+            cmd.appointment_type,
+            cmd.provider_id,
+            tuple(cmd.weekdays),
+            cmd.earliest,
+            cmd.latest,
+            cmd.until,
+        )
+        entry = WaitlistEntry.add(cmd.patient_id, wish, cmd.note, meta)
+        self.commit(entry)
+        return Written(entry.id, entry.version)
+
+    def leave_waitlist(self, entry_id: UUID, cmd: LeaveWaitlist, meta: Meta) -> Written:
+        entry = self.load(entry_id, WaitlistEntry)
+        entry.remove(cmd.reason, meta)
+        self.commit(entry)
+        return Written(entry.id, entry.version)
 
     def _step(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]

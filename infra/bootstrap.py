@@ -31,7 +31,7 @@ from projections.identity import StaffDirectory
 from projections.mongo import MongoStore
 from projections.patients import PatientChart, PatientDirectory
 from projections.postgres import PostgresStore
-from projections.scheduling import AppointmentBook, ClinicSetupView, ProviderDirectory
+from projections.scheduling import AppointmentBook, ClinicSetupView, ProviderDirectory, Waitlist
 
 # Failures of the stores themselves, not of a message: wait them out, never dead-letter.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -62,6 +62,7 @@ class Platform:
     appointments: PostgresStore
     clinic_setup: PostgresStore
     providers: PostgresStore
+    waitlist: PostgresStore
     tokens: Tokens
     throttle: LoginThrottle
     access_log: AccessLog
@@ -84,6 +85,7 @@ class Platform:
         appointments = PostgresStore(pool, AppointmentBook())
         clinic_setup = PostgresStore(pool, ClinicSetupView())
         providers = PostgresStore(pool, ProviderDirectory())
+        waitlist = PostgresStore(pool, Waitlist())
         tokens = Tokens(
             pool,
             secret=settings.secret("jwt_secret"),
@@ -115,6 +117,7 @@ class Platform:
             appointments=appointments,
             clinic_setup=clinic_setup,
             providers=providers,
+            waitlist=waitlist,
             tokens=tokens,
             throttle=throttle,
             access_log=access_log,
@@ -126,6 +129,7 @@ class Platform:
             appointments,
             clinic_setup,
             providers,
+            waitlist,
         )
         platform.projectors = {
             store.projection.name: Projector(store.projection, store, reader) for store in stores
@@ -138,7 +142,13 @@ class Platform:
         await self.tokens.migrate()
         await self.access_log.migrate()
         await self.directory.migrate()
-        for store in (self.staff, self.appointments, self.clinic_setup, self.providers):
+        for store in (
+            self.staff,
+            self.appointments,
+            self.clinic_setup,
+            self.providers,
+            self.waitlist,
+        ):
             await store.migrate()
         if mongo:
             await self.chart.migrate()

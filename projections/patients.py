@@ -74,6 +74,7 @@ class PatientDirectory(PostgresProjection):
                     "email": payload.get("email"),
                     "language": payload.get("language"),
                     "active_alerts": 0,
+                    "alerts": {},
                     "registered_at": envelope.timestamp.isoformat(),
                 }
             case "DemographicsCorrected":
@@ -85,9 +86,13 @@ class PatientDirectory(PostgresProjection):
                     language=payload.get("language"),
                 )
             case "AlertRaised":
-                doc["active_alerts"] = doc.get("active_alerts", 0) + 1
+                doc["alerts"] = {**doc.get("alerts", {}), payload["alert_id"]: payload["code"]}
+                doc["active_alerts"] = len(doc["alerts"])
             case "AlertCleared":
-                doc["active_alerts"] = max(0, doc.get("active_alerts", 0) - 1)
+                alerts = dict(doc.get("alerts", {}))
+                alerts.pop(payload["alert_id"], None)
+                doc["alerts"] = alerts
+                doc["active_alerts"] = len(alerts)
         doc["version"] = envelope.version
         doc["updated_at"] = envelope.timestamp.isoformat()
         return doc

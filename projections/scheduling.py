@@ -66,7 +66,13 @@ class AppointmentBook(PostgresProjection):
                 "booked_by": envelope.meta.get("actor_id"),
             }
         elif kind == "AppointmentRescheduled":
-            doc.update(start=payload["start"], end=payload["end"], status="booked")
+            freed = {"start": doc["start"], "end": doc["end"]}
+            doc.update(
+                start=payload["start"],
+                end=payload["end"],
+                status="booked",
+                freed=[*doc.get("freed", []), freed],
+            )
         elif kind in _STATUS_AFTER:
             doc["status"] = _STATUS_AFTER[kind]
             if kind == "AppointmentCancelled":
@@ -162,3 +168,36 @@ class ProviderDirectory(PostgresProjection):
 
     def columns(self, document: Document) -> tuple[Any, ...]:
         return (document["staff_id"], document["name"].casefold())
+
+
+class Waitlist(PostgresProjection):
+    """Patients waiting for an earlier slot, first come first served."""
+
+    name = "waitlist"
+    contexts = ("scheduling",)
+    aggregate_types = frozenset({"WaitlistEntry"})
+    table = "waitlist"
+    columns_ddl = "patient_id uuid NOT NULL, active boolean NOT NULL, since timestamptz NOT NULL"
+    indexes_ddl = ("CREATE INDEX IF NOT EXISTS waitlist_active ON waitlist (active, since)",)
+    column_names = ("patient_id", "active", "since")
+
+    def evolve(self, document: Document | None, envelope: Envelope) -> Document:
+        doc = dict(document or {})
+        if envelope.event_type == "PatientWaitlisted":
+            doc = {
+                "entry_id": str(envelope.aggregate_id),
+                **envelope.payload,
+                "active": True,
+                "since": envelope.timestamp.isoformat(),
+            }
+        elif envelope.event_type == "PatientLeftWaitlist":
+            doc.update(active=False, left_because=envelope.payload["reason"])
+        doc["version"] = envelope.version
+        return doc
+
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        return (
+            document["patient_id"],
+            document["active"],
+            datetime.fromisoformat(document["since"]),
+        )

@@ -1,4 +1,5 @@
-"""HTTP for the `scheduling` context: reference data, the appointment book, availability."""
+"""The appointment book over HTTP: reference data, appointments and their lifecycle,
+availability."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ Booker = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True)
 Status = Literal["booked", "confirmed", "checked_in", "completed", "cancelled", "no_show"]
 
 
-async def _setup(running: Platform, request: Request | None = None) -> dict[str, Any]:
+async def clinic_setup(running: Platform, request: Request | None = None) -> dict[str, Any]:
     if request is not None:
         await read_your_writes(request, Response(), running.clinic_setup.version_of)
     rows = await running.clinic_setup.dump()
@@ -67,7 +68,7 @@ async def _setup(running: Platform, request: Request | None = None) -> dict[str,
 
 @router.get("/clinic/hours")
 async def get_hours(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    setup = await _setup(running, request)
+    setup = await clinic_setup(running, request)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
@@ -79,7 +80,7 @@ def set_hours(body: SetHours, who: Manager, response: Response, running: Running
 
 @router.get("/closures")
 async def list_closures(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running, request))["closures"]}
+    return {"items": (await clinic_setup(running, request))["closures"]}
 
 
 @router.post("/closures", status_code=201)
@@ -93,7 +94,7 @@ def add_closure(
 
 @router.get("/operatories")
 async def list_operatories(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running, request))["operatories"]}
+    return {"items": (await clinic_setup(running, request))["operatories"]}
 
 
 @router.post("/operatories", status_code=201)
@@ -107,7 +108,7 @@ def add_operatory(
 
 @router.get("/appointment-types")
 async def list_types(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await _setup(running, request))["appointment_types"]}
+    return {"items": (await clinic_setup(running, request))["appointment_types"]}
 
 
 @router.post("/appointment-types", status_code=201)
@@ -187,7 +188,7 @@ async def availability(
             "The window is not valid",
             "`to` must be after `from`, at most 31 days later",
         )
-    setup = await _setup(running, request)
+    setup = await clinic_setup(running, request)
     types = {t["code"]: t["minutes"] for t in setup["appointment_types"]}
     if type not in types:
         raise Problem(

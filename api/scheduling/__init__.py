@@ -1,0 +1,6 @@
+"""HTTP for the `scheduling` context: the appointment book and reference data (`book`),
+the waiting list and the day sheet (`desk`)."""
+
+from api.scheduling import book, desk
+
+routers = (book.router, desk.router)
