@@ -255,3 +255,65 @@ async def test_every_access_to_a_patients_appointments_is_logged(
         ("appointments:write", body["patient_id"]),
         ("appointments:write", body["patient_id"]),
     ]
+
+
+async def test_the_book_filters_by_provider_and_patient_and_pages_in_time_order(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in, providers=2, chairs=2)
+    patient = str(uuid4())
+    for minutes in (0, 30, 60):
+        await anonymous.post(
+            "/api/appointments",
+            headers=clinic.desk,
+            json=appointment(clinic, minutes=minutes, patient=patient),
+        )
+    await anonymous.post(
+        "/api/appointments",
+        headers=clinic.desk,
+        json=appointment(clinic, provider=1, chair=1, minutes=120),
+    )
+
+    async def book(**params: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            page = await anonymous.get(
+                "/api/appointments",
+                headers=clinic.desk,
+                params={**params, "limit": "2", **({"after": after} if after else {})},
+            )
+            assert page.status_code == 200, page.text
+            items += page.json()["items"]
+            after = page.json()["next"]
+            if after is None:
+                return items
+
+    async def all_four() -> bool:
+        return len(await book()) == 4
+
+    await eventually(all_four, what="the book")
+    starts = [a["start"] for a in await book()]
+    assert starts == sorted(starts)
+    assert len(await book(provider=clinic.providers[0])) == 3
+    assert {a["patient_id"] for a in await book(patient=patient)} == {patient}
+    assert len(await book(status="cancelled")) == 0
+
+
+async def test_a_reschedule_needs_the_current_etag_and_moves_the_appointment(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    path = f"/api/appointments/{booked.json()['id']}"
+    later = {"start": (NEXT_MONDAY + timedelta(hours=2)).isoformat(), "duration_minutes": 30}
+    assert (await anonymous.put(path, json=later, headers=clinic.desk)).status_code == 428
+    stale = await anonymous.put(path, json=later, headers={**clinic.desk, "If-Match": '"7"'})
+    assert stale.status_code == 412
+    moved = await anonymous.put(path, json=later, headers={**clinic.desk, "If-Match": '"1"'})
+    assert moved.status_code == 200, moved.text
+    token = {"Sonrisa-Consistent-With": moved.headers["Sonrisa-Consistency-Token"]}
+    shown = await anonymous.get(path, headers={**clinic.desk, **token})
+    assert datetime.fromisoformat(shown.json()["start"]) == NEXT_MONDAY + timedelta(hours=2)
