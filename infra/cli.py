@@ -14,12 +14,14 @@ import typer
 from prometheus_client import start_http_server
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bus.envelope import CONTEXTS
 from commands.identity import AlreadyExists
 from infra.bootstrap import Platform
+from infra.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
@@ -271,6 +273,63 @@ def user_create(
         finally:
             await platform.close()
         console.print(f"[green]created staff account {result.id}[/green]")
+
+    _run(main)
+
+
+@app.command("demo-data")
+def demo_data(
+    admin_email: Annotated[
+        str, typer.Option(help="the demo admin's sign-in email")
+    ] = DEMO_ADMIN_EMAIL,
+    admin_password: Annotated[
+        str, typer.Option(help="the password of every demo account")
+    ] = DEMO_PASSWORD,
+) -> None:
+    """Fill an EMPTY system with a small demo clinic: staff, chairs, patients, a week booked."""
+    from commands.base import clinic_today
+    from domain.shared import DomainError
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        try:
+            summary = await asyncio.to_thread(
+                create_demo_clinic,
+                platform,
+                clinic_today(),
+                admin_email=admin_email,
+                password=admin_password,
+            )
+        except ClinicNotEmpty as error:
+            console.print(f"[red]refused:[/red] {error} (demo data goes only into an empty system)")
+            raise typer.Exit(1) from None
+        except (DomainError, ValidationError, AlreadyExists) as error:
+            console.print(f"[red]no demo data added:[/red] {error}")
+            raise typer.Exit(1) from None
+        finally:
+            await platform.close()
+        table = Table("demo clinic", "created", title="Sonrisa demo data")
+        week = f"{summary.first_day} to {summary.last_day}"
+        closures = ", ".join(f"{day} ({reason})" for day, reason in summary.closures)
+        for what, count in (
+            ("staff accounts", str(len(summary.staff))),
+            ("chairs", str(summary.operatories)),
+            ("appointment types", str(summary.appointment_types)),
+            ("providers", str(summary.providers)),
+            ("closure", closures),
+            ("patients", str(summary.patients)),
+            ("medical history entries", str(summary.history_entries)),
+            ("alerts", str(summary.alerts)),
+            (f"appointments, {week}", f"{summary.appointments} ({summary.confirmed} confirmed)"),
+        ):
+            table.add_row(what, count)
+        console.print(table)
+        console.print(
+            f"Sign in as [bold]{escape(summary.admin_email)}[/bold] with password "
+            f"[bold]{escape(admin_password)}[/bold]"
+        )
+        others = ", ".join(f"{email} ({role})" for _, email, role in summary.staff[1:])
+        console.print(f"Other demo accounts, same password: {others}")
 
     _run(main)
 

@@ -70,39 +70,24 @@ NOTES = {
 @dataclass(frozen=True)
 class StaffSpec:
     name: str
-    email: str
+    login: str  # before the @; the admin's address is given
     role: RoleName
     provider: str | None = None  # the name on the appointment book
     hours: dict[str, list[list[str]]] = field(default_factory=dict)
-    chair: int = 0
+    chair: int = 0  # the provider's own chair
 
 
+CARMEN_HOURS = {**{d: SPLIT for d in WEEKDAYS[:4]}, "friday": MORNING}
+JAVIER_HOURS = {d: AFTERNOON if d in ("tuesday", "thursday") else SPLIT for d in WEEKDAYS}
+MARTA_HOURS = {d: MORNING for d in WEEKDAYS}  # the hygienist works mornings only
 STAFF = (
     StaffSpec("Lucía Fernández Ortega", "", "admin"),
+    StaffSpec("Carmen Ruiz Beltrán", "carmen.ruiz", "dentist", "Dra. Carmen Ruiz", CARMEN_HOURS),
     StaffSpec(
-        "Carmen Ruiz Beltrán",
-        "carmen.ruiz",
-        "dentist",
-        "Dra. Carmen Ruiz",
-        {**{d: SPLIT for d in WEEKDAYS[:4]}, "friday": MORNING},
-        chair=0,
+        "Javier Morales Peña", "javier.morales", "dentist", "Dr. Javier Morales", JAVIER_HOURS, 1
     ),
     StaffSpec(
-        "Javier Morales Peña",
-        "javier.morales",
-        "dentist",
-        "Dr. Javier Morales",
-        {"monday": SPLIT, "tuesday": AFTERNOON, "wednesday": SPLIT, "thursday": AFTERNOON}
-        | {"friday": SPLIT},
-        chair=1,
-    ),
-    StaffSpec(
-        "Marta Iglesias Soto",
-        "marta.iglesias",
-        "hygienist",
-        "Marta Iglesias (higienista)",
-        {d: MORNING for d in WEEKDAYS},
-        chair=2,
+        "Marta Iglesias Soto", "marta.iglesias", "hygienist", "Marta Iglesias", MARTA_HOURS, 2
     ),
     StaffSpec("Pablo Navarro Gil", "pablo.navarro", "receptionist"),
     StaffSpec("Elena Castro Vidal", "elena.castro", "auditor"),
@@ -118,20 +103,11 @@ SURNAMES = (
     "Ramos Gil Ramírez Serrano Blanco Molina Suárez Ortega Delgado Castro Ortiz Rubio Marín "
     "Sanz Núñez Medina Garrido Cortés Castillo Santos Lozano Guerrero Cano Prieto Méndez "
     "Calvo Gallego Vidal León Peña Herrera Márquez Cabrera Fuentes Carrasco Ibáñez Pascual"
-).split()
+)
 STREETS = (
-    "Calle de Alcalá",
-    "Calle de Atocha",
-    "Calle de Bravo Murillo",
-    "Paseo de las Delicias",
-    "Calle de Embajadores",
-    "Calle de Príncipe de Vergara",
-    "Avenida de la Albufera",
-    "Calle de López de Hoyos",
-    "Calle de Toledo",
-    "Calle de Fuencarral",
-    "Calle de Arturo Soria",
-    "Calle de Ibiza",
+    "Calle de Alcalá; Calle de Atocha; Calle de Bravo Murillo; Paseo de las Delicias; "
+    "Calle de Embajadores; Calle de Príncipe de Vergara; Avenida de la Albufera; "
+    "Calle de López de Hoyos; Calle de Toledo; Calle de Fuencarral; Calle de Arturo Soria"
 )
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -174,6 +150,9 @@ CLINICAL: tuple[tuple[list[HistoryItem], tuple[str, str, str] | None], ...] = (
 )
 
 
+NOT_EMPTY = "this clinic already has staff accounts; no demo data was added"
+
+
 class ClinicNotEmpty(RuntimeError):
     """Demo data goes only into an empty installation, never into a real clinic."""
 
@@ -196,14 +175,6 @@ class DemoSummary:
     last_day: date | None = None
 
 
-@dataclass(frozen=True)
-class _Provider:
-    id: UUID
-    kind: str
-    hours: dict[str, list[list[str]]]
-    chair: int
-
-
 def create_demo_clinic(
     platform: Platform,
     today: date,
@@ -214,63 +185,271 @@ def create_demo_clinic(
 ) -> DemoSummary:
     """Fill an empty installation; raises `ClinicNotEmpty` when anyone has an account."""
     if platform.identity.has_staff():
-        raise ClinicNotEmpty("this clinic already has staff accounts: no demo data added")
-    rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not secrets
-    correlation = str(uuid4())
-    summary = DemoSummary(admin_email=admin_email.strip().lower())
-    staff = [
-        (spec, spec.email and f"{spec.email}@{STAFF_DOMAIN}" or summary.admin_email)
-        for spec in STAFF
-    ]
-    for spec, email in staff:  # refuse a weak password before anything is written
-        check_password(password, name=spec.name, email=email)
-    admin_id = _register_staff(platform, staff, password, correlation, summary)
-
-    def meta() -> Meta:
-        return Meta(str(admin_id), "admin", correlation, str(uuid4()))
-
-    chairs = _set_up_clinic(platform, today, meta, summary)
+        raise ClinicNotEmpty(NOT_EMPTY)
+    email = admin_email.strip().lower()
+    emails = [f"{s.login}@{STAFF_DOMAIN}" if s.login else email for s in STAFF]
+    for spec, address in zip(STAFF, emails, strict=True):  # refuse before anything is written
+        check_password(password, name=spec.name, email=address)
+    demo = _Demo(platform, today, seed, DemoSummary(admin_email=email))
+    demo.register_staff(emails, password)
+    chairs = demo.set_up_clinic()
     providers = [
-        _add_provider(platform, spec, staff_id, meta)
-        for spec, staff_id in summary_staff_ids(platform, staff)
+        demo.add_provider(spec, staff_id)
+        for spec, staff_id in zip(STAFF, demo.staff_ids, strict=True)
         if spec.provider
     ]
-    summary.providers = len(providers)
-    patients = _register_patients(platform, today, rng, meta, summary)
-    _book_week(platform, today, rng, meta, providers, chairs, patients, summary)
-    return summary
+    patients = demo.register_patients()
+    demo.book_week(providers, chairs, patients)
+    return demo.summary
 
 
-def _register_staff(
-    platform: Platform,
-    staff: list[tuple[StaffSpec, str]],
-    password: str,
-    correlation: str,
-    summary: DemoSummary,
-) -> UUID:
-    operator = Meta("cli", "server-operator", correlation, str(uuid4()))
-    (admin, admin_email), *others = staff
-    command = RegisterStaff(name=admin.name, email=admin_email, roles=["admin"], password=password)
-    try:
-        admin_id = platform.identity.register(command, operator, first_admin=True).id
-    except RegistrationClosed:
-        raise ClinicNotEmpty("this clinic already has staff accounts: no demo data added") from None
-    summary.staff.append((admin.name, admin_email, admin.role))
-    for spec, email in others:
-        meta = Meta(str(admin_id), "admin", correlation, str(uuid4()))
-        command = RegisterStaff(name=spec.name, email=email, roles=[spec.role], password=password)
-        platform.identity.register(command, meta)
-        summary.staff.append((spec.name, email, spec.role))
-    return admin_id
+@dataclass(frozen=True)
+class _Provider:
+    id: UUID
+    kind: str
+    hours: dict[str, list[list[str]]]
+    chair: int
 
 
-def summary_staff_ids(
-    platform: Platform, staff: list[tuple[StaffSpec, str]]
-) -> list[tuple[StaffSpec, UUID]]:
-    """Each spec with the id its account got (looked up by email, as signing in does)."""
-    found = []
-    for spec, email in staff:
-        member = platform.identity.authenticate_lookup(email) if False else None  # noqa: SIM108
-        del member
-        found.append((spec, _staff_id(platform, email)))
-    return found
+class _Demo:
+    """One run: every command it sends is the admin's, under one correlation id."""
+
+    def __init__(self, platform: Platform, today: date, seed: int, summary: DemoSummary) -> None:
+        self.platform, self.today, self.summary = platform, today, summary
+        self.rng = random.Random(seed)  # noqa: S311 - repeatable demo data, not secrets
+        self.correlation = str(uuid4())
+        self.staff_ids: list[UUID] = []
+
+    def meta(self) -> Meta:
+        return Meta(str(self.staff_ids[0]), "admin", self.correlation, str(uuid4()))
+
+    def register_staff(self, emails: list[str], password: str) -> None:
+        """The admin first (closing self-registration, atomically), then everyone else."""
+        for spec, email in zip(STAFF, emails, strict=True):
+            command = RegisterStaff(
+                name=spec.name, email=email, roles=[spec.role], password=password
+            )
+            if self.staff_ids:
+                self.staff_ids.append(self.platform.identity.register(command, self.meta()).id)
+            else:
+                operator = Meta("cli", "server-operator", self.correlation, str(uuid4()))
+                try:
+                    written = self.platform.identity.register(command, operator, first_admin=True)
+                except RegistrationClosed:
+                    raise ClinicNotEmpty(NOT_EMPTY) from None
+                self.staff_ids.append(written.id)
+            self.summary.staff.append((spec.name, email, spec.role))
+
+    def set_up_clinic(self) -> list[UUID]:
+        scheduling = self.platform.scheduling
+        scheduling.set_opening_hours(SetHours(hours=OPENING), self.meta())
+        chairs = [scheduling.add_operatory(AddOperatory(name=n), self.meta())[1] for n in CHAIRS]
+        for code, (name, minutes) in TYPES.items():
+            command = DefineAppointmentType(code=code, name=name, minutes=minutes)
+            scheduling.define_appointment_type(command, self.meta())
+        day, reason = next_holiday(self.today)
+        scheduling.add_closure(AddClosure(first_day=day, last_day=day, reason=reason), self.meta())
+        self.summary.operatories, self.summary.appointment_types = len(chairs), len(TYPES)
+        self.summary.closures.append((day, reason))
+        return chairs
+
+    def add_provider(self, spec: StaffSpec, staff_id: UUID) -> _Provider:
+        kind = "hygienist" if spec.role == "hygienist" else "dentist"
+        command = AddProvider(staff_id=staff_id, name=spec.provider or spec.name, kind=kind)
+        provider_id = self.platform.scheduling.add_provider(command, self.meta()).id
+        self.platform.scheduling.set_working_hours(
+            provider_id, SetHours(hours=spec.hours), self.meta()
+        )
+        self.summary.providers += 1
+        return _Provider(provider_id, kind, spec.hours, spec.chair)
+
+    def register_patients(self) -> list[UUID]:
+        registered = [self.register_patient() for _ in range(PATIENTS)]
+        adults = [patient_id for patient_id, age in registered if age >= 30]
+        for patient_id, (entries, alert) in zip(
+            self.rng.sample(adults, min(len(adults), len(CLINICAL))), CLINICAL, strict=False
+        ):
+            self.record_chart(patient_id, entries, alert)
+        return [patient_id for patient_id, _ in registered]
+
+    def register_patient(self) -> tuple[UUID, int]:
+        rng = self.rng
+        sex = rng.choice(("female", "male"))
+        given = rng.choice((FEMALE if sex == "female" else MALE).split())
+        family = " ".join(rng.sample(SURNAMES.split(), 2))
+        age = rng.randint(6, 17) if rng.random() < 0.15 else rng.randint(18, 88)
+        email = None
+        if rng.random() < 0.55:
+            login = f"{_ascii(given)}.{_ascii(family.split()[0])}{rng.randint(1, 99)}"
+            email = f"{login}@{rng.choice(EMAIL_DOMAINS)}"
+        command = RegisterPatient(
+            given_name=given,
+            family_name=family,
+            birth_date=date(self.today.year - age, rng.randint(1, 12), rng.randint(1, 28)),
+            sex=sex,
+            national_id=_dni(rng) if age >= 14 else None,  # children often have none yet
+            phone=_mobile(rng),
+            email=email,
+            address=AddressIn(
+                line1=f"{rng.choice(STREETS.split('; '))}, {rng.randint(1, 180)}",
+                line2=rng.choice((None, f"{rng.randint(1, 8)}º {rng.choice('ABCD')}")),
+                city="Madrid",
+                postal_code=f"280{rng.randint(1, 55):02d}",
+                region="Madrid",
+            ),
+            consents=Consents(
+                sms=rng.random() < 0.8, email=email is not None, whatsapp=rng.random() < 0.5
+            ),
+        )
+        self.summary.patients += 1
+        return self.platform.patients.register(command, self.meta()).id, age
+
+    def record_chart(
+        self, patient_id: UUID, entries: list[HistoryItem], alert: tuple[str, str, str] | None
+    ) -> None:
+        for years_ago, (kind, description, severity, notes) in enumerate(entries, start=2):
+            entry = {"kind": kind, "description": description, "severity": severity}
+            started_on = date(self.today.year - years_ago, 3, 1)
+            command = RecordHistoryEntry.model_validate(
+                {**entry, "notes": notes, "started_on": started_on}
+            )
+            self.platform.patients.record_history_entry(patient_id, command, self.meta(), None)
+            self.summary.history_entries += 1
+        if alert is not None:
+            code, description, severity = alert
+            raised = RaiseAlert.model_validate(
+                {"code": code, "description": description, "severity": severity}
+            )
+            self.platform.patients.raise_alert(patient_id, raised, self.meta(), None)
+            self.summary.alerts += 1
+
+    def book_week(
+        self, providers: list[_Provider], chairs: list[UUID], patients: list[UUID]
+    ) -> None:
+        """About 60% of every provider's working time, Monday to Friday of next week."""
+        monday = self.today + timedelta(days=7 - self.today.weekday())
+        self.summary.first_day, self.summary.last_day = monday, monday + timedelta(days=4)
+        zone, now = self.platform.scheduling.zone(), self.platform.scheduling.now()
+        for offset, weekday in enumerate(WEEKDAYS):
+            day = monday + timedelta(days=offset)
+            free = self.rng.sample(patients, len(patients))  # nobody twice on the same day
+            for provider in providers:
+                for opens, closes in provider.hours.get(weekday, []):
+                    span = [
+                        datetime.combine(day, time.fromisoformat(t), zone) for t in (opens, closes)
+                    ]
+                    for start, code in _visits(self.rng, provider.kind, span[0], span[1]):
+                        if start > now and free:
+                            self.book(provider, chairs, free.pop(), start, code, offset)
+
+    def book(
+        self,
+        provider: _Provider,
+        chairs: list[UUID],
+        patient_id: UUID,
+        start: datetime,
+        code: str,
+        offset: int,
+    ) -> None:
+        """In the provider's own chair, else a free one; a slot the calendar refuses is skipped."""
+        own = chairs[provider.chair]
+        notes = self.rng.choice(NOTES[code]) if self.rng.random() < 0.3 else None
+        for chair in [own, *(c for c in chairs if c != own)]:
+            command = BookAppointment(
+                patient_id=patient_id,
+                provider_id=provider.id,
+                operatory_id=chair,
+                start=start,
+                appointment_type=code,
+                notes=notes,
+            )
+            try:
+                booked = self.platform.scheduling.book(command, self.meta())
+            except SlotTaken:
+                continue
+            except OutsideHours:
+                break
+            self.summary.appointments += 1
+            if self.rng.random() < 0.85 - 0.15 * offset:  # the nearer the day, the likelier
+                self.platform.scheduling.confirm(booked.id, self.meta(), None)
+                self.summary.confirmed += 1
+            return
+        self.summary.refused += 1
+
+
+def _visits(
+    rng: random.Random, kind: str, opens: datetime, closes: datetime
+) -> list[tuple[datetime, str]]:
+    """Back-to-back visits filling the span, thinned at random until about 60% remain."""
+    codes, weights = zip(*MIX[kind].items(), strict=True)
+    visits: list[tuple[datetime, str]] = []
+    cursor = opens
+    while fitting := [c for c in codes if cursor + _length(c) <= closes]:
+        code = rng.choices(codes, weights)[0]
+        if code not in fitting:
+            code = min(fitting, key=_length)
+        visits.append((cursor, code))
+        cursor += _length(code)
+    spare = (1 - OCCUPANCY) * (closes - opens) - (closes - cursor)
+    kept = []
+    for start, code in rng.sample(visits, len(visits)):
+        if _length(code) <= spare:
+            spare -= _length(code)
+        else:
+            kept.append((start, code))
+    return sorted(kept)
+
+
+def _length(code: str) -> timedelta:
+    return timedelta(minutes=TYPES[code][1])
+
+
+def next_holiday(after: date) -> tuple[date, str]:
+    """The first public holiday in Madrid after `after` that falls on a weekday."""
+    for year in (after.year, after.year + 1):
+        easter = _easter(year)
+        holidays = {
+            date(year, 1, 1): "Año Nuevo",
+            date(year, 1, 6): "Epifanía del Señor",
+            easter - timedelta(days=3): "Jueves Santo",
+            easter - timedelta(days=2): "Viernes Santo",
+            date(year, 5, 1): "Fiesta del Trabajo",
+            date(year, 5, 2): "Fiesta de la Comunidad de Madrid",
+            date(year, 8, 15): "Asunción de la Virgen",
+            date(year, 10, 12): "Fiesta Nacional de España",
+            date(year, 11, 1): "Todos los Santos",
+            date(year, 12, 6): "Día de la Constitución",
+            date(year, 12, 8): "Inmaculada Concepción",
+            date(year, 12, 25): "Navidad",
+        }
+        for day in sorted(holidays):
+            if day > after and day.weekday() < 5:
+                return day, holidays[day]
+    raise AssertionError("every year has a holiday on a weekday")  # pragma: no cover
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday in the Gregorian calendar (the anonymous algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * weekday) // 433
+    month = (h + weekday - 7 * m + 90) // 25
+    return date(year, month, (h + weekday - 7 * m + 33 * month + 19) % 32)
+
+
+def _ascii(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return plain.lower().replace(" ", "")
+
+
+def _mobile(rng: random.Random) -> str:
+    return f"+34 6{rng.randint(0, 99):02d} {rng.randint(0, 999):03d} {rng.randint(0, 999):03d}"
+
+
+def _dni(rng: random.Random) -> str:
+    number = rng.randint(10_000_000, 79_999_999)
+    return f"{number:08d}{DNI_LETTERS[number % 23]}"
