@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 from pydantic import Field, StringConstraints
 
 from commands.base import ClinicApplication, Written
@@ -98,7 +99,10 @@ class Identity(ClinicApplication):
         return Written(staff.id, staff.version)
 
     def has_staff(self) -> bool:
-        return self._exists(FIRST_ADMIN_CLAIM_ID)
+        """Whether any staff account was ever registered (however it was made)."""
+        registered = get_topic(StaffMember.StaffRegistered)  # type: ignore[attr-defined]
+        found = self.recorder.select_notifications(start=None, limit=1, topics=[registered])
+        return bool(found) or self._exists(FIRST_ADMIN_CLAIM_ID)
 
     def staff(self, staff_id: UUID) -> StaffMember:
         return self.load(staff_id, StaffMember)

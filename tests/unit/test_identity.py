@@ -1,0 +1,31 @@
+"""Staff accounts: the system is empty only until the first account of any kind exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.identity import Identity, RegisterStaff, RegistrationClosed
+from domain.shared import Meta
+
+META = Meta("cli", "server-operator", "corr", "req")
+PASSWORD = "dientes-sanos-cada-dia"
+
+
+def staff(email: str, *roles: str) -> RegisterStaff:
+    return RegisterStaff(name="Ana", email=email, roles=list(roles), password=PASSWORD)  # type: ignore[arg-type]
+
+
+def test_any_first_account_closes_self_registration() -> None:
+    identity = Identity(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    assert not identity.has_staff()
+    identity.register(staff("dentist@clinica.es", "dentist"), META)
+    assert identity.has_staff()
+
+
+def test_the_first_self_registered_account_must_be_an_admin() -> None:
+    identity = Identity(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    with pytest.raises(RegistrationClosed, match="must be an admin"):
+        identity.register(staff("dentist@clinica.es", "dentist"), META, first_admin=True)
+    identity.register(staff("admin@clinica.es", "admin"), META, first_admin=True)
+    with pytest.raises(RegistrationClosed):
+        identity.register(staff("other@clinica.es", "admin"), META, first_admin=True)
