@@ -12,7 +12,7 @@ PASSWORD = "dientes-sanos-cada-dia"
 
 
 def staff(email: str, *roles: str) -> RegisterStaff:
-    return RegisterStaff(name="Ana", email=email, roles=list(roles), password=PASSWORD)  # type: ignore[arg-type]
+    return RegisterStaff(name="Ana", email=email, roles=list(roles), password=PASSWORD)
 
 
 def test_any_first_account_closes_self_registration() -> None:
