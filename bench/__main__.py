@@ -6,7 +6,9 @@
 (a) RegisterPatient over HTTP vs `Application.save` of the same aggregate, commands/s;
 (b) the relay vs raw aio-pika confirmed publishing of the same messages, events/s;
 (c) lag from the HTTP 201 to the patient directory at a steady 100 commands/s, p50/p99;
-(d) rebuilding the patient directory vs `executemany` of the same rows, events/s and rows/s.
+(d) rebuilding the patient directory vs `executemany` of the same rows, events/s and rows/s;
+(e) booking appointments over HTTP, a quarter of them colliding, vs `Scheduling.book`;
+(f) availability for one provider over one week, p50/p99, vs the same SQL run bare.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -26,7 +28,7 @@ import time
 
 from rich.console import Console
 
-from bench import cpu, lag, rebuild, register, relaying
+from bench import cpu, lag, rebuild, register, relaying, scheduling
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
 from infra.supervisor import event_loop_factory
@@ -58,6 +60,8 @@ async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
         rows += lag_rows
         with console.status("(d) rebuild of the patient directory vs executemany"):
             rows += await rebuild.run(harness, sizes)
+        with console.status("(e) booking and (f) availability: HTTP API vs bare"):
+            rows += await scheduling.run(harness, sizes)
     finally:
         problems = harness.log_problems()
         busy = neighbours.busy(harness.ours())

@@ -45,7 +45,9 @@ class Sizes:
     lag_seconds: float  # how long (c) holds its steady rate
     lag_rate: float  # commands per second in (c)
     rebuild_events: int  # events in the store that (d) rebuilds from (topped up after (b))
-    rounds: int  # alternating rounds of each side in (a), (b) and (d)
+    rounds: int  # alternating rounds of each side in (a), (b), (d) and (e)
+    booking_weeks: int  # weeks of calendar each side of (e) fills per round (240 requests/week)
+    availability_requests: int  # GET /api/availability per side in (f)
 
 
 FULL = Sizes(
@@ -56,6 +58,8 @@ FULL = Sizes(
     lag_rate=100,
     rebuild_events=20_000,
     rounds=3,
+    booking_weeks=2,
+    availability_requests=600,
 )
 QUICK = Sizes(
     register=400,
@@ -65,6 +69,8 @@ QUICK = Sizes(
     lag_rate=100,
     rebuild_events=2000,
     rounds=2,
+    booking_weeks=1,
+    availability_requests=100,
 )
 
 

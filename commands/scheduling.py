@@ -8,6 +8,8 @@ either fit or refuse with `SlotTaken` (409).
 
 from __future__ import annotations
 
+import random
+import time as time_module
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
@@ -25,7 +27,7 @@ from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider
 from domain.scheduling.waitlist import WaitlistEntry, Wish
 from domain.shared import InvalidValue, Meta
 
-ATTEMPTS = 8
+ATTEMPTS = 12
 
 
 class BookAppointment(Command):
@@ -137,7 +139,8 @@ class Scheduling(ClinicApplication):
         minutes = cmd.duration_minutes or int(duration.total_seconds() // 60)
         slot = Slot.of(cmd.start, minutes)
         breaks = provider.rules(clinic).violations(slot)
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            _back_off(attempt)
             appointment = Appointment.book(
                 patient_id=cmd.patient_id,
                 provider_id=cmd.provider_id,
@@ -150,7 +153,7 @@ class Scheduling(ClinicApplication):
                 breaks=breaks,
                 override_reason=cmd.override_reason if may_override else None,
             )
-            diaries = self._reserve(appointment, slot)
+            diaries = self._reserve(appointment, slot, clinic.zone)
             if self._saved(appointment, *diaries):
                 return Written(appointment.id, appointment.version)
         raise StaleVersion(None, None)
@@ -160,14 +163,15 @@ class Scheduling(ClinicApplication):
     ) -> Written:
         slot = Slot.of(cmd.start, cmd.duration_minutes)
         clinic = self.clinic()
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            _back_off(attempt)
             appointment = self.load(appointment_id, Appointment, expected_version)
             breaks = self.load(appointment.provider_id, Provider).rules(clinic).violations(slot)
             if breaks:
                 raise OutsideHours("cannot move there: " + "; ".join(breaks))
-            released = self._release(appointment)
+            released = self._release(appointment, clinic.zone)
             appointment.reschedule(slot, self.now(), meta)
-            reserved = self._reserve(appointment, slot, released)
+            reserved = self._reserve(appointment, slot, clinic.zone, released)
             if self._saved(appointment, *_unique(released + reserved)):
                 return Written(appointment.id, appointment.version)
         raise StaleVersion(expected_version, None)
@@ -297,27 +301,33 @@ class Scheduling(ClinicApplication):
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
     ) -> Written:
         """A cancellation or no-show frees the slot in every diary that held it."""
-        for _ in range(ATTEMPTS):
+        zone = self.zone()
+        for attempt in range(ATTEMPTS):
+            _back_off(attempt)
             appointment = self.load(appointment_id, Appointment, expected)
             change(appointment)
-            if self._saved(appointment, *self._release(appointment)):
+            if self._saved(appointment, *self._release(appointment, zone)):
                 return Written(appointment.id, appointment.version)
         raise StaleVersion(expected, None)
 
     def _reserve(
-        self, appointment: Appointment, slot: Slot, loaded: list[Diary] | None = None
+        self,
+        appointment: Appointment,
+        slot: Slot,
+        zone: ZoneInfo,
+        loaded: list[Diary] | None = None,
     ) -> list[Diary]:
         known = {d.id: d for d in loaded or []}
         diaries = []
-        for resource, resource_id, day in appointment.diaries(self.zone()):
+        for resource, resource_id, day in appointment.diaries(zone):
             diary = self._diary(resource, resource_id, day, known)
             diary.reserve(appointment.id, slot, f"the {resource.value}")
             diaries.append(diary)
         return diaries
 
-    def _release(self, appointment: Appointment) -> list[Diary]:
+    def _release(self, appointment: Appointment, zone: ZoneInfo) -> list[Diary]:
         diaries = []
-        for resource, resource_id, day in appointment.diaries(self.zone()):
+        for resource, resource_id, day in appointment.diaries(zone):
             diary = self._diary(resource, resource_id, day, {})
             diary.release(appointment.id)
             diaries.append(diary)
@@ -349,3 +359,9 @@ def _unique(diaries: list[Diary]) -> list[Diary]:
     for diary in diaries:
         seen.setdefault(diary.id, diary)
     return list(seen.values())
+
+
+def _back_off(attempt: int) -> None:
+    """After a lost race, wait a little, at random, so the racers do not collide again."""
+    if attempt:
+        time_module.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311

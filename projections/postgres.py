@@ -139,6 +139,14 @@ class PostgresStore:
         )
         return {r["context"]: r["position"] for r in rows}
 
+    async def get(self, aggregate_id: UUID) -> Versioned | None:
+        row = await self.pool.fetchrow(
+            f"SELECT version, document FROM {self.projection.table} "  # noqa: S608
+            "WHERE aggregate_id = $1",
+            aggregate_id,
+        )
+        return Versioned(row["version"], row["document"]) if row else None
+
     async def version_of(self, aggregate_id: UUID) -> int:
         value = await self.pool.fetchval(
             f"SELECT version FROM {self.projection.table} WHERE aggregate_id = $1",  # noqa: S608

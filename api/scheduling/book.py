@@ -197,7 +197,7 @@ async def availability(
             "Unknown appointment type",
             f"known types: {', '.join(sorted(types))}",
         )
-    found = (await running.providers.dump()).get(provider)
+    found = await running.providers.get(provider)
     if found is None:
         raise Problem(404, "not-found", "Not found", f"provider {provider} does not exist")
     rows = await running.pool.fetch(
