@@ -227,6 +227,20 @@ async def availability(
 # Appointments ---------------------------------------------------------------------------------
 
 
+def local_times(appointment: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """Stored in UTC, shown in the clinic's zone as well: `start_local`, `end_local`."""
+    return {
+        **appointment,
+        "start_local": datetime.fromisoformat(appointment["start"]).astimezone(zone).isoformat(),
+        "end_local": datetime.fromisoformat(appointment["end"]).astimezone(zone).isoformat(),
+    }
+
+
+async def _zone(running: Platform) -> ZoneInfo:
+    rows = await running.clinic_setup.dump()
+    return ZoneInfo(next(iter(rows.values())).document["zone"]) if rows else ZoneInfo("UTC")
+
+
 def _book_subject(request: Request, patient_id: str | UUID) -> None:
     request.state.access.patient_id = UUID(str(patient_id))
 
@@ -280,8 +294,9 @@ async def list_appointments(
         {r["document"]["patient_id"] for r in page}
     )
     last = page[-1] if len(rows) > limit else None
+    zone = await _zone(running)
     return {
-        "items": [r["document"] for r in page],
+        "items": [local_times(r["document"], zone) for r in page],
         "next": f"{last['starts_at'].isoformat()}|{last['aggregate_id']}" if last else None,
     }
 
@@ -312,7 +327,7 @@ async def _appointment(
         raise Problem(404, "not-found", "Not found", f"appointment {appointment_id} does not exist")
     _book_subject(request, found["patient_id"])
     response.headers["ETag"] = f'"{found["version"]}"'
-    return dict(found)
+    return local_times(found, await _zone(running))
 
 
 @router.get("/appointments/{appointment_id}")

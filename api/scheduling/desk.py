@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import platform, written
 from api.permissions import APPOINTMENTS_READ, APPOINTMENTS_WRITE, Actor, allowed
-from api.scheduling.book import clinic_setup
+from api.scheduling.book import clinic_setup, local_times
 from commands.scheduling import JoinWaitlist, LeaveWaitlist
 from domain.scheduling.waitlist import Wish
 from infra.bootstrap import Platform
@@ -43,13 +43,13 @@ async def day_sheet(
     request.state.access.details["patient_ids"] = sorted(
         {r["appointment"]["patient_id"] for r in rows}
     )
-    return {"day": day.isoformat(), "zone": str(zone), "items": [_line(r) for r in rows]}
+    return {"day": day.isoformat(), "zone": str(zone), "items": [_line(r, zone) for r in rows]}
 
 
-def _line(row: Any) -> dict[str, Any]:
+def _line(row: Any, zone: ZoneInfo) -> dict[str, Any]:
     patient = row["patient"] or {}
     return {
-        **row["appointment"],
+        **local_times(row["appointment"], zone),
         "patient_name": " ".join(
             filter(None, (patient.get("given_name"), patient.get("family_name")))
         )

@@ -317,3 +317,20 @@ async def test_a_reschedule_needs_the_current_etag_and_moves_the_appointment(
     token = {"Sonrisa-Consistent-With": moved.headers["Sonrisa-Consistency-Token"]}
     shown = await anonymous.get(path, headers={**clinic.desk, **token})
     assert datetime.fromisoformat(shown.json()["start"]) == NEXT_MONDAY + timedelta(hours=2)
+
+
+async def test_appointments_are_stored_in_utc_and_shown_in_the_clinics_zone(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in)
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    token = {"Sonrisa-Consistent-With": booked.headers["Sonrisa-Consistency-Token"]}
+    shown = (
+        await anonymous.get(
+            f"/api/appointments/{booked.json()['id']}", headers={**clinic.desk, **token}
+        )
+    ).json()
+    assert shown["start"] == "2030-03-04T09:00:00+00:00"
+    assert shown["start_local"] == "2030-03-04T10:00:00+01:00"
