@@ -84,8 +84,12 @@ class DefineAppointmentType(Command):
 
 
 class Reschedule(Command):
+    """A new time, and optionally another provider or chair."""
+
     start: AwareDatetime
     duration_minutes: int = Field(ge=5, le=480)
+    provider_id: UUID | None = None
+    operatory_id: UUID | None = None
 
 
 class Cancel(Command):
@@ -166,11 +170,20 @@ class Scheduling(ClinicApplication):
         for attempt in range(ATTEMPTS):
             _back_off(attempt)
             appointment = self.load(appointment_id, Appointment, expected_version)
-            breaks = self.load(appointment.provider_id, Provider).rules(clinic).violations(slot)
+            provider_id = cmd.provider_id or appointment.provider_id
+            if cmd.operatory_id is not None:
+                clinic.require_operatory(cmd.operatory_id)
+            breaks = self.load(provider_id, Provider).rules(clinic).violations(slot)
             if breaks:
                 raise OutsideHours("cannot move there: " + "; ".join(breaks))
             released = self._release(appointment, clinic.zone)
-            appointment.reschedule(slot, self.now(), meta)
+            appointment.reschedule(
+                slot,
+                self.now(),
+                meta,
+                provider_id=cmd.provider_id,
+                operatory_id=cmd.operatory_id,
+            )
             reserved = self._reserve(appointment, slot, clinic.zone, released)
             if self._saved(appointment, *_unique(released + reserved)):
                 return Written(appointment.id, appointment.version)

@@ -66,10 +66,12 @@ class AppointmentBook(PostgresProjection):
                 "booked_by": envelope.meta.get("actor_id"),
             }
         elif kind == "AppointmentRescheduled":
-            freed = {"start": doc["start"], "end": doc["end"]}
+            freed = {key: doc[key] for key in ("start", "end", "provider_id", "operatory_id")}
             doc.update(
                 start=payload["start"],
                 end=payload["end"],
+                provider_id=payload["provider_id"],
+                operatory_id=payload["operatory_id"],
                 status="booked",
                 freed=[*doc.get("freed", []), freed],
             )

@@ -145,17 +145,12 @@ async def _freed_slots(running: Platform) -> list[dict[str, Any]]:
     freed = []
     for row in rows:
         doc: dict[str, Any] = row["document"]
-        spans = [{"start": f["start"], "end": f["end"]} for f in doc.get("freed", [])]
+        keys = ("start", "end", "provider_id", "operatory_id")
+        spans = [{key: freed[key] for key in keys} for freed in doc.get("freed", [])]
         if doc["status"] in ("cancelled", "no_show"):
-            spans.append({"start": doc["start"], "end": doc["end"]})
+            spans.append({key: doc[key] for key in keys})
         for span in spans:
-            slot = {
-                **span,
-                "provider_id": doc["provider_id"],
-                "operatory_id": doc["operatory_id"],
-                "patient_id": doc["patient_id"],
-                "freed_by": doc["appointment_id"],
-            }
+            slot = {**span, "patient_id": doc["patient_id"], "freed_by": doc["appointment_id"]}
             if datetime.fromisoformat(span["start"]) > now and await _still_free(running, slot):
                 freed.append(slot)
     return sorted(freed, key=lambda s: s["start"])

@@ -182,15 +182,33 @@ class Appointment(Aggregate):
         if self.status not in allowed:
             raise TransitionRefused(f"cannot {doing} an appointment that is {self.status.value}")
 
-    def reschedule(self, slot: Slot, now: datetime, meta: Meta) -> None:
+    def reschedule(
+        self,
+        slot: Slot,
+        now: datetime,
+        meta: Meta,
+        *,
+        provider_id: UUID | None = None,
+        operatory_id: UUID | None = None,
+    ) -> None:
+        """Moves the appointment in time and, if asked, to another provider or chair."""
         self._require({Status.BOOKED, Status.CONFIRMED}, "reschedule")
         if slot.start < now:
             raise InvalidValue("an appointment cannot be moved into the past", field="start")
-        self._rescheduled(start=slot.start, end=slot.end, meta=meta)
+        self._rescheduled(
+            start=slot.start,
+            end=slot.end,
+            provider_id=provider_id or self.provider_id,
+            operatory_id=operatory_id or self.operatory_id,
+            meta=meta,
+        )
 
     @event("AppointmentRescheduled")
-    def _rescheduled(self, start: datetime, end: datetime, meta: Meta) -> None:
+    def _rescheduled(
+        self, start: datetime, end: datetime, provider_id: UUID, operatory_id: UUID, meta: Meta
+    ) -> None:
         self.slot = Slot(start, end)
+        self.provider_id, self.operatory_id = provider_id, operatory_id
         self.status = Status.BOOKED
 
     def confirm(self, meta: Meta) -> None:

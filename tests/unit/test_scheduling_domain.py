@@ -229,3 +229,18 @@ def test_only_an_override_with_a_reason_books_outside_hours_and_it_is_recorded(
     (booked,) = scheduling.events.get(written.id)
     assert booked.override_reason == "patient in pain, dentist stays late"  # type: ignore[attr-defined]
     assert booked.overridden == ["outside the provider's working hours"]  # type: ignore[attr-defined]
+
+
+def test_moving_to_another_provider_frees_the_first_and_takes_the_second(
+    scheduling: Scheduling,
+) -> None:
+    first, second, chair = new_provider(scheduling), new_provider(scheduling), new_chair(scheduling)
+    written = scheduling.book(booking(scheduling, provider=first, chair=chair), META)
+    scheduling.reschedule(
+        written.id, Reschedule(start=MONDAY_10, duration_minutes=30, provider_id=second), META, 1
+    )
+    assert scheduling.book(booking(scheduling, provider=first), META).version == 1
+    with pytest.raises(SlotTaken, match="the provider"):
+        scheduling.book(booking(scheduling, provider=second), META)
+    with pytest.raises(SlotTaken, match="the operatory"):
+        scheduling.book(booking(scheduling, chair=chair), META)
