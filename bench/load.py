@@ -15,33 +15,18 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+from bench.replay import read_answer, request_bytes
 from bench.workload import registration_body
 
 
-def request_bytes(host: str, token: str, n: int) -> bytes:
-    body = json.dumps(registration_body(n)).encode()
-    head = (
-        f"POST /api/patients HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def _status(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Read one response; its status and body."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return status, await reader.readexactly(length)
+def registration_request(host: str, token: str, n: int) -> bytes:
+    return request_bytes(host, token, "POST", "/api/patients", registration_body(n))
 
 
 async def main(base_url: str, token: str, first: int, count: int, concurrency: int) -> None:
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    requests = [request_bytes(f"{host}:{port}", token, first + n) for n in range(count)]
+    requests = [registration_request(f"{host}:{port}", token, first + n) for n in range(count)]
     pending = iter(requests)
     failures: list[str] = []
 
@@ -50,7 +35,7 @@ async def main(base_url: str, token: str, first: int, count: int, concurrency: i
         try:
             for request in pending:
                 writer.write(request)
-                status, body = await _status(reader)
+                status, body = await read_answer(reader)
                 if status != 201:
                     failures.append(f"{status}: {body[:200]!r}")
         finally:

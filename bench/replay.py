@@ -30,7 +30,7 @@ def request_bytes(host: str, token: str, method: str, path: str, body: Any) -> b
     return head.encode() + data
 
 
-async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     """Read one response (uvicorn always sends Content-Length here); its status and body."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -67,7 +67,7 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
         for index, request in pending:
             sent = time.perf_counter()
             writer.write(request)
-            status, body = await _answer(reader)
+            status, body = await read_answer(reader)
             answers[index] = [status, _kind(status, body), time.perf_counter() - sent]
             if index == 0:
                 sample.append(body.decode(errors="replace"))
