@@ -100,6 +100,19 @@ class ClinicApplication(Application[UUID]):
             raise StaleVersion(expected_version, aggregate.version)
         return aggregate
 
+    def change(
+        self,
+        aggregate_id: UUID,
+        kind: type[A],
+        decide: Callable[[A], object],
+        expected_version: int | None = None,
+    ) -> Written:
+        """Load, let the aggregate decide, save: the shape of most commands."""
+        aggregate = self.load(aggregate_id, kind, expected_version)
+        decide(aggregate)
+        self.commit(aggregate, expected_version=expected_version)
+        return Written(aggregate.id, aggregate.version)
+
     def commit(self, *aggregates: Aggregate, expected_version: int | None = None) -> None:
         """Save as one transaction; a concurrent writer that got there first wins."""
         try:

@@ -129,30 +129,18 @@ class Identity(ClinicApplication):
         return Written(staff.id, staff.version)
 
     def grant_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        staff = self.load(staff_id, StaffMember)
-        staff.grant_role(cmd.role, meta)
-        self.commit(staff)
-        return Written(staff.id, staff.version)
+        return self.change(staff_id, StaffMember, lambda s: s.grant_role(cmd.role, meta))
 
     def revoke_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        staff = self.load(staff_id, StaffMember)
-        staff.revoke_role(cmd.role, meta)
-        self.commit(staff)
-        return Written(staff.id, staff.version)
+        return self.change(staff_id, StaffMember, lambda s: s.revoke_role(cmd.role, meta))
 
     def deactivate(self, staff_id: UUID, cmd: Deactivate, meta: Meta) -> Written:
-        staff = self.load(staff_id, StaffMember)
-        staff.deactivate(cmd.reason, meta)
-        self.commit(staff)
-        return Written(staff.id, staff.version)
+        return self.change(staff_id, StaffMember, lambda s: s.deactivate(cmd.reason, meta))
 
     def enable_totp(self, staff_id: UUID, cmd: EnableTotp, meta: Meta) -> Written:
-        staff = self.load(staff_id, StaffMember)
         if not pyotp.TOTP(cmd.secret).verify(cmd.code, valid_window=1):
             raise TransitionRefused("the code does not match the secret; check the device clock")
-        staff.enable_totp(cmd.secret, meta)
-        self.commit(staff)
-        return Written(staff.id, staff.version)
+        return self.change(staff_id, StaffMember, lambda s: s.enable_totp(cmd.secret, meta))
 
     def totp_required_for(self) -> set[str]:
         if not self._exists(SECURITY_POLICY_ID):

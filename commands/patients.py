@@ -143,12 +143,14 @@ class Patients(ClinicApplication):
         meta: Meta,
         expected_version: int | None,
     ) -> Written:
-        patient = self.load(patient_id, Patient, expected_version)
-        patient.end_history_entry(
-            entry_id, ended_on=cmd.ended_on, reason=cmd.reason, today=self.today(), meta=meta
+        return self.change(
+            patient_id,
+            Patient,
+            lambda p: p.end_history_entry(
+                entry_id, ended_on=cmd.ended_on, reason=cmd.reason, today=self.today(), meta=meta
+            ),
+            expected_version,
         )
-        self.commit(patient, expected_version=expected_version)
-        return Written(patient.id, patient.version)
 
     def raise_alert(
         self, patient_id: UUID, cmd: RaiseAlert, meta: Meta, expected_version: int | None
@@ -168,7 +170,9 @@ class Patients(ClinicApplication):
         meta: Meta,
         expected_version: int | None,
     ) -> Written:
-        patient = self.load(patient_id, Patient, expected_version)
-        patient.clear_alert(alert_id, reason=cmd.reason, meta=meta)
-        self.commit(patient, expected_version=expected_version)
-        return Written(patient.id, patient.version)
+        return self.change(
+            patient_id,
+            Patient,
+            lambda p: p.clear_alert(alert_id, reason=cmd.reason, meta=meta),
+            expected_version,
+        )

@@ -269,10 +269,7 @@ class Scheduling(ClinicApplication):
         return Written(provider.id, provider.version)
 
     def set_working_hours(self, provider_id: UUID, cmd: SetHours, meta: Meta) -> Written:
-        provider = self.load(provider_id, Provider)
-        provider.set_working_hours(cmd.hours, meta)
-        self.commit(provider)
-        return Written(provider.id, provider.version)
+        return self.change(provider_id, Provider, lambda p: p.set_working_hours(cmd.hours, meta))
 
     def record_absence(self, provider_id: UUID, cmd: RecordAbsence, meta: Meta) -> UUID:
         provider = self.load(provider_id, Provider)
@@ -305,10 +302,7 @@ class Scheduling(ClinicApplication):
     def _step(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
     ) -> Written:
-        appointment = self.load(appointment_id, Appointment, expected)
-        change(appointment)
-        self.commit(appointment, expected_version=expected)
-        return Written(appointment.id, appointment.version)
+        return self.change(appointment_id, Appointment, change, expected)
 
     def _ending(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
