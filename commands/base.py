@@ -39,10 +39,12 @@ class StaleVersion(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What a successful command tells its caller: which aggregate, at which version."""
+    """What a successful command tells its caller: which aggregate, at which version, and
+    which patient's record it touched (for the access log) when that is not the aggregate."""
 
     id: UUID
     version: int
+    patient_id: UUID | None = None
 
 
 class DateAsISO(Transcoding):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -71,11 +72,17 @@ class EnableTotp(Command):
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 
+@cache
+def _dummy_hash() -> str:
+    """Verified against when an account has no hash, so failures take the same time.
+    Made on first use: hashing at import would slow every `clinic` command's start."""
+    return Identity.hasher.hash("a password that no account has, for timing")
+
+
 class Identity(ClinicApplication):
     """The command side of the `identity` context."""
 
     hasher = PasswordHasher()  # argon2id with the library's recommended parameters
-    _dummy_hash = hasher.hash("a password that no account has, for timing")
 
     def register(self, cmd: RegisterStaff, meta: Meta, *, first_admin: bool = False) -> Written:
         staff = StaffMember.register(cmd.name, cmd.email, list(cmd.roles), meta)
@@ -112,7 +119,7 @@ class Identity(ClinicApplication):
         staff = self._by_email(email)
         stored = staff.password_hash if staff and staff.active else None
         try:
-            self.hasher.verify(stored or self._dummy_hash, password)
+            self.hasher.verify(stored or _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         return staff if stored else None
@@ -120,7 +127,7 @@ class Identity(ClinicApplication):
     def change_password(self, staff_id: UUID, cmd: ChangePassword, meta: Meta) -> Written:
         staff = self.load(staff_id, StaffMember)
         try:
-            self.hasher.verify(staff.password_hash or self._dummy_hash, cmd.current_password)
+            self.hasher.verify(staff.password_hash or _dummy_hash(), cmd.current_password)
         except (VerificationError, InvalidHashError):
             raise TransitionRefused("the current password is not right") from None
         check_password(cmd.new_password, name=staff.name, email=staff.email)

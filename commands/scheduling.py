@@ -12,7 +12,7 @@ import random
 import time as time_module
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from domain.scheduling.waitlist import WaitlistEntry, Wish
 from domain.shared import InvalidValue, Meta
 
 ATTEMPTS = 12
+T = TypeVar("T")
 
 
 class BookAppointment(Command):
@@ -159,7 +160,7 @@ class Scheduling(ClinicApplication):
             )
             diaries = self._reserve(appointment, slot, clinic.zone)
             if self._saved(appointment, *diaries):
-                return Written(appointment.id, appointment.version)
+                return _written(appointment)
         raise StaleVersion(None, None)
 
     def reschedule(
@@ -186,7 +187,7 @@ class Scheduling(ClinicApplication):
             )
             reserved = self._reserve(appointment, slot, clinic.zone, released)
             if self._saved(appointment, *_unique(released + reserved)):
-                return Written(appointment.id, appointment.version)
+                return _written(appointment)
         raise StaleVersion(expected_version, None)
 
     def cancel(
@@ -233,35 +234,31 @@ class Scheduling(ClinicApplication):
         except InvalidValue:
             return CLINIC_ZONE
 
-    def _change_clinic(self, change: Callable[[ClinicSetup], None], meta: Meta) -> Written:
+    def _change_clinic(self, change: Callable[[ClinicSetup], T], meta: Meta) -> tuple[Written, T]:
+        """The clinic's set-up is made on its first change; returns what `change` returned."""
         try:
             clinic: ClinicSetup = self.repository.get(CLINIC_SETUP_ID)
         except AggregateNotFoundError:
             clinic = ClinicSetup.start(meta)
-        change(clinic)
+        result = change(clinic)
         self.commit(clinic)
-        return Written(clinic.id, clinic.version)
+        return Written(clinic.id, clinic.version), result
 
     def set_opening_hours(self, cmd: SetHours, meta: Meta) -> Written:
-        return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)
+        return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)[0]
 
     def add_closure(self, cmd: AddClosure, meta: Meta) -> tuple[Written, UUID]:
-        added: list[UUID] = []
-        written = self._change_clinic(
-            lambda c: added.append(c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta)),
-            meta,
+        return self._change_clinic(
+            lambda c: c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta), meta
         )
-        return written, added[0]
 
     def add_operatory(self, cmd: AddOperatory, meta: Meta) -> tuple[Written, UUID]:
-        added: list[UUID] = []
-        written = self._change_clinic(lambda c: added.append(c.add_operatory(cmd.name, meta)), meta)
-        return written, added[0]
+        return self._change_clinic(lambda c: c.add_operatory(cmd.name, meta), meta)
 
     def define_appointment_type(self, cmd: DefineAppointmentType, meta: Meta) -> Written:
         return self._change_clinic(
             lambda c: c.define_appointment_type(cmd.code, cmd.name, cmd.minutes, meta), meta
-        )
+        )[0]
 
     def add_provider(self, cmd: AddProvider, meta: Meta) -> Written:
         provider = Provider.add(cmd.staff_id, cmd.name, cmd.kind, meta)
@@ -302,7 +299,10 @@ class Scheduling(ClinicApplication):
     def _step(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
     ) -> Written:
-        return self.change(appointment_id, Appointment, change, expected)
+        appointment = self.load(appointment_id, Appointment, expected)
+        change(appointment)
+        self.commit(appointment, expected_version=expected)
+        return _written(appointment)
 
     def _ending(
         self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
@@ -314,7 +314,7 @@ class Scheduling(ClinicApplication):
             appointment = self.load(appointment_id, Appointment, expected)
             change(appointment)
             if self._saved(appointment, *self._release(appointment, zone)):
-                return Written(appointment.id, appointment.version)
+                return _written(appointment)
         raise StaleVersion(expected, None)
 
     def _reserve(
@@ -372,3 +372,7 @@ def _back_off(attempt: int) -> None:
     """After a lost race, wait a little, at random, so the racers do not collide again."""
     if attempt:
         time_module.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
+
+
+def _written(appointment: Appointment) -> Written:
+    return Written(appointment.id, appointment.version, patient_id=appointment.patient_id)

@@ -34,9 +34,10 @@ from commands.scheduling import (
     Reschedule,
     SetHours,
 )
-from domain.scheduling import Appointment, Slot
+from domain.scheduling import Slot
 from domain.scheduling.availability import free_slots
 from domain.scheduling.calendar import Absence, BookingRules, Closure, WeeklyHours
+from domain.scheduling.reference import CLINIC_SETUP_ID
 from infra.bootstrap import Platform
 from projections.scheduling import LIVE
 
@@ -52,15 +53,15 @@ Status = Literal["booked", "confirmed", "checked_in", "completed", "cancelled", 
 async def clinic_setup(running: Platform, request: Request | None = None) -> dict[str, Any]:
     if request is not None:
         await read_your_writes(request, Response(), running.clinic_setup.version_of)
-    rows = await running.clinic_setup.dump()
-    if not rows:
+    found = await running.clinic_setup.get(CLINIC_SETUP_ID)
+    if found is None:
         raise Problem(
             404,
             "not-found",
             "The clinic is not set up",
             "an admin sets opening hours, chairs and appointment types first",
         )
-    return next(iter(rows.values())).document
+    return found.document
 
 
 # Reference data -------------------------------------------------------------------------------
@@ -237,8 +238,8 @@ def local_times(appointment: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
 
 
 async def _zone(running: Platform) -> ZoneInfo:
-    rows = await running.clinic_setup.dump()
-    return ZoneInfo(next(iter(rows.values())).document["zone"]) if rows else ZoneInfo("UTC")
+    found = await running.clinic_setup.get(CLINIC_SETUP_ID)
+    return ZoneInfo(found.document["zone"]) if found else ZoneInfo("UTC")
 
 
 def _book_subject(request: Request, patient_id: str | UUID) -> None:
@@ -337,9 +338,11 @@ async def get_appointment(
     return await _appointment(request, response, running, appointment_id)
 
 
-def _command_subject(request: Request, running: Platform, appointment_id: UUID) -> None:
-    appointment: Appointment = running.scheduling.repository.get(appointment_id)
-    _book_subject(request, appointment.patient_id)
+def _touched(request: Request, result: Written) -> Written:
+    """Logs the patient the appointment command touched, as the command reported it."""
+    if result.patient_id is not None:
+        _book_subject(request, result.patient_id)
+    return result
 
 
 @router.put("/appointments/{appointment_id}")
@@ -353,8 +356,7 @@ def reschedule(
 ) -> dict[str, object]:
     version = expected_version(request, required=True)
     result = running.scheduling.reschedule(appointment_id, body, who.meta, version)
-    _command_subject(request, running, appointment_id)
-    return written(response, result)
+    return written(response, _touched(request, result))
 
 
 @router.delete("/appointments/{appointment_id}")
@@ -371,8 +373,7 @@ def cancel(
     version = expected_version(request, required=False)
     command = Cancel(reason=reason, by_patient=by_patient)
     result = running.scheduling.cancel(appointment_id, command, who.meta, version)
-    _command_subject(request, running, appointment_id)
-    return written(response, result)
+    return written(response, _touched(request, result))
 
 
 def _transition(step: str) -> Any:
@@ -381,8 +382,7 @@ def _transition(step: str) -> Any:
     ) -> dict[str, object]:
         version = expected_version(request, required=False)
         result: Written = getattr(running.scheduling, step)(appointment_id, who.meta, version)
-        _command_subject(request, running, appointment_id)
-        return written(response, result)
+        return written(response, _touched(request, result))
 
     return change
 
