@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api import audit, health, identity, patients, scheduling
 from api.middleware import RequestContext
 from api.problems import install
-from infra.bootstrap import Platform
+from api.services import Services
 from infra.settings import Settings
 
 ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers, audit.router)
@@ -19,24 +19,15 @@ ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers,
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
-def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
-    """The app. Given a `platform` (tests, `clinic up`), it uses that one and leaves it open."""
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app over the given services; without them it can only describe itself (OpenAPI)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Commands run in worker threads; a few threads keep the event loop from queueing
         # behind many of them for the GIL (measured in bench/: 16 threads are slower).
         to_thread.current_default_thread_limiter().total_tokens = settings.command_threads
-        if platform is not None:
-            app.state.platform = platform
-            yield
-            return
-        owned = await Platform.open(settings)
-        app.state.platform = owned
-        try:
-            yield
-        finally:
-            await owned.close()
+        yield
 
     app = FastAPI(
         title="Sonrisa",
@@ -44,8 +35,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         description="Dental clinic management: patients, appointments, treatments, inventory.",
         lifespan=lifespan,
     )
-    if platform is not None:
-        app.state.platform = platform
+    app.state.services = services
     install(app)
     for router in ROUTERS:
         app.include_router(router)

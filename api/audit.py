@@ -8,12 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import platform
+from api.deps import Running
 from api.permissions import AUDIT_READ, Actor, allowed
-from infra.bootstrap import Platform
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-Running = Annotated[Platform, Depends(platform)]
 Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ))]
 PatientAuditor = Annotated[Actor, Depends(allowed(AUDIT_READ, patient_data=True))]
 
@@ -44,7 +42,7 @@ async def access_log(
 @router.get("/patients/{patient_id}/events")
 async def patient_events(patient_id: UUID, who: PatientAuditor, running: Running) -> dict[str, Any]:
     """Every event of the patient's record, with who caused it and when."""
-    events = await running.reader.aggregate_events("patients", patient_id)
+    events = await running.patient_records.history(patient_id)
     return {
         "patient_id": str(patient_id),
         "events": [

@@ -1,17 +1,18 @@
-"""What routers ask for: the platform, who is acting, versions in headers, read-your-writes."""
+"""What routers ask for: the services, who is acting, versions in headers, read-your-writes."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 
 from api.problems import Problem
+from api.services import Services
 from commands.base import Written
-from infra.bootstrap import Platform
 
 CONSISTENCY_HEADER = "Sonrisa-Consistent-With"
 TOKEN_HEADER = "Sonrisa-Consistency-Token"  # noqa: S105 - a header name
@@ -19,14 +20,17 @@ _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def running_platform(request: Request) -> Platform:
-    found: Platform = request.app.state.platform
+def services_of(request: Request) -> Services:
+    found: Services = request.app.state.services
     return found
 
 
-async def platform(request: Request) -> Platform:
+async def services(request: Request) -> Services:
     """The dependency; async on purpose, as FastAPI runs sync ones in a worker thread."""
-    return running_platform(request)
+    return services_of(request)
+
+
+Running = Annotated[Services, Depends(services)]
 
 
 def expected_version(request: Request, *, required: bool) -> int | None:
@@ -52,15 +56,18 @@ def expected_version(request: Request, *, required: bool) -> int | None:
 
 
 def written(response: Response, result: Written) -> dict[str, object]:
+    """The answer to a write: its id and version, the ETag, and a consistency token."""
     response.headers["ETag"] = f'"{result.version}"'
     response.headers[TOKEN_HEADER] = f"{result.id}:{result.version}"
     return {"id": str(result.id), "version": result.version}
 
 
 async def read_your_writes(
-    request: Request, response: Response, version_of: Callable[[UUID], Awaitable[int]]
+    request: Request, response: Response, *read_models: Callable[[UUID], Awaitable[int]]
 ) -> None:
-    """If the client names a write it made, wait (bounded) until the read model has it."""
+    """If the client names a write it made, wait (bounded) until the read model that holds
+    that aggregate has it. Each `read_models` entry tells the version a read model has
+    reached for an aggregate (0 where it holds no such aggregate)."""
     header = request.headers.get(CONSISTENCY_HEADER)
     if not header:
         return
@@ -73,11 +80,11 @@ async def read_your_writes(
             f"{CONSISTENCY_HEADER} must be the {TOKEN_HEADER} a write returned",
         )
     aggregate_id, version = UUID(match.group(1)), int(match.group(2))
-    timeout = running_platform(request).settings.read_your_writes_timeout_seconds
+    timeout = services_of(request).settings.read_your_writes_timeout_seconds
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     delay = 0.005
-    while await version_of(aggregate_id) < version:
+    while max([await version_of(aggregate_id) for version_of in read_models]) < version:
         if loop.time() >= deadline:
             response.headers["Sonrisa-Consistency"] = "stale"
             return

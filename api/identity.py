@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import platform, written
+from api.deps import Running, written
 from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, authenticate, public
 from api.problems import Problem
+from api.services import Services
 from commands.identity import (
     ChangePassword,
     Deactivate,
@@ -20,17 +21,14 @@ from commands.identity import (
     RegisterStaff,
     RegistrationClosed,
     RoleChange,
-    RoleName,
     TotpPolicy,
     new_totp_secret,
 )
-from domain.identity import StaffMember
+from domain.identity import Role, StaffMember
 from domain.shared import Meta
-from infra.bootstrap import Platform
-from infra.identity import Claims, TokenPair, TokenRefused
+from security.sessions import Claims, TokenPair, TokenRefused
 
 router = APIRouter(prefix="/api", tags=["identity"])
-Running = Annotated[Platform, Depends(platform)]
 Public = Depends(public)
 Self = Annotated[Actor, Depends(allowed(PROFILE))]
 Admin = Annotated[Actor, Depends(allowed(STAFF_MANAGE))]
@@ -71,7 +69,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _claims(running: Platform, staff: StaffMember, session: UUID | None = None) -> Claims:
+def _claims(running: Services, staff: StaffMember, session: UUID | None = None) -> Claims:
     required = running.identity.totp_required_for()
     enrolment_only = staff.totp_secret is None and bool(required & staff.roles)
     return Claims(
@@ -195,9 +193,7 @@ async def totp_enable(
 
 @router.get("/staff")
 async def list_staff(who: Admin, running: Running) -> dict[str, Any]:
-    staff = await running.staff.dump()
-    documents = sorted((v.document for v in staff.values()), key=lambda d: d["name"].casefold())
-    return {"items": documents}
+    return {"items": await running.staff_directory.staff_list()}
 
 
 @router.post("/staff/{staff_id}/roles", status_code=200)
@@ -211,7 +207,7 @@ async def grant_role(
 
 @router.delete("/staff/{staff_id}/roles/{role}", status_code=200)
 async def revoke_role(
-    staff_id: UUID, role: RoleName, who: Admin, response: Response, running: Running
+    staff_id: UUID, role: Role, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
     change = RoleChange(role=role)
     result = await run_in_threadpool(running.identity.revoke_role, staff_id, change, who.meta)

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import new_request_id
+from api.deps import new_request_id, services_of
 from api.permissions import AccessIntent, Actor
 from api.problems import problem_response
-from infra.access_log import Access
 from infra.logs import get_logger
 from infra.metrics import HTTP_REQUESTS
+from security.access_log import Access
 
 log = get_logger("api")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -112,9 +111,8 @@ class RequestContext:
             reason=actor.break_glass_reason if actor else None,
             details=intent.details,
         )
-        platform: Any = request.app.state.platform
         try:
-            await platform.access_log.append(access)
+            await services_of(request).access_log.append(access)
         except Exception:
             # Withhold the body: patient data must not leave without its access entry.
             log.exception(

@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel
 
-from api.deps import expected_version, platform, read_your_writes, written
+from api.deps import Running, expected_version, read_your_writes, written
 from api.permissions import (
     CLINICAL_READ,
     CLINICAL_WRITE,
@@ -23,6 +23,7 @@ from api.permissions import (
     allowed,
 )
 from api.problems import Problem
+from api.services import Services
 from commands.patients import (
     ClearAlert,
     EndHistoryEntry,
@@ -31,12 +32,8 @@ from commands.patients import (
     RegisterPatient,
     UpdatePatient,
 )
-from infra.bootstrap import Platform
-from projections.base import fold_until
-from projections.patients import PatientChart, search_directory
 
 router = APIRouter(prefix="/api", tags=["patients"])
-Running = Annotated[Platform, Depends(platform)]
 Reader = Annotated[Actor, Depends(allowed(PATIENTS_READ, patient_data=True))]
 Writer = Annotated[Actor, Depends(allowed(PATIENTS_WRITE, patient_data=True))]
 Clinician = Annotated[Actor, Depends(allowed(CLINICAL_READ, patient_data=True))]
@@ -81,9 +78,9 @@ async def search_patients(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, object]:
-    await read_your_writes(request, response, running.directory.version_of)
+    await read_your_writes(request, response, running.patient_records.directory.version_of)
     try:
-        page = await search_directory(running.pool, q, limit, cursor)
+        page = await running.patient_records.search(q, limit, cursor)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
     request.state.access.details["patient_ids"] = [p["patient_id"] for p in page.items]
@@ -93,19 +90,17 @@ async def search_patients(
 async def _chart(
     request: Request,
     response: Response,
-    running: Platform,
+    running: Services,
     patient_id: UUID,
     as_of: datetime | None,
 ) -> dict[str, Any]:
+    records = running.patient_records
     if as_of is not None:
         request.state.access.details["as_of"] = as_of.isoformat()
-        events = await running.reader.aggregate_events("patients", patient_id)
-        folded = fold_until(PatientChart(), events, as_of)
-        chart = {"version": folded.version, **folded.document} if folded else None
+        chart = await records.chart_as_of(patient_id, as_of)
     else:
-        await read_your_writes(request, response, running.chart.version_of)
-        found = await running.chart.find(patient_id)
-        chart = {k: v for k, v in found.items() if k != "_id"} if found else None
+        await read_your_writes(request, response, records.charts.version_of)
+        chart = await records.chart(patient_id)
     if chart is None:
         raise Problem(404, "not-found", "Not found", f"patient {patient_id} does not exist")
     response.headers["ETag"] = f'"{chart["version"]}"'
@@ -170,8 +165,8 @@ def record_history_entry(
     who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    result, entry_id = running.patients.record_history_entry(patient_id, body, who.meta, version)
-    return {**written(response, result), "entry_id": str(entry_id)}
+    result = running.patients.record_history_entry(patient_id, body, who.meta, version)
+    return {**written(response, result), "entry_id": str(result.created)}
 
 
 @router.post("/patients/{patient_id}/medical-history/{entry_id}/end", response_model=WrittenOut)
@@ -199,8 +194,8 @@ def raise_alert(
     who: ClinicalWriter,
 ) -> dict[str, object]:
     version = expected_version(request, required=False)
-    result, alert_id = running.patients.raise_alert(patient_id, body, who.meta, version)
-    return {**written(response, result), "alert_id": str(alert_id)}
+    result = running.patients.raise_alert(patient_id, body, who.meta, version)
+    return {**written(response, result), "alert_id": str(result.created)}
 
 
 @router.post("/patients/{patient_id}/alerts/{alert_id}/clear", response_model=WrittenOut)

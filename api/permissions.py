@@ -13,10 +13,11 @@ from uuid import UUID
 
 from fastapi import Request
 
+from api.deps import services_of
 from api.problems import Problem
 from domain.identity import Role
 from domain.shared import Meta
-from infra.identity import Claims, TokenRefused
+from security.sessions import Claims, TokenRefused
 
 PROFILE = "profile"  # what every signed-in person may do with their own account
 PATIENTS_READ = "patients:read"  # demographics, contact details, alerts, search
@@ -124,7 +125,7 @@ async def authenticate(request: Request) -> Claims:
             "Sign in first", "send an access token as `Authorization: Bearer <token>`"
         )
     try:
-        return await request.app.state.platform.tokens.verify(token)  # type: ignore[no-any-return]
+        return await services_of(request).tokens.verify(token)
     except TokenRefused as error:
         raise _unauthenticated("Sign in again", str(error)) from None
 

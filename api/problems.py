@@ -136,5 +136,6 @@ def install(app: FastAPI) -> None:
             500,
             "internal-error",
             "Something went wrong on our side",
-            "the error was logged with this correlation id; nothing was half-written",
+            "the error was logged with this correlation id; a change may or may not have been "
+            "saved, so reload before you try again",
         )

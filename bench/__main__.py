@@ -31,7 +31,7 @@ from rich.console import Console
 from bench import cpu, lag, rebuild, register, relaying, scheduling
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
-from infra.supervisor import event_loop_factory
+from clinic.supervisor import event_loop_factory
 
 
 async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:

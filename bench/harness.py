@@ -22,13 +22,13 @@ import asyncpg
 import httpx
 
 from api.app import create_app
+from clinic.platform import Platform
+from clinic.supervisor import api_part
 from domain.identity import Role
-from infra.bootstrap import Platform
-from infra.identity import Claims
 from infra.logs import configure_logging
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
-from infra.supervisor import api_part
+from security.sessions import Claims
 
 DATABASE = "sonrisa_bench"
 CLINIC = Path(sys.executable).with_name("clinic")
@@ -156,7 +156,7 @@ class Harness:
         )
         try:
             harness.headers = await sign_in(platform)
-            serve = api_part(create_app(settings, platform), "127.0.0.1", port)
+            serve = api_part(create_app(settings, platform.services()), "127.0.0.1", port)
             harness.start(serve(harness.stop))
             await harness.wait_for_api()
         except BaseException:

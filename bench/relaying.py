@@ -13,9 +13,9 @@ from aio_pika.abc import AbstractExchange, AbstractQueue
 from bench.harness import Harness, Sizes
 from bench.report import Row, ratio_at_least
 from bench.workload import chunks, seed_events
-from bus.envelope import Envelope
 from bus.relay import message
 from bus.topology import declare_consumer_queue, declare_exchange
+from infra.eventstore import Envelope
 
 CONTEXT = "patients"
 

@@ -15,30 +15,28 @@ read models) is not measured."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from random import Random
-from types import CodeType
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from eventsourcing.persistence import IntegrityError
 
-import api.app  # noqa: F401 - every router, so `busy_sql` finds the endpoint
 from bench.harness import Harness, Sizes
 from bench.report import Row, value_at_most
 from bench.workload import META, drive, percentile
-from commands.base import StaleVersion
+from commands.base import StaleVersion, Written
 from commands.scheduling import (
     ATTEMPTS,
     AddOperatory,
@@ -48,10 +46,10 @@ from commands.scheduling import (
     Scheduling,
     SetHours,
 )
-from domain.scheduling import SlotTaken
+from domain.scheduling import LIVE, SlotTaken
 from domain.scheduling.calendar import WEEKDAYS
 from domain.shared import Meta
-from projections.scheduling import LIVE
+from projections.scheduling import BUSY
 
 ADMIN = Meta("bench-admin", "admin", "bench-setup", "bench-setup")
 OPENING = {day: [["09:00", "14:00"], ["16:00", "20:00"]] for day in WEEKDAYS[:5]}
@@ -68,12 +66,6 @@ AVAILABILITY_ROUNDS = 4
 LEAD = timedelta(weeks=2)  # bookings start this far ahead: never in the past
 REFUSED = "transition-refused"  # SlotTaken, as the API's problem `type` names it
 COLLIDED = "conflict"  # StaleVersion: every attempt lost to a concurrent booking
-BUSY_SQL_START = "SELECT starts_at, ends_at FROM appointments"
-# Kept for the day the endpoint's SQL moves somewhere `busy_sql` does not look.
-BUSY_SQL_COPY = (
-    "SELECT starts_at, ends_at FROM appointments WHERE status = ANY($1::text[]) "
-    "AND (provider_id = $2 OR operatory_id = $3) AND starts_at < $5 AND ends_at > $4"
-)
 
 
 @dataclass(frozen=True)
@@ -100,7 +92,7 @@ def hire(scheduling: Scheduling, label: str, providers: int, chairs: int) -> Tea
         scheduling.set_working_hours(added.id, SetHours(hours=OPENING), ADMIN)
         provider_ids.append(added.id)
     chair_ids = [
-        scheduling.add_operatory(AddOperatory(name=f"{label} chair {n + 1}"), ADMIN)[1]
+        _created(scheduling.add_operatory(AddOperatory(name=f"{label} chair {n + 1}"), ADMIN))
         for n in range(chairs)
     ]
     return Team(provider_ids, chair_ids)
@@ -204,30 +196,28 @@ class Outcome:
 
 
 class LostSaves:
-    """Counts `Scheduling._saved` returning False (a concurrent booking changed a diary
-    first, so `book` decides again): wraps the method on the instance, and puts it back."""
+    """Counts saves that lost a race (a concurrent booking changed a diary first, so `book`
+    decides again): wraps `save` on the instance, and puts the class's method back."""
 
     def __init__(self, scheduling: Scheduling) -> None:
         self.scheduling = scheduling
         self.lost: list[None] = []  # list.append is atomic: the threads need no lock
-        self.original: Callable[..., bool] | None = getattr(scheduling, "_saved", None)
 
     def __enter__(self) -> LostSaves:
-        original = self.original
-        if original is not None:
+        original = self.scheduling.save
 
-            def saved(*aggregates: Any) -> bool:
-                done = original(*aggregates)
-                if not done:
-                    self.lost.append(None)
-                return done
+        def save(*aggregates: Any, **kwargs: Any) -> Any:
+            try:
+                return original(*aggregates, **kwargs)
+            except IntegrityError:
+                self.lost.append(None)
+                raise
 
-            self.scheduling._saved = saved  # type: ignore[method-assign]
+        self.scheduling.save = save  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.original is not None:
-            del self.scheduling._saved  # the class's method again
+        del self.scheduling.save  # the class's method again
 
     def __len__(self) -> int:
         return len(self.lost)
@@ -348,33 +338,9 @@ async def booking(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[Row]:
     ]
 
 
-def _strings(code: CodeType) -> Iterator[str]:
-    for constant in code.co_consts:
-        if isinstance(constant, str):
-            yield constant
-        elif isinstance(constant, CodeType):
-            yield from _strings(constant)
-
-
-def busy_sql() -> tuple[str, str]:
-    """The busy-slots query as the API's code holds it (the `availability` endpoint's first),
-    and where it was found; a copy when no function in `api.*` holds it any more."""
-    found: list[tuple[bool, str, str]] = []
-    for name, module in list(sys.modules.items()):
-        if name != "api" and not name.startswith("api."):
-            continue
-        for value in vars(module).values():
-            function = inspect.unwrap(value) if inspect.isfunction(value) else None
-            if function is None or function.__module__ != name:
-                continue
-            for text in _strings(function.__code__):
-                if text.startswith(BUSY_SQL_START):
-                    where = f"{name}.{function.__name__}"
-                    found.append((function.__name__ != "availability", where, text))
-    if not found:
-        return BUSY_SQL_COPY, "a copy of the endpoint's SQL (not found in api.*)"
-    _, where, text = min(found)
-    return text, f"the SQL of {where}"
+def _created(result: Written) -> UUID:
+    assert result.created is not None
+    return result.created
 
 
 def week_of_appointments(team: Team, monday: date, zone: ZoneInfo) -> list[dict[str, Any]]:
@@ -422,8 +388,8 @@ async def availability(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[R
         }
     )
     path = f"/api/availability?{query}"
-    sql, sql_from = busy_sql()
-    args = (list(LIVE), provider, chair, start, end)
+    sql, sql_from = BUSY, "the SQL of projections.scheduling.SchedulingQueries.busy"
+    args = (sorted(LIVE), provider, chair, start, end)
     total = await platform.pool.fetchval("SELECT count(*) FROM appointments")
     latencies: dict[str, list[float]] = {"http": [], "sql": []}
     slots = busy = 0

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
+from clinic.platform import Platform
 from commands.patients import RegisterPatient
 from domain.patients import Patient
 from domain.shared import Meta
-from infra.bootstrap import Platform
 
 META = Meta("bench", "receptionist", "bench-correlation", "bench-request")
 _CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"

@@ -19,12 +19,17 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from pydantic import ValidationError
 
-from bus.envelope import Envelope, parse
 from bus.topology import declare_consumer_queue, declare_exchange
+from infra.eventstore import Envelope
 from infra.logs import get_logger
 from infra.metrics import CONSUMED, DEAD_LETTERED
 
 log = get_logger("bus.consumer")
+
+
+def parse(raw: bytes) -> Envelope:
+    """The envelope in a message body; pydantic's ValidationError when it is not one."""
+    return Envelope.model_validate_json(raw)
 
 
 class BatchHandler(Protocol):

@@ -18,8 +18,8 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 
-from bus.envelope import Envelope, EventStoreReader, body, events_table
 from bus.topology import declare_consumer_queue, declare_exchange
+from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
 from infra.metrics import RELAY_FAILURES, RELAY_PUBLISHED
 
@@ -46,8 +46,9 @@ def traceparent(envelope: Envelope) -> str:
 
 
 def message(envelope: Envelope) -> aio_pika.Message:
+    """The envelope as a persistent message: JSON body, ids and trace context in headers."""
     return aio_pika.Message(
-        body=body(envelope),
+        body=envelope.model_dump_json().encode(),
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=str(envelope.event_id),
@@ -72,7 +73,6 @@ class Relay:
         reader: EventStoreReader,
         rabbitmq_url: str,
         exchange: str,
-        contexts: Sequence[str],
         queues: Sequence[tuple[str, Sequence[str]]],
         batch_size: int = 500,
         poll_seconds: float = 1.0,
@@ -82,7 +82,7 @@ class Relay:
         self.reader = reader
         self.rabbitmq_url = rabbitmq_url
         self.exchange_name = exchange
-        self.contexts = tuple(contexts)
+        self.contexts = reader.contexts
         self.queues = tuple(queues)
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -107,7 +107,7 @@ class Relay:
                 wake.set()
 
             for context in self.contexts:
-                await lock.add_listener(events_table(context), on_notify)
+                await lock.add_listener(self.reader.table(context), on_notify)
             await self._relay_until(stop, wake, lock)
         finally:
             self.is_leader = False

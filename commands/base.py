@@ -1,23 +1,32 @@
-"""What every command-side Application shares: persistence settings, transcodings, errors."""
+"""What every command side shares: the `Command` base, errors, and the one way to change an
+aggregate (`ClinicApplication.change`: load, decide, save; decide again after a lost race)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from pydantic import BaseModel, ConfigDict
 
-from domain.shared import Meta
-
-CLINIC_ZONE = ZoneInfo("Europe/Madrid")
+from domain.shared import DEFAULT_ZONE
+from infra.eventstore import register_clinic_transcodings
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class Command(BaseModel):
+    """A request to change something, as a person typed it: validated before any decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class NotFound(LookupError):
@@ -37,45 +46,50 @@ class StaleVersion(RuntimeError):
         self.actual = actual
 
 
+@runtime_checkable
+class OfPatient(Protocol):
+    """An aggregate that belongs to one patient's record (an appointment, a waitlist entry)."""
+
+    patient_id: UUID
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What a successful command tells its caller: which aggregate, at which version, and
-    which patient's record it touched (for the access log) when that is not the aggregate."""
+    """What a successful command tells its caller: which aggregate, at which version, what it
+    created inside it (an alert, a closure), and which patient's record it touched when that
+    is not the aggregate itself (for the access log)."""
 
     id: UUID
     version: int
     patient_id: UUID | None = None
+    created: UUID | None = None
+
+    @classmethod
+    def of(cls, aggregate: Aggregate, created: UUID | None = None) -> Written:
+        patient = aggregate.patient_id if isinstance(aggregate, OfPatient) else None
+        return cls(aggregate.id, aggregate.version, patient, created)
 
 
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a decision did beyond changing its aggregate: the id of something it created,
+    and other aggregates to save with it in the same transaction."""
 
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
+    created: UUID | None = None
+    also: tuple[Aggregate, ...] = ()
 
 
-class MetaAsDict(Transcoding):
-    type = Meta
-    name = "meta"
-
-    def encode(self, obj: Meta) -> dict[str, str]:
-        return obj.as_dict()
-
-    def decode(self, data: dict[str, Any]) -> Meta:
-        return Meta.from_dict(data)
+Decision = Decided | UUID | None
 
 
-def register_clinic_transcodings(transcoder: JSONTranscoder) -> None:
-    transcoder.register(DateAsISO())
-    transcoder.register(MetaAsDict())
+def _decided(outcome: Decision) -> Decided:
+    if isinstance(outcome, Decided):
+        return outcome
+    return Decided(created=outcome)
 
 
 def clinic_today() -> date:
-    return datetime.now(CLINIC_ZONE).date()
+    return datetime.now(ZoneInfo(DEFAULT_ZONE)).date()
 
 
 class ClinicApplication(Application[UUID]):
@@ -102,22 +116,70 @@ class ClinicApplication(Application[UUID]):
             raise StaleVersion(expected_version, aggregate.version)
         return aggregate
 
+    def exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
     def change(
         self,
         aggregate_id: UUID,
         kind: type[A],
-        decide: Callable[[A], object],
+        decide: Callable[[A], Decision],
+        expected_version: int | None = None,
+        *,
+        new: Callable[[], A] | None = None,
+        attempts: int = 1,
+    ) -> Written:
+        """Load, let the aggregate decide, save: the shape of every command on an existing
+        aggregate. `new` makes the aggregate when it does not exist yet (a singleton made on
+        first use). With `attempts` > 1 a lost race is decided again on fresh state."""
+
+        def attempt() -> tuple[A, Decided]:
+            if new is not None and not self.exists(aggregate_id):
+                aggregate = new()
+            else:
+                aggregate = self.load(aggregate_id, kind, expected_version)
+            return aggregate, _decided(decide(aggregate))
+
+        return self._save_decided(attempt, attempts=attempts, expected_version=expected_version)
+
+    def create(
+        self, make: Callable[[], A | tuple[A, Sequence[Aggregate]]], *, attempts: int = 1
+    ) -> Written:
+        """Save a new aggregate (and what it reserved, saved in the same transaction)."""
+
+        def attempt() -> tuple[A, Decided]:
+            made = make()
+            if isinstance(made, tuple):
+                return made[0], Decided(also=tuple(made[1]))
+            return made, Decided()
+
+        return self._save_decided(attempt, attempts=attempts)
+
+    def _save_decided(
+        self,
+        attempt: Callable[[], tuple[A, Decided]],
+        *,
+        attempts: int = 1,
         expected_version: int | None = None,
     ) -> Written:
-        """Load, let the aggregate decide, save: the shape of most commands."""
-        aggregate = self.load(aggregate_id, kind, expected_version)
-        decide(aggregate)
-        self.commit(aggregate, expected_version=expected_version)
-        return Written(aggregate.id, aggregate.version)
+        """Run `attempt` and save what it decided in one transaction; when another writer got
+        there first, back off at random and decide again, up to `attempts` times."""
+        for tried in range(attempts):
+            _back_off(tried)
+            aggregate, decided = attempt()
+            try:
+                self.save(aggregate, *decided.also)
+            except IntegrityError:
+                continue
+            return Written.of(aggregate, decided.created)
+        raise StaleVersion(expected_version, None)
 
-    def commit(self, *aggregates: Aggregate, expected_version: int | None = None) -> None:
-        """Save as one transaction; a concurrent writer that got there first wins."""
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            raise StaleVersion(expected_version, None) from None
+
+def _back_off(attempt: int) -> None:
+    """After a lost race, wait a little, at random, so the racers do not collide again."""
+    if attempt:
+        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import pyotp
@@ -14,8 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Written
-from commands.patients import Command
+from commands.base import ClinicApplication, Command, Written
 from domain.identity import (
     FIRST_ADMIN_CLAIM_ID,
     SECURITY_POLICY_ID,
@@ -30,7 +29,6 @@ from domain.identity import (
 )
 from domain.shared import Meta, TransitionRefused
 
-RoleName = Literal["admin", "dentist", "hygienist", "receptionist", "inventory", "auditor"]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
 
@@ -46,7 +44,7 @@ class RegistrationClosed(PermissionError):
 class RegisterStaff(Command):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     email: Email
-    roles: list[RoleName] = Field(min_length=1, max_length=6)
+    roles: list[Role] = Field(min_length=1, max_length=6)
     password: Password
 
 
@@ -56,7 +54,7 @@ class ChangePassword(Command):
 
 
 class RoleChange(Command):
-    role: RoleName
+    role: Role
 
 
 class Deactivate(Command):
@@ -64,7 +62,7 @@ class Deactivate(Command):
 
 
 class TotpPolicy(Command):
-    roles: list[RoleName] = Field(max_length=6)
+    roles: list[Role] = Field(max_length=6)
 
 
 class EnableTotp(Command):
@@ -85,7 +83,7 @@ class Identity(ClinicApplication):
     hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
     def register(self, cmd: RegisterStaff, meta: Meta, *, first_admin: bool = False) -> Written:
-        staff = StaffMember.register(cmd.name, cmd.email, list(cmd.roles), meta)
+        staff = StaffMember.register(cmd.name, cmd.email, [r.value for r in cmd.roles], meta)
         check_password(cmd.password, name=staff.name, email=staff.email)
         staff.set_password(self.hasher.hash(cmd.password), meta)
         claims: list[EmailClaim | FirstAdminClaim] = [
@@ -94,22 +92,22 @@ class Identity(ClinicApplication):
         if first_admin:
             if Role.ADMIN.value not in staff.roles:
                 raise RegistrationClosed("the first account must be an admin")
-            if self._exists(FIRST_ADMIN_CLAIM_ID):
+            if self.exists(FIRST_ADMIN_CLAIM_ID):
                 raise RegistrationClosed("registration is closed: ask an admin for an account")
             claims.append(FirstAdminClaim(staff_id=staff.id, meta=meta))
         try:
             self.save(staff, *claims)
         except IntegrityError:
-            if first_admin and self._exists(FIRST_ADMIN_CLAIM_ID):
+            if first_admin and self.exists(FIRST_ADMIN_CLAIM_ID):
                 raise RegistrationClosed("registration is closed: ask an admin") from None
             raise AlreadyExists(f"a staff account with email {staff.email} exists") from None
-        return Written(staff.id, staff.version)
+        return Written.of(staff)
 
     def has_staff(self) -> bool:
         """Whether any staff account was ever registered (however it was made)."""
         registered = get_topic(StaffMember.StaffRegistered)  # type: ignore[attr-defined]
         found = self.recorder.select_notifications(start=None, limit=1, topics=[registered])
-        return bool(found) or self._exists(FIRST_ADMIN_CLAIM_ID)
+        return bool(found) or self.exists(FIRST_ADMIN_CLAIM_ID)
 
     def staff(self, staff_id: UUID) -> StaffMember:
         return self.load(staff_id, StaffMember)
@@ -125,21 +123,21 @@ class Identity(ClinicApplication):
         return staff if stored else None
 
     def change_password(self, staff_id: UUID, cmd: ChangePassword, meta: Meta) -> Written:
-        staff = self.load(staff_id, StaffMember)
-        try:
-            self.hasher.verify(staff.password_hash or _dummy_hash(), cmd.current_password)
-        except (VerificationError, InvalidHashError):
-            raise TransitionRefused("the current password is not right") from None
-        check_password(cmd.new_password, name=staff.name, email=staff.email)
-        staff.set_password(self.hasher.hash(cmd.new_password), meta)
-        self.commit(staff)
-        return Written(staff.id, staff.version)
+        def decide(staff: StaffMember) -> None:
+            try:
+                self.hasher.verify(staff.password_hash or _dummy_hash(), cmd.current_password)
+            except (VerificationError, InvalidHashError):
+                raise TransitionRefused("the current password is not right") from None
+            check_password(cmd.new_password, name=staff.name, email=staff.email)
+            staff.set_password(self.hasher.hash(cmd.new_password), meta)
+
+        return self.change(staff_id, StaffMember, decide)
 
     def grant_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        return self.change(staff_id, StaffMember, lambda s: s.grant_role(cmd.role, meta))
+        return self.change(staff_id, StaffMember, lambda s: s.grant_role(cmd.role.value, meta))
 
     def revoke_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        return self.change(staff_id, StaffMember, lambda s: s.revoke_role(cmd.role, meta))
+        return self.change(staff_id, StaffMember, lambda s: s.revoke_role(cmd.role.value, meta))
 
     def deactivate(self, staff_id: UUID, cmd: Deactivate, meta: Meta) -> Written:
         return self.change(staff_id, StaffMember, lambda s: s.deactivate(cmd.reason, meta))
@@ -150,18 +148,17 @@ class Identity(ClinicApplication):
         return self.change(staff_id, StaffMember, lambda s: s.enable_totp(cmd.secret, meta))
 
     def totp_required_for(self) -> set[str]:
-        if not self._exists(SECURITY_POLICY_ID):
+        if not self.exists(SECURITY_POLICY_ID):
             return set()
         return set(self.load(SECURITY_POLICY_ID, SecurityPolicy).totp_required_for)
 
     def set_totp_policy(self, cmd: TotpPolicy, meta: Meta) -> Written:
-        if self._exists(SECURITY_POLICY_ID):
-            policy = self.load(SECURITY_POLICY_ID, SecurityPolicy)
-        else:
-            policy = SecurityPolicy(meta=meta)
-        policy.require_totp_for(list(cmd.roles), meta)
-        self.commit(policy)
-        return Written(policy.id, policy.version)
+        return self.change(
+            SECURITY_POLICY_ID,
+            SecurityPolicy,
+            lambda p: p.require_totp_for([r.value for r in cmd.roles], meta),
+            new=lambda: SecurityPolicy(meta=meta),
+        )
 
     def _by_email(self, email: str) -> StaffMember | None:
         try:
@@ -170,13 +167,6 @@ class Identity(ClinicApplication):
         except (AggregateNotFoundError, ValueError):
             return None
         return found
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
 
 def new_totp_secret() -> str:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Written
-from domain.patients import ContactDetails, Demographics, Patient
+from commands.base import ClinicApplication, Command, Written
+from domain.patients import (
+    ContactDetails,
+    Demographics,
+    HistoryKind,
+    Language,
+    Patient,
+    Severity,
+    Sex,
+)
 from domain.shared import Meta
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class AddressIn(Command):
@@ -42,12 +46,12 @@ class PatientDetails(Command):
     given_name: Name
     family_name: Name
     birth_date: date
-    sex: Literal["female", "male", "other", "unknown"]
+    sex: Sex
     national_id: Annotated[str, StringConstraints(max_length=16)] | None = None
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     address: AddressIn | None = None
-    language: Literal["es", "en"] = "es"
+    language: Language = Language.SPANISH
     consents: Consents = Field(default_factory=Consents)
 
     def demographics(self, today: date) -> Demographics:
@@ -79,9 +83,9 @@ class UpdatePatient(PatientDetails):
 
 
 class RecordHistoryEntry(Command):
-    kind: Literal["allergy", "medication", "condition"]
+    kind: HistoryKind
     description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    severity: Literal["low", "moderate", "high"] | None = None
+    severity: Severity | None = None
     started_on: date | None = None
     notes: LongText | None = None
 
@@ -94,7 +98,7 @@ class EndHistoryEntry(Command):
 class RaiseAlert(Command):
     code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    severity: Literal["low", "moderate", "high"] = "high"
+    severity: Severity = Severity.HIGH
 
 
 class ClearAlert(Command):
@@ -105,35 +109,39 @@ class Patients(ClinicApplication):
     """The command side of the `patients` context."""
 
     def register(self, cmd: RegisterPatient, meta: Meta) -> Written:
-        patient = Patient.register(cmd.demographics(self.today()), cmd.contact(), meta)
-        self.commit(patient)
-        return Written(patient.id, patient.version)
+        return self.create(
+            lambda: Patient.register(cmd.demographics(self.today()), cmd.contact(), meta)
+        )
 
     def update(
         self, patient_id: UUID, cmd: UpdatePatient, expected_version: int, meta: Meta
     ) -> Written:
-        patient = self.load(patient_id, Patient, expected_version)
         demographics, contact = cmd.demographics(self.today()), cmd.contact()
-        patient.correct_demographics(demographics, meta)
-        patient.change_contact_details(contact, meta)
-        self.commit(patient, expected_version=expected_version)
-        return Written(patient.id, patient.version)
+
+        def decide(patient: Patient) -> None:
+            patient.correct_demographics(demographics, meta)
+            patient.change_contact_details(contact, meta)
+
+        return self.change(patient_id, Patient, decide, expected_version)
 
     def record_history_entry(
         self, patient_id: UUID, cmd: RecordHistoryEntry, meta: Meta, expected_version: int | None
-    ) -> tuple[Written, UUID]:
-        patient = self.load(patient_id, Patient, expected_version)
-        entry_id = patient.record_history_entry(
-            kind=cmd.kind,
-            description=cmd.description,
-            severity=cmd.severity,
-            started_on=cmd.started_on,
-            notes=cmd.notes,
-            today=self.today(),
-            meta=meta,
+    ) -> Written:
+        """`created` is the new entry's id."""
+        return self.change(
+            patient_id,
+            Patient,
+            lambda p: p.record_history_entry(
+                kind=cmd.kind,
+                description=cmd.description,
+                severity=cmd.severity,
+                started_on=cmd.started_on,
+                notes=cmd.notes,
+                today=self.today(),
+                meta=meta,
+            ),
+            expected_version,
         )
-        self.commit(patient, expected_version=expected_version)
-        return Written(patient.id, patient.version), entry_id
 
     def end_history_entry(
         self,
@@ -154,13 +162,16 @@ class Patients(ClinicApplication):
 
     def raise_alert(
         self, patient_id: UUID, cmd: RaiseAlert, meta: Meta, expected_version: int | None
-    ) -> tuple[Written, UUID]:
-        patient = self.load(patient_id, Patient, expected_version)
-        alert_id = patient.raise_alert(
-            code=cmd.code, description=cmd.description, severity=cmd.severity, meta=meta
+    ) -> Written:
+        """`created` is the new alert's id."""
+        return self.change(
+            patient_id,
+            Patient,
+            lambda p: p.raise_alert(
+                code=cmd.code, description=cmd.description, severity=cmd.severity, meta=meta
+            ),
+            expected_version,
         )
-        self.commit(patient, expected_version=expected_version)
-        return Written(patient.id, patient.version), alert_id
 
     def clear_alert(
         self,

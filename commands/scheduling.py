@@ -8,27 +8,24 @@ either fit or refuse with `SlotTaken` (409).
 
 from __future__ import annotations
 
-import random
-import time as time_module
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.domain import Aggregate
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from commands.base import CLINIC_ZONE, ClinicApplication, StaleVersion, Written
-from commands.patients import Command
+from commands.base import ClinicApplication, Command, Decided, Written
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
-from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider
+from domain.scheduling.calendar import WORKING_WEEK, Weekday
+from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider, ProviderKind
 from domain.scheduling.waitlist import WaitlistEntry, Wish
-from domain.shared import InvalidValue, Meta
+from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
 
 ATTEMPTS = 12
-T = TypeVar("T")
 
 
 class BookAppointment(Command):
@@ -55,7 +52,7 @@ Hours = dict[
 class AddProvider(Command):
     staff_id: UUID
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    kind: Literal["dentist", "hygienist"]
+    kind: ProviderKind
 
 
 class SetHours(Command):
@@ -98,12 +95,6 @@ class Cancel(Command):
     by_patient: bool = False
 
 
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
-WORKING_WEEK: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday")
-
-
 class JoinWaitlist(Command):
     patient_id: UUID
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -144,8 +135,8 @@ class Scheduling(ClinicApplication):
         minutes = cmd.duration_minutes or int(duration.total_seconds() // 60)
         slot = Slot.of(cmd.start, minutes)
         breaks = provider.rules(clinic).violations(slot)
-        for attempt in range(ATTEMPTS):
-            _back_off(attempt)
+
+        def make() -> tuple[Appointment, list[Diary]]:
             appointment = Appointment.book(
                 patient_id=cmd.patient_id,
                 provider_id=cmd.provider_id,
@@ -158,26 +149,24 @@ class Scheduling(ClinicApplication):
                 breaks=breaks,
                 override_reason=cmd.override_reason if may_override else None,
             )
-            diaries = self._reserve(appointment, slot, clinic.zone)
-            if self._saved(appointment, *diaries):
-                return _written(appointment)
-        raise StaleVersion(None, None)
+            return appointment, self._reserve(appointment, slot, clinic.zone, meta)
+
+        return self.create(make, attempts=ATTEMPTS)
 
     def reschedule(
         self, appointment_id: UUID, cmd: Reschedule, meta: Meta, expected_version: int | None
     ) -> Written:
         slot = Slot.of(cmd.start, cmd.duration_minutes)
         clinic = self.clinic()
-        for attempt in range(ATTEMPTS):
-            _back_off(attempt)
-            appointment = self.load(appointment_id, Appointment, expected_version)
+        if cmd.operatory_id is not None:
+            clinic.require_operatory(cmd.operatory_id)
+
+        def decide(appointment: Appointment) -> Decided:
             provider_id = cmd.provider_id or appointment.provider_id
-            if cmd.operatory_id is not None:
-                clinic.require_operatory(cmd.operatory_id)
             breaks = self.load(provider_id, Provider).rules(clinic).violations(slot)
             if breaks:
                 raise OutsideHours("cannot move there: " + "; ".join(breaks))
-            released = self._release(appointment, clinic.zone)
+            released = self._release(appointment, clinic.zone, meta)
             appointment.reschedule(
                 slot,
                 self.now(),
@@ -185,10 +174,10 @@ class Scheduling(ClinicApplication):
                 provider_id=cmd.provider_id,
                 operatory_id=cmd.operatory_id,
             )
-            reserved = self._reserve(appointment, slot, clinic.zone, released)
-            if self._saved(appointment, *_unique(released + reserved)):
-                return _written(appointment)
-        raise StaleVersion(expected_version, None)
+            reserved = self._reserve(appointment, slot, clinic.zone, meta, released)
+            return Decided(also=_unique(released + reserved))
+
+        return self.change(appointment_id, Appointment, decide, expected_version, attempts=ATTEMPTS)
 
     def cancel(
         self, appointment_id: UUID, cmd: Cancel, meta: Meta, expected_version: int | None
@@ -199,23 +188,44 @@ class Scheduling(ClinicApplication):
             lambda a: a.cancel(
                 reason=cmd.reason, by_patient=cmd.by_patient, now=self.now(), meta=meta
             ),
+            meta,
         )
 
     def mark_no_show(
         self, appointment_id: UUID, meta: Meta, expected_version: int | None
     ) -> Written:
         return self._ending(
-            appointment_id, expected_version, lambda a: a.mark_no_show(self.now(), meta)
+            appointment_id, expected_version, lambda a: a.mark_no_show(self.now(), meta), meta
         )
 
     def confirm(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
-        return self._step(appointment_id, expected_version, lambda a: a.confirm(meta))
+        return self.change(appointment_id, Appointment, lambda a: a.confirm(meta), expected_version)
 
     def check_in(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
-        return self._step(appointment_id, expected_version, lambda a: a.check_in(meta))
+        return self.change(
+            appointment_id, Appointment, lambda a: a.check_in(meta), expected_version
+        )
 
     def complete(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
-        return self._step(appointment_id, expected_version, lambda a: a.complete(meta))
+        return self.change(
+            appointment_id, Appointment, lambda a: a.complete(meta), expected_version
+        )
+
+    def _ending(
+        self,
+        appointment_id: UUID,
+        expected: int | None,
+        end: Callable[[Appointment], None],
+        meta: Meta,
+    ) -> Written:
+        """A cancellation or no-show frees the slot in every diary that held it."""
+        zone = self.zone()
+
+        def decide(appointment: Appointment) -> Decided:
+            end(appointment)
+            return Decided(also=tuple(self._release(appointment, zone, meta)))
+
+        return self.change(appointment_id, Appointment, decide, expected, attempts=ATTEMPTS)
 
     # Reference data: the clinic's calendar and catalogue, and its providers.
 
@@ -232,47 +242,45 @@ class Scheduling(ClinicApplication):
         try:
             return self.clinic().zone
         except InvalidValue:
-            return CLINIC_ZONE
+            return ZoneInfo(DEFAULT_ZONE)
 
-    def _change_clinic(self, change: Callable[[ClinicSetup], T], meta: Meta) -> tuple[Written, T]:
-        """The clinic's set-up is made on its first change; returns what `change` returned."""
-        try:
-            clinic: ClinicSetup = self.repository.get(CLINIC_SETUP_ID)
-        except AggregateNotFoundError:
-            clinic = ClinicSetup.start(meta)
-        result = change(clinic)
-        self.commit(clinic)
-        return Written(clinic.id, clinic.version), result
+    def _change_clinic(self, decide: Callable[[ClinicSetup], UUID | None], meta: Meta) -> Written:
+        """The clinic's set-up is made on its first change."""
+        return self.change(
+            CLINIC_SETUP_ID, ClinicSetup, decide, new=lambda: ClinicSetup.start(meta)
+        )
 
     def set_opening_hours(self, cmd: SetHours, meta: Meta) -> Written:
-        return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)[0]
+        return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)
 
-    def add_closure(self, cmd: AddClosure, meta: Meta) -> tuple[Written, UUID]:
+    def add_closure(self, cmd: AddClosure, meta: Meta) -> Written:
+        """`created` is the new closure's id."""
         return self._change_clinic(
             lambda c: c.add_closure(cmd.first_day, cmd.last_day, cmd.reason, meta), meta
         )
 
-    def add_operatory(self, cmd: AddOperatory, meta: Meta) -> tuple[Written, UUID]:
+    def add_operatory(self, cmd: AddOperatory, meta: Meta) -> Written:
+        """`created` is the new chair's id."""
         return self._change_clinic(lambda c: c.add_operatory(cmd.name, meta), meta)
 
     def define_appointment_type(self, cmd: DefineAppointmentType, meta: Meta) -> Written:
         return self._change_clinic(
             lambda c: c.define_appointment_type(cmd.code, cmd.name, cmd.minutes, meta), meta
-        )[0]
+        )
 
     def add_provider(self, cmd: AddProvider, meta: Meta) -> Written:
-        provider = Provider.add(cmd.staff_id, cmd.name, cmd.kind, meta)
-        self.commit(provider)
-        return Written(provider.id, provider.version)
+        return self.create(lambda: Provider.add(cmd.staff_id, cmd.name, cmd.kind, meta))
 
     def set_working_hours(self, provider_id: UUID, cmd: SetHours, meta: Meta) -> Written:
         return self.change(provider_id, Provider, lambda p: p.set_working_hours(cmd.hours, meta))
 
-    def record_absence(self, provider_id: UUID, cmd: RecordAbsence, meta: Meta) -> UUID:
-        provider = self.load(provider_id, Provider)
-        absence_id = provider.record_absence(cmd.start, cmd.end, cmd.reason, meta)
-        self.commit(provider)
-        return absence_id
+    def record_absence(self, provider_id: UUID, cmd: RecordAbsence, meta: Meta) -> Written:
+        """`created` is the new absence's id."""
+        return self.change(
+            provider_id,
+            Provider,
+            lambda p: p.record_absence(cmd.start, cmd.end, cmd.reason, meta),
+        )
 
     # The waiting list.
 
@@ -281,67 +289,44 @@ class Scheduling(ClinicApplication):
         wish = Wish(
             cmd.appointment_type,
             cmd.provider_id,
-            tuple(cmd.weekdays),
+            tuple(day.value for day in cmd.weekdays),
             cmd.earliest,
             cmd.latest,
             cmd.until,
         )
-        entry = WaitlistEntry.add(cmd.patient_id, wish, cmd.note, meta)
-        self.commit(entry)
-        return Written(entry.id, entry.version)
+        return self.create(lambda: WaitlistEntry.add(cmd.patient_id, wish, cmd.note, meta))
 
     def leave_waitlist(self, entry_id: UUID, cmd: LeaveWaitlist, meta: Meta) -> Written:
-        entry = self.load(entry_id, WaitlistEntry)
-        entry.remove(cmd.reason, meta)
-        self.commit(entry)
-        return Written(entry.id, entry.version)
+        return self.change(entry_id, WaitlistEntry, lambda e: e.remove(cmd.reason, meta))
 
-    def _step(
-        self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
-    ) -> Written:
-        appointment = self.load(appointment_id, Appointment, expected)
-        change(appointment)
-        self.commit(appointment, expected_version=expected)
-        return _written(appointment)
-
-    def _ending(
-        self, appointment_id: UUID, expected: int | None, change: Callable[[Appointment], None]
-    ) -> Written:
-        """A cancellation or no-show frees the slot in every diary that held it."""
-        zone = self.zone()
-        for attempt in range(ATTEMPTS):
-            _back_off(attempt)
-            appointment = self.load(appointment_id, Appointment, expected)
-            change(appointment)
-            if self._saved(appointment, *self._release(appointment, zone)):
-                return _written(appointment)
-        raise StaleVersion(expected, None)
+    # The diaries that keep bookings apart (ADR 6).
 
     def _reserve(
         self,
         appointment: Appointment,
         slot: Slot,
         zone: ZoneInfo,
+        meta: Meta,
         loaded: list[Diary] | None = None,
     ) -> list[Diary]:
         known = {d.id: d for d in loaded or []}
         diaries = []
         for resource, resource_id, day in appointment.diaries(zone):
-            diary = self._diary(resource, resource_id, day, known)
-            diary.reserve(appointment.id, slot, f"the {resource.value}")
+            diary = self._diary(resource, resource_id, day, known, meta)
+            diary.reserve(appointment.id, slot, f"the {resource.value}", meta)
             diaries.append(diary)
         return diaries
 
-    def _release(self, appointment: Appointment, zone: ZoneInfo) -> list[Diary]:
+    def _release(self, appointment: Appointment, zone: ZoneInfo, meta: Meta) -> list[Diary]:
         diaries = []
         for resource, resource_id, day in appointment.diaries(zone):
-            diary = self._diary(resource, resource_id, day, {})
-            diary.release(appointment.id)
+            diary = self._diary(resource, resource_id, day, {}, meta)
+            diary.release(appointment.id, meta)
             diaries.append(diary)
         return diaries
 
     def _diary(
-        self, resource: Resource, resource_id: UUID, day: date, known: dict[UUID, Diary]
+        self, resource: Resource, resource_id: UUID, day: date, known: dict[UUID, Diary], meta: Meta
     ) -> Diary:
         found = diary_id(resource, resource_id, day)
         if found in known:
@@ -349,30 +334,12 @@ class Scheduling(ClinicApplication):
         try:
             stored: Diary = self.repository.get(found)
         except AggregateNotFoundError:
-            return Diary(resource=resource.value, resource_id=resource_id, day=day)
+            return Diary(resource=resource.value, resource_id=resource_id, day=day, meta=meta)
         return stored
 
-    def _saved(self, *aggregates: Appointment | Diary) -> bool:
-        """Save all in one transaction; False when someone else changed one meanwhile."""
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            return False
-        return True
 
-
-def _unique(diaries: list[Diary]) -> list[Diary]:
+def _unique(diaries: list[Diary]) -> tuple[Aggregate, ...]:
     seen: dict[UUID, Diary] = {}
     for diary in diaries:
         seen.setdefault(diary.id, diary)
-    return list(seen.values())
-
-
-def _back_off(attempt: int) -> None:
-    """After a lost race, wait a little, at random, so the racers do not collide again."""
-    if attempt:
-        time_module.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
-
-
-def _written(appointment: Appointment) -> Written:
-    return Written(appointment.id, appointment.version, patient_id=appointment.patient_id)
+    return tuple(seen.values())

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The clinic's zone until an admin sets up the clinic: mainland Spain. (The Canary Islands are
+# Atlantic/Canary; a clinic there sets its zone when it sets up its calendar.)
+DEFAULT_ZONE = "Europe/Madrid"
+
 
 class DomainError(ValueError):
     """A rule of the clinic refused the request; the message says which and why."""
@@ -38,6 +42,11 @@ class Meta:
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
         }
+
+    @classmethod
+    def unrecorded(cls) -> Meta:
+        """For events stored before they carried who caused them."""
+        return cls("unrecorded", "unrecorded", "", "")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Meta:

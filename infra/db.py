@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-
-from projections.postgres import init_connection
 
 
 async def ensure_database(dsn: str) -> bool:
@@ -23,6 +23,32 @@ async def ensure_database(dsn: str) -> bool:
         return True
     finally:
         await conn.close()
+
+
+async def drop_database(dsn: str) -> None:
+    """Drop the database named in `dsn`, closing its other connections (test sessions)."""
+    url = urlsplit(dsn)
+    name = url.path.lstrip("/")
+    conn = await asyncpg.connect(url._replace(path="/postgres").geturl())
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb as Python values, in the binary format so COPY works too."""
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
 
 
 async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
-from bus.envelope import Envelope, EventStoreReader
+from infra.eventstore import Envelope, EventStoreReader
 
 Document = dict[str, Any]
 
@@ -55,6 +55,9 @@ class DocumentStore(Protocol):
 
     @property
     def projection(self) -> Projection: ...
+
+    async def migrate(self) -> None:
+        """Create the store's tables or indexes; safe to repeat."""
 
     async def apply(
         self,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bus.envelope import Envelope
+import asyncpg
+
+from infra.eventstore import Envelope
 from projections.base import Document
 from projections.postgres import PostgresProjection
 
@@ -47,3 +49,17 @@ class StaffDirectory(PostgresProjection):
 
     def columns(self, document: Document) -> tuple[Any, ...]:
         return (document["email"], document["active"], document["name"].casefold())
+
+
+class StaffQueries:
+    """Reads of the staff directory."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def staff_list(self) -> list[Document]:
+        """Every account, by name."""
+        rows = await self.pool.fetch(
+            "SELECT document FROM staff_directory ORDER BY sort_key, aggregate_id"
+        )
+        return [r["document"] for r in rows]

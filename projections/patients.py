@@ -6,16 +6,17 @@ import base64
 import json
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pymongo.asynchronous.database import AsyncDatabase
 
-from bus.envelope import Envelope
-from projections.base import Document
-from projections.mongo import MongoProjection
-from projections.postgres import PostgresProjection
+from infra.eventstore import Envelope, EventStoreReader
+from projections.base import Document, fold_until
+from projections.mongo import MongoProjection, MongoStore
+from projections.postgres import PostgresProjection, PostgresStore
 
 
 def searchable(text: str) -> str:
@@ -224,3 +225,32 @@ async def search_directory(
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PatientQueries:
+    """Every read of the patients' read models: the directory search and the chart, now or as
+    it stood at an earlier instant (rebuilt from the event store with the chart's own fold)."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, mongo: AsyncDatabase[dict[str, Any]], reader: EventStoreReader
+    ) -> None:
+        self.pool = pool
+        self.reader = reader
+        self.directory = PostgresStore(pool, PatientDirectory())
+        self.charts = MongoStore(mongo, PatientChart())
+
+    async def search(self, query: str, limit: int, cursor: str | None) -> DirectoryPage:
+        return await search_directory(self.pool, query, limit, cursor)
+
+    async def chart(self, patient_id: UUID) -> Document | None:
+        found = await self.charts.find(patient_id)
+        return {k: v for k, v in found.items() if k != "_id"} if found else None
+
+    async def chart_as_of(self, patient_id: UUID, moment: datetime) -> Document | None:
+        events = await self.reader.aggregate_events("patients", patient_id)
+        folded = fold_until(PatientChart(), events, moment)
+        return {"version": folded.version, **folded.document} if folded else None
+
+    async def history(self, patient_id: UUID) -> list[Envelope]:
+        """Every event of the patient's record, for auditors."""
+        return await self.reader.aggregate_events("patients", patient_id)

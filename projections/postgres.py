@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
@@ -43,21 +42,6 @@ class PostgresProjection(Projection):
             f"version bigint NOT NULL, document jsonb NOT NULL, {self.columns_ddl})",
             *self.indexes_ddl,
         ]
-
-
-def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + json.dumps(value).encode()
-
-
-def _jsonb_decode(data: bytes) -> Any:
-    return json.loads(data[1:])
-
-
-async def init_connection(conn: asyncpg.Connection) -> None:
-    """jsonb as Python values, in the binary format so COPY works too."""
-    await conn.set_type_codec(
-        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
-    )
 
 
 class PostgresStore:

@@ -7,20 +7,31 @@ reference-data screens and availability.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from bus.envelope import Envelope
+import asyncpg
+
+from domain.scheduling import LIVE, Slot, Status
+from domain.scheduling.calendar import BookingRules
+from domain.scheduling.reference import CLINIC_SETUP_ID
+from domain.scheduling.waitlist import Wish
+from domain.shared import DEFAULT_ZONE
+from infra.eventstore import Envelope
 from projections.base import Document
-from projections.postgres import PostgresProjection
+from projections.postgres import PostgresProjection, PostgresStore
 
-LIVE = ("booked", "confirmed", "checked_in", "completed")
+_LIVE = sorted(s.value for s in LIVE)
+_ENDED = sorted({Status.CANCELLED.value, Status.NO_SHOW.value})
 _STATUS_AFTER = {
-    "AppointmentConfirmed": "confirmed",
-    "PatientCheckedIn": "checked_in",
-    "AppointmentCompleted": "completed",
-    "AppointmentCancelled": "cancelled",
-    "PatientDidNotAttend": "no_show",
+    "AppointmentConfirmed": Status.CONFIRMED,
+    "PatientCheckedIn": Status.CHECKED_IN,
+    "AppointmentCompleted": Status.COMPLETED,
+    "AppointmentCancelled": Status.CANCELLED,
+    "PatientDidNotAttend": Status.NO_SHOW,
 }
 
 
@@ -60,7 +71,7 @@ class AppointmentBook(PostgresProjection):
                         "notes",
                     )
                 },
-                "status": "booked",
+                "status": Status.BOOKED.value,
                 "override_reason": payload.get("override_reason"),
                 "booked_at": envelope.timestamp.isoformat(),
                 "booked_by": envelope.meta.get("actor_id"),
@@ -72,11 +83,11 @@ class AppointmentBook(PostgresProjection):
                 end=payload["end"],
                 provider_id=payload["provider_id"],
                 operatory_id=payload["operatory_id"],
-                status="booked",
+                status=Status.BOOKED.value,
                 freed=[*doc.get("freed", []), freed],
             )
         elif kind in _STATUS_AFTER:
-            doc["status"] = _STATUS_AFTER[kind]
+            doc["status"] = _STATUS_AFTER[kind].value
             if kind == "AppointmentCancelled":
                 doc["cancellation"] = {k: payload[k] for k in ("reason", "by_patient", "late")}
         doc["version"] = envelope.version
@@ -203,3 +214,240 @@ class Waitlist(PostgresProjection):
             document["active"],
             datetime.fromisoformat(document["since"]),
         )
+
+
+# Queries: the appointment book's reads, named, beside the read models they read. ----------------
+
+
+def _held(live: str, provider: str, operatory: str, start: str, end: str) -> str:
+    """SQL: this `appointments` row is live and holds the provider or the chair at some time
+    within [start, end). The one spelling of "taken", for availability and freed slots."""
+    return (
+        f"status = ANY({live}) AND (provider_id = {provider} OR operatory_id = {operatory}) "
+        f"AND starts_at < {end} AND ends_at > {start}"
+    )
+
+
+# When live appointments ($1: the live statuses) hold the provider ($2) or the chair ($3)
+# within [$4, $5).
+BUSY = "SELECT starts_at, ends_at FROM appointments WHERE " + _held(  # noqa: S608
+    "$1::text[]", "$2", "$3", "$4", "$5"
+)
+_SPAN = {  # the freed span's fields, typed
+    "provider": "(span->>'provider_id')::uuid",
+    "operatory": "(span->>'operatory_id')::uuid",
+    "start": "(span->>'start')::timestamptz",
+    "end": "(span->>'end')::timestamptz",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentFilter:
+    start: datetime | None = None
+    end: datetime | None = None
+    provider: UUID | None = None
+    operatory: UUID | None = None
+    patient: UUID | None = None
+    status: Status | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentPage:
+    items: list[Document]
+    next: str | None
+
+    @property
+    def patient_ids(self) -> list[str]:
+        return sorted({a["patient_id"] for a in self.items})
+
+
+def decode_book_cursor(after: str) -> tuple[datetime, UUID]:
+    """The place after which the next page starts; ValueError when it is not one we gave."""
+    moment, _, ident = after.partition("|")
+    start = datetime.fromisoformat(moment)
+    if start.tzinfo is None:
+        raise ValueError("the cursor has no time zone")
+    return start, UUID(ident)
+
+
+def local_times(appointment: Document, zone: ZoneInfo) -> Document:
+    """Stored in UTC, shown in the clinic's zone as well: `start_local`, `end_local`."""
+    return {
+        **appointment,
+        "start_local": datetime.fromisoformat(appointment["start"]).astimezone(zone).isoformat(),
+        "end_local": datetime.fromisoformat(appointment["end"]).astimezone(zone).isoformat(),
+    }
+
+
+class SchedulingQueries:
+    """Every read of the appointment book and its reference data."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.appointments = PostgresStore(pool, AppointmentBook())
+        self.setup = PostgresStore(pool, ClinicSetupView())
+        self.providers = PostgresStore(pool, ProviderDirectory())
+        self.waitlist = PostgresStore(pool, Waitlist())
+
+    async def clinic_setup(self) -> Document | None:
+        found = await self.setup.get(CLINIC_SETUP_ID)
+        return found.document if found else None
+
+    async def zone(self) -> ZoneInfo:
+        """The clinic's zone, or the default until the clinic is set up."""
+        setup = await self.clinic_setup()
+        return ZoneInfo(setup["zone"] if setup else DEFAULT_ZONE)
+
+    async def provider_list(self) -> list[Document]:
+        rows = await self.pool.fetch(
+            "SELECT document FROM providers ORDER BY sort_key, aggregate_id"
+        )
+        return [r["document"] for r in rows]
+
+    async def provider(self, provider_id: UUID) -> Document | None:
+        found = await self.providers.get(provider_id)
+        return found.document if found else None
+
+    @staticmethod
+    def booking_rules(setup: Document, provider: Document) -> BookingRules:
+        return BookingRules.as_recorded(
+            ZoneInfo(setup["zone"]),
+            setup["opening_hours"],
+            provider["working_hours"],
+            setup["closures"],
+            provider["absences"],
+        )
+
+    async def busy(
+        self, provider: UUID, operatory: UUID, start: datetime, end: datetime
+    ) -> list[Slot]:
+        """When the provider or the chair is held by a live appointment within [start, end)."""
+        rows = await self.pool.fetch(
+            BUSY,
+            _LIVE,
+            provider,
+            operatory,
+            start,
+            end,
+        )
+        return [Slot(r["starts_at"], r["ends_at"]) for r in rows]
+
+    async def appointment(self, appointment_id: UUID) -> Document | None:
+        found = await self.appointments.get(appointment_id)
+        return found.document if found else None
+
+    async def appointment_page(
+        self, where: AppointmentFilter, after: str | None, limit: int
+    ) -> AppointmentPage:
+        """The book, oldest first, in keyset pages; ValueError for a cursor we did not give."""
+        cursor_start, cursor_id = decode_book_cursor(after) if after else (None, None)
+        rows = await self.pool.fetch(
+            "SELECT aggregate_id, starts_at, document FROM appointments WHERE "
+            "($1::timestamptz IS NULL OR ends_at > $1) "
+            "AND ($2::timestamptz IS NULL OR starts_at < $2) "
+            "AND ($3::uuid IS NULL OR provider_id = $3) "
+            "AND ($4::uuid IS NULL OR operatory_id = $4) "
+            "AND ($5::uuid IS NULL OR patient_id = $5) AND ($6::text IS NULL OR status = $6) "
+            "AND ($7::timestamptz IS NULL OR (starts_at, aggregate_id) > ($7, $8)) "
+            "ORDER BY starts_at, aggregate_id LIMIT $9",
+            where.start,
+            where.end,
+            where.provider,
+            where.operatory,
+            where.patient,
+            where.status.value if where.status else None,
+            cursor_start,
+            cursor_id,
+            limit + 1,
+        )
+        page = rows[:limit]
+        last = page[-1] if len(rows) > limit else None
+        return AppointmentPage(
+            [r["document"] for r in page],
+            f"{last['starts_at'].isoformat()}|{last['aggregate_id']}" if last else None,
+        )
+
+    async def day_sheet(self, day: date, zone: ZoneInfo, provider: UUID | None) -> list[Document]:
+        """The day's live appointments in time order, each with its patient's name and alerts."""
+        start = datetime.combine(day, time(0), zone)
+        rows = await self.pool.fetch(
+            "SELECT a.document AS appointment, p.document AS patient FROM appointments a "
+            "LEFT JOIN patient_directory p ON p.aggregate_id = a.patient_id "
+            "WHERE a.starts_at >= $1 AND a.starts_at < $2 AND a.status = ANY($3::text[]) "
+            "AND ($4::uuid IS NULL OR a.provider_id = $4) ORDER BY a.starts_at, a.aggregate_id",
+            start,
+            datetime.combine(day + timedelta(days=1), time(0), zone),
+            _LIVE,
+            provider,
+        )
+        return [_day_sheet_line(r["appointment"], r["patient"] or {}, zone) for r in rows]
+
+    async def waiting(self) -> list[Document]:
+        """Patients on the waiting list, longest-waiting first."""
+        rows = await self.pool.fetch(
+            "SELECT document FROM waitlist WHERE active ORDER BY since, aggregate_id"
+        )
+        return [r["document"] for r in rows]
+
+    async def freed_slots(self, now: datetime) -> list[Document]:
+        """Future slots that an appointment gave up (cancelled, no-show or moved away) and
+        that no live appointment has taken since, for its provider or its chair."""
+        rows = await self.pool.fetch(
+            "WITH freed AS ("  # noqa: S608 - fragments from code, values as parameters
+            "  SELECT a.document->>'patient_id' AS patient_id, a.aggregate_id AS freed_by, "
+            "         span.value AS span "
+            "  FROM appointments a "
+            "  CROSS JOIN LATERAL jsonb_array_elements("
+            "    coalesce(a.document->'freed', '[]'::jsonb) "
+            "    || CASE WHEN a.status = ANY($2::text[]) THEN jsonb_build_array(a.document) "
+            "       ELSE '[]'::jsonb END) AS span "
+            "  WHERE a.ends_at > $1 AND (a.status = ANY($2::text[]) OR a.document ? 'freed')"
+            ") "
+            "SELECT patient_id, freed_by, span->>'start' AS start, span->>'end' AS end, "
+            "       span->>'provider_id' AS provider_id, span->>'operatory_id' AS operatory_id "
+            f"FROM freed WHERE {_SPAN['start']} > $1 AND NOT EXISTS ("
+            f"  SELECT 1 FROM appointments WHERE {_held('$3::text[]', **_SPAN)}) "
+            f"ORDER BY {_SPAN['start']}, freed_by",
+            now,
+            _ENDED,
+            _LIVE,
+        )
+        return [
+            {
+                "start": r["start"],
+                "end": r["end"],
+                "provider_id": r["provider_id"],
+                "operatory_id": r["operatory_id"],
+                "patient_id": r["patient_id"],
+                "freed_by": str(r["freed_by"]),
+            }
+            for r in rows
+        ]
+
+    async def waitlist_matches(self, setup: Document, now: datetime) -> list[Document]:
+        """Each freed slot with the waiting patients it suits, longest-waiting first."""
+        zone = ZoneInfo(setup["zone"])
+        minutes = {t["code"]: t["minutes"] for t in setup["appointment_types"]}
+        waiting = [(entry, Wish.as_recorded(entry)) for entry in await self.waiting()]
+        matches = []
+        for slot in await self.freed_slots(now):
+            start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
+            provider = UUID(slot["provider_id"])
+            candidates = [
+                entry
+                for entry, wish in waiting
+                if entry["patient_id"] != slot["patient_id"]
+                and wish.fits(provider, start, end, minutes.get(wish.appointment_type, 0), zone)
+            ]
+            if candidates:
+                matches.append({"slot": slot, "candidates": candidates})
+        return matches
+
+
+def _day_sheet_line(appointment: Document, patient: Document, zone: ZoneInfo) -> Document:
+    name = " ".join(filter(None, (patient.get("given_name"), patient.get("family_name"))))
+    return {
+        **local_times(appointment, zone),
+        "patient_name": name or None,
+        "alerts": sorted(patient.get("alerts", {}).values()),
+    }

@@ -1,7 +1,8 @@
 """Real PostgreSQL, RabbitMQ and a MongoDB wire server for every test that needs them.
 
-Each test session gets its own database, exchange and queue names, so a running
-`make run` on the same machine is never disturbed; each test starts from empty stores.
+Each test session gets its own databases, exchange and queue names, so neither a running
+`make run` nor another test run on the same machine is disturbed; each test starts from
+empty stores. The session's PostgreSQL database is dropped when it ends.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import httpx
 import pytest
 
 from api.app import create_app
-from infra.bootstrap import Platform
-from infra.identity import Claims
+from clinic.platform import Platform
+from infra.db import drop_database
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
+from security.sessions import Claims
 
 RUN = uuid4().hex[:8]
 
@@ -43,7 +45,7 @@ def mongo_url() -> Iterator[str]:
 def settings(mongo_url: str) -> Settings:
     return Settings(
         database_url=os.environ.get(
-            "CLINIC_TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/sonrisa_test"
+            "CLINIC_TEST_DATABASE_URL", f"postgresql://127.0.0.1:5432/sonrisa_test_{RUN}"
         ),
         mongo_url=mongo_url,
         mongo_database=f"sonrisa_test_{RUN}",
@@ -88,6 +90,8 @@ async def opened_platform(settings: Settings) -> AsyncIterator[Platform]:
     finally:
         await _delete_queues(opened, exchange_too=True)
         await opened.close()
+        if "CLINIC_TEST_DATABASE_URL" not in os.environ:
+            await drop_database(settings.asyncpg_dsn())
 
 
 @pytest.fixture
@@ -143,7 +147,7 @@ def sign_in(platform: Platform) -> SignIn:
 @pytest.fixture
 async def anonymous(platform: Platform, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the real app, signed in as nobody."""
-    transport = httpx.ASGITransport(app=create_app(settings, platform))
+    transport = httpx.ASGITransport(app=create_app(settings, platform.services()))
     async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
         yield http
 

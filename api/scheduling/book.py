@@ -3,15 +3,14 @@ availability."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
-from api.deps import expected_version, platform, read_your_writes, written
+from api.deps import Running, expected_version, read_your_writes, written
 from api.permissions import (
     APPOINTMENTS_OVERRIDE,
     APPOINTMENTS_READ,
@@ -22,6 +21,7 @@ from api.permissions import (
     allowed,
 )
 from api.problems import Problem
+from api.services import Services
 from commands.base import Written
 from commands.scheduling import (
     AddClosure,
@@ -34,26 +34,19 @@ from commands.scheduling import (
     Reschedule,
     SetHours,
 )
-from domain.scheduling import Slot
+from domain.scheduling import Status
 from domain.scheduling.availability import free_slots
-from domain.scheduling.calendar import Absence, BookingRules, Closure, WeeklyHours
-from domain.scheduling.reference import CLINIC_SETUP_ID
-from infra.bootstrap import Platform
-from projections.scheduling import LIVE
+from projections.scheduling import AppointmentFilter, local_times
 
 router = APIRouter(prefix="/api", tags=["scheduling"])
-Running = Annotated[Platform, Depends(platform)]
 Viewer = Annotated[Actor, Depends(allowed(SCHEDULE_READ))]
 Manager = Annotated[Actor, Depends(allowed(SCHEDULE_MANAGE))]
 BookReader = Annotated[Actor, Depends(allowed(APPOINTMENTS_READ, patient_data=True))]
 Booker = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True))]
-Status = Literal["booked", "confirmed", "checked_in", "completed", "cancelled", "no_show"]
 
 
-async def clinic_setup(running: Platform, request: Request | None = None) -> dict[str, Any]:
-    if request is not None:
-        await read_your_writes(request, Response(), running.clinic_setup.version_of)
-    found = await running.clinic_setup.get(CLINIC_SETUP_ID)
+async def clinic_setup(running: Services) -> dict[str, Any]:
+    found = await running.appointment_book.clinic_setup()
     if found is None:
         raise Problem(
             404,
@@ -61,15 +54,18 @@ async def clinic_setup(running: Platform, request: Request | None = None) -> dic
             "The clinic is not set up",
             "an admin sets opening hours, chairs and appointment types first",
         )
-    return found.document
+    return found
 
 
 # Reference data -------------------------------------------------------------------------------
 
 
 @router.get("/clinic/hours")
-async def get_hours(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    setup = await clinic_setup(running, request)
+async def get_hours(
+    who: Viewer, request: Request, response: Response, running: Running
+) -> dict[str, Any]:
+    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    setup = await clinic_setup(running)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
@@ -80,36 +76,45 @@ def set_hours(body: SetHours, who: Manager, response: Response, running: Running
 
 
 @router.get("/closures")
-async def list_closures(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await clinic_setup(running, request))["closures"]}
+async def list_closures(
+    who: Viewer, request: Request, response: Response, running: Running
+) -> dict[str, Any]:
+    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    return {"items": (await clinic_setup(running))["closures"]}
 
 
 @router.post("/closures", status_code=201)
 def add_closure(
     body: AddClosure, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    result, closure_id = running.scheduling.add_closure(body, who.meta)
+    result = running.scheduling.add_closure(body, who.meta)
     written(response, result)
-    return {"id": str(closure_id)}
+    return {"id": str(result.created)}
 
 
 @router.get("/operatories")
-async def list_operatories(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await clinic_setup(running, request))["operatories"]}
+async def list_operatories(
+    who: Viewer, request: Request, response: Response, running: Running
+) -> dict[str, Any]:
+    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    return {"items": (await clinic_setup(running))["operatories"]}
 
 
 @router.post("/operatories", status_code=201)
 def add_operatory(
     body: AddOperatory, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    result, operatory_id = running.scheduling.add_operatory(body, who.meta)
+    result = running.scheduling.add_operatory(body, who.meta)
     written(response, result)
-    return {"id": str(operatory_id)}
+    return {"id": str(result.created)}
 
 
 @router.get("/appointment-types")
-async def list_types(who: Viewer, request: Request, running: Running) -> dict[str, Any]:
-    return {"items": (await clinic_setup(running, request))["appointment_types"]}
+async def list_types(
+    who: Viewer, request: Request, response: Response, running: Running
+) -> dict[str, Any]:
+    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    return {"items": (await clinic_setup(running))["appointment_types"]}
 
 
 @router.post("/appointment-types", status_code=201)
@@ -121,9 +126,12 @@ def define_type(
 
 
 @router.get("/providers")
-async def list_providers(who: Viewer, running: Running) -> dict[str, Any]:
-    providers = [v.document for v in (await running.providers.dump()).values()]
-    return {"items": sorted(providers, key=lambda p: p["name"].casefold())}
+async def list_providers(
+    who: Viewer, request: Request, response: Response, running: Running
+) -> dict[str, Any]:
+    book = running.appointment_book
+    await read_your_writes(request, response, book.providers.version_of)
+    return {"items": await book.provider_list()}
 
 
 @router.post("/providers", status_code=201)
@@ -142,38 +150,21 @@ def set_working_hours(
 
 @router.post("/providers/{provider_id}/absences", status_code=201)
 def record_absence(
-    provider_id: UUID, body: RecordAbsence, who: Manager, running: Running
+    provider_id: UUID, body: RecordAbsence, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    return {"id": str(running.scheduling.record_absence(provider_id, body, who.meta))}
+    result = running.scheduling.record_absence(provider_id, body, who.meta)
+    written(response, result)
+    return {"id": str(result.created)}
 
 
 # Availability ---------------------------------------------------------------------------------
-
-
-def _rules(setup: dict[str, Any], provider: dict[str, Any]) -> BookingRules:
-    return BookingRules(
-        zone=ZoneInfo(setup["zone"]),
-        opening=WeeklyHours.of(setup["opening_hours"]),
-        working=WeeklyHours.of(provider["working_hours"]),
-        closures=tuple(
-            Closure(
-                date.fromisoformat(c["first_day"]), date.fromisoformat(c["last_day"]), c["reason"]
-            )
-            for c in setup["closures"]
-        ),
-        absences=tuple(
-            Absence(
-                datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"]), a["reason"]
-            )
-            for a in provider["absences"]
-        ),
-    )
 
 
 @router.get("/availability")
 async def availability(
     who: Viewer,
     request: Request,
+    response: Response,
     running: Running,
     provider: UUID,
     operatory: UUID,
@@ -189,7 +180,15 @@ async def availability(
             "The window is not valid",
             "`to` must be after `from`, at most 31 days later",
         )
-    setup = await clinic_setup(running, request)
+    book = running.appointment_book
+    await read_your_writes(
+        request,
+        response,
+        book.setup.version_of,
+        book.providers.version_of,
+        book.appointments.version_of,
+    )
+    setup = await clinic_setup(running)
     types = {t["code"]: t["minutes"] for t in setup["appointment_types"]}
     if type not in types:
         raise Problem(
@@ -198,20 +197,11 @@ async def availability(
             "Unknown appointment type",
             f"known types: {', '.join(sorted(types))}",
         )
-    found = await running.providers.get(provider)
+    found = await book.provider(provider)
     if found is None:
         raise Problem(404, "not-found", "Not found", f"provider {provider} does not exist")
-    rows = await running.pool.fetch(
-        "SELECT starts_at, ends_at FROM appointments WHERE status = ANY($1::text[]) "
-        "AND (provider_id = $2 OR operatory_id = $3) AND starts_at < $5 AND ends_at > $4",
-        list(LIVE),
-        provider,
-        operatory,
-        start,
-        end,
-    )
-    rules = _rules(setup, found.document)
-    busy = [Slot(r["starts_at"], r["ends_at"]) for r in rows]
+    rules = book.booking_rules(setup, found)
+    busy = await book.busy(provider, operatory, start, end)
     slots = free_slots(rules, busy, timedelta(minutes=types[type]), start, end)
     return {
         "zone": setup["zone"],
@@ -226,20 +216,6 @@ async def availability(
 
 
 # Appointments ---------------------------------------------------------------------------------
-
-
-def local_times(appointment: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    """Stored in UTC, shown in the clinic's zone as well: `start_local`, `end_local`."""
-    return {
-        **appointment,
-        "start_local": datetime.fromisoformat(appointment["start"]).astimezone(zone).isoformat(),
-        "end_local": datetime.fromisoformat(appointment["end"]).astimezone(zone).isoformat(),
-    }
-
-
-async def _zone(running: Platform) -> ZoneInfo:
-    found = await running.clinic_setup.get(CLINIC_SETUP_ID)
-    return ZoneInfo(found.document["zone"]) if found else ZoneInfo("UTC")
 
 
 def _book_subject(request: Request, patient_id: str | UUID) -> None:
@@ -259,6 +235,7 @@ def book(
 @router.get("/appointments")
 async def list_appointments(
     request: Request,
+    response: Response,
     who: BookReader,
     running: Running,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
@@ -271,43 +248,12 @@ async def list_appointments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """The book, oldest first; `after` is the `next` of the previous page."""
-    cursor_start, cursor_id = _cursor(after)
-    rows = await running.pool.fetch(
-        "SELECT aggregate_id, starts_at, document FROM appointments WHERE "
-        "($1::timestamptz IS NULL OR ends_at > $1) AND ($2::timestamptz IS NULL OR starts_at < $2) "
-        "AND ($3::uuid IS NULL OR provider_id = $3) AND ($4::uuid IS NULL OR operatory_id = $4) "
-        "AND ($5::uuid IS NULL OR patient_id = $5) AND ($6::text IS NULL OR status = $6) "
-        "AND ($7::timestamptz IS NULL OR (starts_at, aggregate_id) > ($7, $8)) "
-        "ORDER BY starts_at, aggregate_id LIMIT $9",
-        start,
-        end,
-        provider,
-        operatory,
-        patient,
-        status,
-        cursor_start,
-        cursor_id,
-        limit + 1,
-    )
-    page = rows[:limit]
+    book = running.appointment_book
+    await read_your_writes(request, response, book.appointments.version_of)
     request.state.access.patient_id = patient
-    request.state.access.details["patient_ids"] = sorted(
-        {r["document"]["patient_id"] for r in page}
-    )
-    last = page[-1] if len(rows) > limit else None
-    zone = await _zone(running)
-    return {
-        "items": [local_times(r["document"], zone) for r in page],
-        "next": f"{last['starts_at'].isoformat()}|{last['aggregate_id']}" if last else None,
-    }
-
-
-def _cursor(after: str | None) -> tuple[datetime | None, UUID | None]:
-    if not after:
-        return None, None
+    where = AppointmentFilter(start, end, provider, operatory, patient, status)
     try:
-        moment, _, ident = after.partition("|")
-        return datetime.fromisoformat(moment), UUID(ident)
+        page = await book.appointment_page(where, after, limit)
     except ValueError:
         raise Problem(
             400,
@@ -315,27 +261,23 @@ def _cursor(after: str | None) -> tuple[datetime | None, UUID | None]:
             "The cursor is not valid",
             "`after` must be the `next` of a previous page",
         ) from None
-
-
-async def _appointment(
-    request: Request, response: Response, running: Platform, appointment_id: UUID
-) -> dict[str, Any]:
-    await read_your_writes(request, response, running.appointments.version_of)
-    found = await running.pool.fetchval(
-        "SELECT document FROM appointments WHERE aggregate_id = $1", appointment_id
-    )
-    if found is None:
-        raise Problem(404, "not-found", "Not found", f"appointment {appointment_id} does not exist")
-    _book_subject(request, found["patient_id"])
-    response.headers["ETag"] = f'"{found["version"]}"'
-    return local_times(found, await _zone(running))
+    request.state.access.details["patient_ids"] = page.patient_ids
+    zone = await book.zone()
+    return {"items": [local_times(a, zone) for a in page.items], "next": page.next}
 
 
 @router.get("/appointments/{appointment_id}")
 async def get_appointment(
     appointment_id: UUID, request: Request, response: Response, who: BookReader, running: Running
 ) -> dict[str, Any]:
-    return await _appointment(request, response, running, appointment_id)
+    book = running.appointment_book
+    await read_your_writes(request, response, book.appointments.version_of)
+    found = await book.appointment(appointment_id)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"appointment {appointment_id} does not exist")
+    _book_subject(request, found["patient_id"])
+    response.headers["ETag"] = f'"{found["version"]}"'
+    return local_times(found, await book.zone())
 
 
 def _touched(request: Request, result: Written) -> Written:

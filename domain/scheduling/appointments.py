@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -85,30 +86,61 @@ def diary_id(resource: Resource, resource_id: UUID, day: date) -> UUID:
 class Diary(Aggregate):
     """What one provider, chair or patient is booked for on one local day."""
 
+    class DiaryOpened(Aggregate.Created):
+        resource: str
+        resource_id: UUID
+        day: date
+        meta: Meta
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["meta"] = Meta.unrecorded()
+
+    class SlotReserved(Aggregate.Event):
+        appointment_id: UUID
+        start: datetime
+        end: datetime
+        meta: Meta
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["meta"] = Meta.unrecorded()
+
+    class SlotReleased(Aggregate.Event):
+        appointment_id: UUID
+        meta: Meta
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["meta"] = Meta.unrecorded()
+
     @staticmethod
-    def create_id(resource: str, resource_id: UUID, day: date) -> UUID:
+    def create_id(resource: str, resource_id: UUID, day: date, meta: Meta) -> UUID:
         return diary_id(Resource(resource), resource_id, day)
 
-    @event("DiaryOpened")
-    def __init__(self, resource: str, resource_id: UUID, day: date) -> None:
+    @event(DiaryOpened)
+    def __init__(self, resource: str, resource_id: UUID, day: date, meta: Meta) -> None:
         self.bookings: dict[UUID, Slot] = {}
 
-    def reserve(self, appointment_id: UUID, slot: Slot, what: str) -> None:
+    def reserve(self, appointment_id: UUID, slot: Slot, what: str, meta: Meta) -> None:
         for other_id, other in self.bookings.items():
             if other_id != appointment_id and other.overlaps(slot):
                 raise SlotTaken(f"{what} is already booked at that time")
-        self._reserved(appointment_id=appointment_id, start=slot.start, end=slot.end)
+        self._reserved(appointment_id=appointment_id, start=slot.start, end=slot.end, meta=meta)
 
-    @event("SlotReserved")
-    def _reserved(self, appointment_id: UUID, start: datetime, end: datetime) -> None:
+    @event(SlotReserved)
+    def _reserved(self, appointment_id: UUID, start: datetime, end: datetime, meta: Meta) -> None:
         self.bookings[appointment_id] = Slot(start, end)
 
-    def release(self, appointment_id: UUID) -> None:
+    def release(self, appointment_id: UUID, meta: Meta) -> None:
         if appointment_id in self.bookings:
-            self._released(appointment_id=appointment_id)
+            self._released(appointment_id=appointment_id, meta=meta)
 
-    @event("SlotReleased")
-    def _released(self, appointment_id: UUID) -> None:
+    @event(SlotReleased)
+    def _released(self, appointment_id: UUID, meta: Meta) -> None:
         del self.bookings[appointment_id]
 
 

@@ -9,13 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.scheduling.appointments import Slot
 from domain.shared import InvalidValue
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+WEEKDAYS: tuple[Weekday, ...] = tuple(Weekday)  # in `date.weekday()` order: 0 is Monday
+WORKING_WEEK: tuple[Weekday, ...] = WEEKDAYS[:5]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +72,9 @@ class WeeklyHours:
 
     def as_dict(self) -> dict[str, list[list[str]]]:
         return {
-            WEEKDAYS[i]: [[p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")] for p in day]
+            WEEKDAYS[i].value: [
+                [p.opens.strftime("%H:%M"), p.closes.strftime("%H:%M")] for p in day
+            ]
             for i, day in enumerate(self.days)
             if day
         }
@@ -82,6 +98,13 @@ class Closure:
     last_day: date
     reason: str
 
+    @classmethod
+    def as_recorded(cls, recorded: Mapping[str, Any]) -> Closure:
+        """The closure as `ClosureAdded` recorded it."""
+        return cls(
+            _date(recorded["first_day"]), _date(recorded["last_day"]), str(recorded["reason"])
+        )
+
     def covers(self, day: date) -> bool:
         return self.first_day <= day <= self.last_day
 
@@ -94,6 +117,11 @@ class Absence:
     end: datetime
     reason: str
 
+    @classmethod
+    def as_recorded(cls, recorded: Mapping[str, Any]) -> Absence:
+        """The absence as `AbsenceRecorded` recorded it."""
+        return cls(_instant(recorded["start"]), _instant(recorded["end"]), str(recorded["reason"]))
+
 
 @dataclass(frozen=True, slots=True)
 class BookingRules:
@@ -104,6 +132,24 @@ class BookingRules:
     working: WeeklyHours
     closures: tuple[Closure, ...] = ()
     absences: tuple[Absence, ...] = field(default=())
+
+    @classmethod
+    def as_recorded(
+        cls,
+        zone: ZoneInfo,
+        opening: Mapping[str, Sequence[Sequence[str]]],
+        working: Mapping[str, Sequence[Sequence[str]]],
+        closures: Iterable[Mapping[str, Any]],
+        absences: Iterable[Mapping[str, Any]],
+    ) -> BookingRules:
+        """The rules from the clinic's and a provider's recorded hours, closures and absences."""
+        return cls(
+            zone=zone,
+            opening=WeeklyHours.of(opening),
+            working=WeeklyHours.of(working),
+            closures=tuple(Closure.as_recorded(c) for c in closures),
+            absences=tuple(Absence.as_recorded(a) for a in absences),
+        )
 
     def violations(self, slot: Slot) -> list[str]:
         """Why the slot may not be booked; empty when it may."""
@@ -124,6 +170,14 @@ class BookingRules:
 
 def _within(slot: Slot, spans: Iterable[Slot]) -> bool:
     return any(s.start <= slot.start and slot.end <= s.end for s in spans)
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _instant(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def local_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.scheduling.calendar import Absence, BookingRules, Closure, WeeklyHours
-from domain.shared import InvalidValue, Meta, TransitionRefused, require_text
+from domain.shared import DEFAULT_ZONE, InvalidValue, Meta, TransitionRefused, require_text
 
 CLINIC_SETUP_ID = uuid5(NAMESPACE_URL, "sonrisa:clinic-setup")
-DEFAULT_ZONE = "Europe/Madrid"
-PROVIDER_KINDS = ("dentist", "hygienist")
+
+
+class ProviderKind(StrEnum):
+    DENTIST = "dentist"
+    HYGIENIST = "hygienist"
 
 
 def zone(name: str) -> ZoneInfo:
@@ -129,12 +133,12 @@ class Provider(Aggregate):
 
     @classmethod
     def add(cls, staff_id: UUID, name: str, kind: str, meta: Meta) -> Provider:
-        if kind not in PROVIDER_KINDS:
+        if kind not in set(ProviderKind):
             raise InvalidValue("a provider is a dentist or a hygienist", field="kind")
         return cls(
             staff_id=staff_id,
             name=require_text(name, "name", max_length=200),
-            kind=kind,
+            kind=ProviderKind(kind).value,
             meta=meta,
         )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,20 @@ class Wish:
     earliest: time
     latest: time
     until: date | None
+
+    @classmethod
+    def as_recorded(cls, recorded: Mapping[str, Any]) -> Wish:
+        """The wish as `PatientWaitlisted` recorded it (plain values, as events travel)."""
+        provider = recorded.get("provider_id")
+        until = recorded.get("until")
+        return cls(
+            appointment_type=str(recorded["appointment_type"]),
+            provider_id=UUID(str(provider)) if provider else None,
+            weekdays=tuple(recorded["weekdays"]),
+            earliest=time.fromisoformat(recorded["earliest"]),
+            latest=time.fromisoformat(recorded["latest"]),
+            until=date.fromisoformat(until) if isinstance(until, str) else until,
+        )
 
     def fits(
         self, provider_id: UUID, start: datetime, end: datetime, minutes: int, zone: ZoneInfo
@@ -90,4 +105,5 @@ class WaitlistEntry(Aggregate):
 
 
 def _ordered(days: Sequence[str]) -> list[str]:
-    return sorted(set(days), key=WEEKDAYS.index)
+    wanted = set(days)
+    return [day.value for day in WEEKDAYS if day in wanted]

@@ -11,8 +11,8 @@ from fastapi.routing import APIRoute
 
 from api.app import DOCUMENTATION_PATHS, ROUTERS, create_app
 from api.permissions import BREAK_GLASS_HEADER, PERMISSIONS, permitted
+from clinic.platform import Platform
 from domain.identity import Role
-from infra.bootstrap import Platform
 from infra.settings import Settings
 from tests.conftest import SignIn
 from tests.e2e.test_patients_api import PATIENT, register

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
 
 MADRID = ZoneInfo("Europe/Madrid")

@@ -10,7 +10,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from infra.settings import Settings
 from tests.conftest import SignIn
 from tests.e2e.test_patients_api import CONSISTENT, PATIENT, TOKEN

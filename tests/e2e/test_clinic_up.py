@@ -9,7 +9,7 @@ from uuid import UUID
 
 import httpx
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from infra.settings import Settings
 from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_patients_api import PATIENT
@@ -81,4 +81,8 @@ async def test_clinic_up_serves_projects_and_stops_cleanly_on_sigterm(
     relay = platform.relay().run
     async with running(relay, *(platform.consumer(n).run for n in platform.projectors)):
         await eventually(lambda: caught_up(platform), what="the restarted pipeline to catch up")
-    assert {p for p in accepted if await platform.directory.version_of(p) == 1} == set(accepted)
+    assert {
+        p
+        for p in accepted
+        if await platform.projectors["patient_directory"].store.version_of(p) == 1
+    } == set(accepted)

@@ -12,7 +12,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from infra.logs import configure_logging
 from tests.conftest import event_count, eventually
 
@@ -58,8 +58,8 @@ async def test_a_registered_patient_reaches_both_read_models_and_is_found_by_sea
         "/api/patients", params={"q": "nunez pena"}, headers={CONSISTENT: created.headers[TOKEN]}
     )
     assert [p["patient_id"] for p in found.json()["items"]] == [patient_id]
-    assert await platform.directory.version_of(UUID(patient_id)) == 1
-    assert await platform.chart.version_of(UUID(patient_id)) == 1
+    assert await platform.projectors["patient_directory"].store.version_of(UUID(patient_id)) == 1
+    assert await platform.projectors["patient_chart"].store.version_of(UUID(patient_id)) == 1
 
 
 async def test_search_ignores_accents_and_case_and_finds_by_phone_and_national_id(
@@ -90,7 +90,9 @@ async def test_search_ignores_accents_and_case_and_finds_by_phone_and_national_i
 
 
 async def _has_version(platform: Platform, patient_id: str, version: int = 1) -> bool:
-    return await platform.directory.version_of(UUID(patient_id)) >= version
+    return (
+        await platform.projectors["patient_directory"].store.version_of(UUID(patient_id)) >= version
+    )
 
 
 async def _all_projected(platform: Platform, ids: list[str]) -> bool:

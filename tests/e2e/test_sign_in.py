@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pyotp
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from infra.logs import configure_logging
 from tests.conftest import SignIn
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_patients_api import PATIENT
 from tests.e2e.test_sign_in import PASSWORD, auth, first_admin, login

@@ -9,13 +9,13 @@ from uuid import UUID
 
 import aio_pika
 
-from bus.envelope import Envelope
 from bus.relay import message
 from bus.topology import declare_consumer_queue, declare_exchange
+from clinic.platform import Platform
 from commands.base import Written
 from commands.patients import RaiseAlert, RegisterPatient, UpdatePatient
 from domain.shared import Meta
-from infra.bootstrap import Platform
+from infra.eventstore import Envelope
 from projections.base import Versioned
 
 META = Meta("staff-1", "receptionist", "corr-1", "req-1")

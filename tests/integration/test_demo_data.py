@@ -10,13 +10,15 @@ from datetime import date, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bus.envelope import CONTEXTS
-from commands.base import CLINIC_ZONE, clinic_today
-from infra.bootstrap import Platform
-from infra.demo import DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
+from clinic.demo import DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
+from clinic.platform import Platform
+from clinic.registry import CONTEXTS
+from commands.base import clinic_today
+from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
 from tests.conftest import eventually
 from tests.integration.helpers import caught_up
@@ -25,6 +27,8 @@ from tests.integration.test_relay_crash import clinic_env
 CLINIC = str(Path(sys.executable).with_name("clinic"))
 OPENING = ((time(9), time(14)), (time(16), time(20)))
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 
 
 async def _events(platform: Platform) -> dict[str, int]:

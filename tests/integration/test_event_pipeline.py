@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 
 from prometheus_client import REGISTRY
 
-from bus.envelope import Envelope
-from infra.bootstrap import Platform
+from clinic.platform import Platform
+from infra.eventstore import Envelope
 from tests.conftest import eventually, running
 from tests.integration.helpers import (
     META,
@@ -26,8 +26,8 @@ from tests.integration.helpers import (
 
 async def _versions(platform: Platform, patient_id: UUID) -> tuple[int, int]:
     return (
-        await platform.directory.version_of(patient_id),
-        await platform.chart.version_of(patient_id),
+        await platform.projectors["patient_directory"].store.version_of(patient_id),
+        await platform.projectors["patient_chart"].store.version_of(patient_id),
     )
 
 
@@ -40,8 +40,8 @@ async def test_the_same_message_delivered_twice_is_applied_once(
     await publish(platform, [registered, alert, alert, registered, contact, alert])
 
     await eventually(lambda: _at(platform, patient_id, 3), what="version 3 in both read models")
-    directory = (await platform.directory.dump())[patient_id].document
-    chart = await platform.chart.find(patient_id)
+    directory = (await platform.projectors["patient_directory"].store.dump())[patient_id].document
+    chart = await platform.services().patient_records.chart(patient_id)
     assert directory["active_alerts"] == 1
     assert chart is not None
     assert len(chart["alerts"]) == 1
@@ -60,7 +60,7 @@ async def test_a_message_after_a_version_gap_is_healed_from_the_event_store(
     await publish(platform, [contact])
 
     await eventually(lambda: _at(platform, patient_id, 3), what="the gap to be healed")
-    chart = await platform.chart.find(patient_id)
+    chart = await platform.services().patient_records.chart(patient_id)
     assert chart is not None
     assert chart["contact"]["phone"] == "+34700000002"
     assert [a["code"] for a in chart["alerts"]] == ["latex"]

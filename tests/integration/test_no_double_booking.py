@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.base import CLINIC_ZONE
+from clinic.platform import Platform
 from commands.scheduling import (
     AddOperatory,
     AddProvider,
@@ -21,9 +22,11 @@ from commands.scheduling import (
 )
 from domain.scheduling import SlotTaken
 from domain.scheduling.calendar import WEEKDAYS
-from infra.bootstrap import Platform
+from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
 from tests.integration.helpers import META
+
+CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 
 CONCURRENT = 50
 START = datetime(2030, 3, 4, 9, 0, tzinfo=CLINIC_ZONE)
@@ -53,7 +56,9 @@ def _provider(app: Scheduling) -> UUID:
 
 
 def _chair(app: Scheduling) -> UUID:
-    return app.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:8]}"), META)[1]
+    created = app.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:8]}"), META).created
+    assert created is not None
+    return created
 
 
 def _attempt(scheduling: Scheduling, command: BookAppointment) -> str:

@@ -9,7 +9,7 @@ from uuid import UUID
 from pymongo import AsyncMongoClient
 
 from bus.consumer import ConsumerRunner
-from infra.bootstrap import TRANSIENT_ERRORS, Platform
+from clinic.platform import TRANSIENT_ERRORS, Platform
 from infra.mongo import EmbeddedMongo
 from projections.base import Projector
 from projections.mongo import MongoStore

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.bootstrap import Platform
+from clinic.platform import Platform
 from infra.settings import Settings
 from tests.conftest import eventually
 from tests.integration.helpers import caught_up, read_models, three_event_history

@@ -18,8 +18,8 @@ UTC = ZoneInfo("UTC")
 MONDAY = date(2026, 11, 30)
 SPRING_FORWARD = date(2026, 3, 29)
 AUTUMN_BACK = date(2026, 10, 25)
-MORNINGS = {day: [("09:00", "14:00")] for day in WEEKDAYS[:5]}
-SPLIT_SHIFT = {day: [("09:00", "14:00"), ("16:00", "20:00")] for day in WEEKDAYS[:5]}
+MORNINGS = {day.value: [("09:00", "14:00")] for day in WEEKDAYS[:5]}
+SPLIT_SHIFT = {day.value: [("09:00", "14:00"), ("16:00", "20:00")] for day in WEEKDAYS[:5]}
 
 
 def at(day: date, wall: str) -> datetime:

@@ -16,7 +16,7 @@ import pytest
 import typer.main
 import yaml
 
-from infra.cli import app
+from clinic.cli import app
 from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -374,10 +374,11 @@ def test_a_refused_update_leaves_the_record_as_it_was(patients: Patients) -> Non
 
 
 def record(patients: Patients, patient_id: UUID, **fields: Any) -> UUID:
-    _, entry_id = patients.record_history_entry(
+    written = patients.record_history_entry(
         patient_id, RecordHistoryEntry(**fields), meta("history"), expected_version=None
     )
-    return entry_id
+    assert written.created is not None
+    return written.created
 
 
 def end(patients: Patients, patient_id: UUID, entry_id: UUID, ended_on: date) -> None:
@@ -473,13 +474,14 @@ def test_ending_an_unknown_history_entry_is_refused(patients: Patients) -> None:
 
 
 def raise_alert(patients: Patients, patient_id: UUID, code: str) -> UUID:
-    _, alert_id = patients.raise_alert(
+    written = patients.raise_alert(
         patient_id,
         RaiseAlert(code=code, description="Anaphylaxis to latex gloves"),
         meta("alert"),
         expected_version=None,
     )
-    return alert_id
+    assert written.created is not None
+    return written.created
 
 
 def clear_alert(patients: Patients, patient_id: UUID, alert_id: UUID) -> None:
@@ -534,15 +536,17 @@ def test_every_event_records_who_asked_for_it_and_why(patients: Patients) -> Non
     patients.update(
         patient_id, correction(given_name="Anna", phone="611 222 333"), 1, meta("update")
     )
-    _, entry_id = patients.record_history_entry(
+    entry_id = patients.record_history_entry(
         patient_id, RecordHistoryEntry(kind="allergy", description="Latex"), meta("record"), 3
-    )
+    ).created
+    assert entry_id is not None
     patients.end_history_entry(
         patient_id, entry_id, EndHistoryEntry(ended_on=TODAY), meta("end"), 4
     )
-    _, alert_id = patients.raise_alert(
+    alert_id = patients.raise_alert(
         patient_id, RaiseAlert(code="bleeding", description="On anticoagulants"), meta("raise"), 5
-    )
+    ).created
+    assert alert_id is not None
     patients.clear_alert(patient_id, alert_id, ClearAlert(), meta("clear"), 6)
 
     assert [(type(e).__name__, meta_of(e)) for e in recorded_events(patients)] == [
@@ -572,16 +576,18 @@ def test_of_two_concurrent_saves_of_the_same_patient_the_second_is_refused(
     patients: Patients,
 ) -> None:
     patient_id = register_ana(patients)
-    at_reception, in_surgery = stored(patients, patient_id), stored(patients, patient_id)
-    at_reception.raise_alert(
-        code="unpaid", description="Owes 40 EUR", severity="low", meta=meta("a")
-    )
-    in_surgery.raise_alert(
-        code="latex_allergy", description="Latex", severity="high", meta=meta("b")
-    )
-    patients.commit(at_reception)
+
+    def decide_while_reception_saves_first(in_surgery: Patient) -> None:
+        at_reception = stored(patients, patient_id)
+        at_reception.raise_alert(
+            code="unpaid", description="Owes 40 EUR", severity="low", meta=meta("a")
+        )
+        patients.save(at_reception)
+        in_surgery.raise_alert(
+            code="latex_allergy", description="Latex", severity="high", meta=meta("b")
+        )
 
     with pytest.raises(StaleVersion, match="changed by someone else"):
-        patients.commit(in_surgery)
+        patients.change(patient_id, Patient, decide_while_reception_saves_first)
     alerts = stored(patients, patient_id).alerts.values()
     assert [alert.code for alert in alerts] == ["unpaid"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.base import CLINIC_ZONE
 from commands.scheduling import (
     AddClosure,
     AddOperatory,
@@ -19,9 +21,11 @@ from commands.scheduling import (
     Scheduling,
     SetHours,
 )
-from domain.scheduling import Appointment, OutsideHours, SlotTaken, Status
+from domain.scheduling import Appointment, OutsideHours, SlotTaken, Status, diary_id
 from domain.scheduling.calendar import WEEKDAYS
-from domain.shared import InvalidValue, Meta, TransitionRefused
+from domain.shared import DEFAULT_ZONE, InvalidValue, Meta, TransitionRefused
+
+CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 META = Meta("staff-1", "receptionist", "corr", "req")
@@ -50,7 +54,9 @@ def new_provider(scheduling: Scheduling, hours: dict[str, list[list[str]]] | Non
 
 
 def new_chair(scheduling: Scheduling) -> UUID:
-    return scheduling.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:6]}"), META)[1]
+    created = scheduling.add_operatory(AddOperatory(name=f"Chair {uuid4().hex[:6]}"), META).created
+    assert created is not None
+    return created
 
 
 def booking(
@@ -244,3 +250,47 @@ def test_moving_to_another_provider_frees_the_first_and_takes_the_second(
         scheduling.book(booking(scheduling, provider=second), META)
     with pytest.raises(SlotTaken, match="the operatory"):
         scheduling.book(booking(scheduling, chair=chair), META)
+
+
+# Who caused a diary's changes (invariant 6)
+
+
+def test_every_diary_event_records_who_booked_and_who_cancelled(scheduling: Scheduling) -> None:
+    booker, canceller = (
+        Meta("desk-1", "receptionist", "c1", "r1"),
+        Meta("dr", "dentist", "c2", "r2"),
+    )
+    booked = scheduling.book(booking(scheduling), booker)
+    scheduling.cancel(booked.id, Cancel(reason="flu"), canceller, None)
+
+    appointment: Appointment = scheduling.repository.get(booked.id)
+    recorded = [
+        (type(event).__name__, getattr(event, "meta", None))
+        for resource, resource_id, day in appointment.diaries(CLINIC_ZONE)
+        for event in scheduling.repository.event_store.get(diary_id(resource, resource_id, day))
+    ]
+    assert (
+        recorded
+        == [
+            ("DiaryOpened", booker),
+            ("SlotReserved", booker),
+            ("SlotReleased", canceller),
+        ]
+        * 3
+    )
+
+
+def test_a_diary_stored_before_its_events_carried_meta_still_loads(scheduling: Scheduling) -> None:
+    booked = scheduling.book(booking(scheduling), META)
+    appointment: Appointment = scheduling.repository.get(booked.id)
+    resource, resource_id, day = appointment.diaries(CLINIC_ZONE)[0]
+    stored = scheduling.recorder.select_events(diary_id(resource, resource_id, day))
+    old_shape = []
+    for event in stored:
+        state = json.loads(event.state)
+        state.pop("meta"), state.pop("class_version")
+        old_shape.append(replace(event, state=json.dumps(state).encode()))
+    mapped = [scheduling.mapper.to_domain_event(e) for e in old_shape]
+
+    assert [getattr(e, "meta", None) for e in mapped] == [Meta.unrecorded(), Meta.unrecorded()]
+    assert getattr(mapped[1], "appointment_id", None) == booked.id

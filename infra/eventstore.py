@@ -1,33 +1,72 @@
-"""The message every event travels in, and how it is read from the event store.
+"""The event store's reader: the envelope every event is read in, and how it is decoded.
 
 One shape for the relay, gap healing, rebuilds and audits: whatever reads events
 reads them as `Envelope`s made here, so a projection sees the same thing live and
-on a rebuild.
+on a rebuild. The transcodings are the ones the command side writes with, and the
+contexts are named after the command side's Applications (their `name`, lower case,
+is the prefix of their events table), so neither list is kept by hand twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import asyncpg
+from eventsourcing.application import Application
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    Transcoding,
     UUIDAsHex,
 )
 from pydantic import BaseModel, ConfigDict
 
-from commands.base import register_clinic_transcodings
 from domain.shared import Meta
 
-CONTEXTS: tuple[str, ...] = ("patients", "identity", "scheduling")
 _SKIPPED = {"originator_id", "originator_version", "timestamp", "originator_topic", "meta"}
 # Secrets stay in the event store; the bus and every reader of envelopes see that they changed.
 _REDACTED = {"password_hash", "secret"}
+
+
+def context_of(application: type[Application[Any]]) -> str:
+    """The bounded context an Application writes: eventsourcing names its table after it."""
+    return application.name.lower()
+
+
+def contexts_of(applications: Iterable[type[Application[Any]]]) -> tuple[str, ...]:
+    return tuple(context_of(a) for a in applications)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class MetaAsDict(Transcoding):
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, str]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta.from_dict(data)
+
+
+def register_clinic_transcodings(transcoder: JSONTranscoder) -> None:
+    """What the clinic's events hold beyond eventsourcing's defaults."""
+    transcoder.register(DateAsISO())
+    transcoder.register(MetaAsDict())
 
 
 class Envelope(BaseModel):
@@ -115,22 +154,25 @@ class EventDecoder:
         )
 
 
-def events_table(context: str) -> str:
-    if context not in CONTEXTS:
-        raise ValueError(f"unknown context {context!r}")
-    return f"{context}_events"
-
-
 class EventStoreReader:
     """Reads the event store's tables directly with asyncpg (read-only, never writes)."""
 
-    def __init__(self, pool: asyncpg.Pool, decoder: EventDecoder | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, contexts: Sequence[str], decoder: EventDecoder | None = None
+    ) -> None:
         self.pool = pool
+        self.contexts = tuple(contexts)
         self.decoder = decoder or EventDecoder()
+
+    def table(self, context: str) -> str:
+        """The events table of a known context (never a name taken from input)."""
+        if context not in self.contexts:
+            raise ValueError(f"unknown context {context!r}; known: {', '.join(self.contexts)}")
+        return f"{context}_events"
 
     async def notifications(self, context: str, after: int, limit: int) -> list[Envelope]:
         rows = await self.pool.fetch(
-            f"SELECT * FROM {events_table(context)} WHERE notification_id > $1 "  # noqa: S608
+            f"SELECT * FROM {self.table(context)} WHERE notification_id > $1 "  # noqa: S608
             "ORDER BY notification_id LIMIT $2",
             after,
             limit,
@@ -141,7 +183,7 @@ class EventStoreReader:
         self, context: str, aggregate_id: UUID, after_version: int = 0, up_to: int | None = None
     ) -> list[Envelope]:
         rows = await self.pool.fetch(
-            f"SELECT * FROM {events_table(context)} WHERE originator_id = $1 "  # noqa: S608
+            f"SELECT * FROM {self.table(context)} WHERE originator_id = $1 "  # noqa: S608
             "AND originator_version > $2 AND ($3::bigint IS NULL OR originator_version <= $3) "
             "ORDER BY originator_version",
             aggregate_id,
@@ -152,9 +194,13 @@ class EventStoreReader:
 
     async def max_notification_id(self, context: str) -> int:
         value = await self.pool.fetchval(
-            f"SELECT coalesce(max(notification_id), 0) FROM {events_table(context)}"  # noqa: S608
+            f"SELECT coalesce(max(notification_id), 0) FROM {self.table(context)}"  # noqa: S608
         )
         return int(value)
+
+    async def heads(self) -> dict[str, int]:
+        """The newest notification id of every context."""
+        return {c: await self.max_notification_id(c) for c in self.contexts}
 
     async def stream(
         self, contexts: Sequence[str], batch: int = 2000
@@ -165,12 +211,3 @@ class EventStoreReader:
             while chunk := await self.notifications(context, after, batch):
                 yield chunk
                 after = chunk[-1].notification_id
-
-
-def body(envelope: Envelope) -> bytes:
-    return envelope.model_dump_json().encode()
-
-
-def parse(raw: bytes) -> Envelope:
-    """The envelope in a message body; pydantic's ValidationError when it is not one."""
-    return Envelope.model_validate_json(raw)

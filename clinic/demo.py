@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from uuid import UUID, uuid4
 
-from commands.identity import RegisterStaff, RegistrationClosed, RoleName
+from clinic.platform import Platform
+from commands.base import Written
+from commands.identity import RegisterStaff, RegistrationClosed
 from commands.patients import (
     AddressIn,
     Consents,
@@ -28,10 +30,11 @@ from commands.scheduling import (
     DefineAppointmentType,
     SetHours,
 )
-from domain.identity import check_password
+from domain.identity import Role, check_password
 from domain.scheduling import OutsideHours, SlotTaken
+from domain.scheduling.calendar import WORKING_WEEK
+from domain.scheduling.reference import ProviderKind
 from domain.shared import Meta
-from infra.bootstrap import Platform
 
 DEMO_ADMIN_EMAIL = "admin@sonrisa.demo"
 DEMO_PASSWORD = "sonrisa-demo-dientes-sanos"  # noqa: S105 - printed for the demo's users
@@ -41,7 +44,7 @@ PATIENTS = 40
 
 SPLIT = [["09:00", "14:00"], ["16:00", "20:00"]]
 MORNING, AFTERNOON = [SPLIT[0]], [SPLIT[1]]
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
+WEEKDAYS = tuple(day.value for day in WORKING_WEEK)
 OPENING = {day: SPLIT for day in WEEKDAYS}
 CHAIRS = ("Gabinete 1", "Gabinete 2", "Gabinete 3")
 TYPES = {  # code: (name, minutes)
@@ -71,7 +74,7 @@ NOTES = {
 class StaffSpec:
     name: str
     login: str  # before the @; the admin's address is given
-    role: RoleName
+    role: Role
     provider: str | None = None  # the name on the appointment book
     hours: dict[str, list[list[str]]] = field(default_factory=dict)
     chair: int = 0  # the provider's own chair
@@ -81,16 +84,16 @@ CARMEN_HOURS = {**{d: SPLIT for d in WEEKDAYS[:4]}, "friday": MORNING}
 JAVIER_HOURS = {d: AFTERNOON if d in ("tuesday", "thursday") else SPLIT for d in WEEKDAYS}
 MARTA_HOURS = {d: MORNING for d in WEEKDAYS}  # the hygienist works mornings only
 STAFF = (
-    StaffSpec("Lucía Fernández Ortega", "", "admin"),
-    StaffSpec("Carmen Ruiz Beltrán", "carmen.ruiz", "dentist", "Dra. Carmen Ruiz", CARMEN_HOURS),
+    StaffSpec("Lucía Fernández Ortega", "", Role.ADMIN),
+    StaffSpec("Carmen Ruiz Beltrán", "carmen.ruiz", Role.DENTIST, "Dra. Carmen Ruiz", CARMEN_HOURS),
     StaffSpec(
-        "Javier Morales Peña", "javier.morales", "dentist", "Dr. Javier Morales", JAVIER_HOURS, 1
+        "Javier Morales Peña", "javier.morales", Role.DENTIST, "Dr. Javier Morales", JAVIER_HOURS, 1
     ),
     StaffSpec(
-        "Marta Iglesias Soto", "marta.iglesias", "hygienist", "Marta Iglesias", MARTA_HOURS, 2
+        "Marta Iglesias Soto", "marta.iglesias", Role.HYGIENIST, "Marta Iglesias", MARTA_HOURS, 2
     ),
-    StaffSpec("Pablo Navarro Gil", "pablo.navarro", "receptionist"),
-    StaffSpec("Elena Castro Vidal", "elena.castro", "auditor"),
+    StaffSpec("Pablo Navarro Gil", "pablo.navarro", Role.RECEPTIONIST),
+    StaffSpec("Elena Castro Vidal", "elena.castro", Role.AUDITOR),
 )
 
 FEMALE = "Lucía María Carmen Sofía Martina Paula Julia Elena Isabel Ana Laura Raquel Inés Andrea"
@@ -240,10 +243,17 @@ class _Demo:
                 self.staff_ids.append(written.id)
             self.summary.staff.append((spec.name, email, spec.role))
 
+    @staticmethod
+    def _made(result: Written) -> UUID:
+        assert result.created is not None
+        return result.created
+
     def set_up_clinic(self) -> list[UUID]:
         scheduling = self.platform.scheduling
         scheduling.set_opening_hours(SetHours(hours=OPENING), self.meta())
-        chairs = [scheduling.add_operatory(AddOperatory(name=n), self.meta())[1] for n in CHAIRS]
+        chairs = [
+            self._made(scheduling.add_operatory(AddOperatory(name=n), self.meta())) for n in CHAIRS
+        ]
         for code, (name, minutes) in TYPES.items():
             command = DefineAppointmentType(code=code, name=name, minutes=minutes)
             scheduling.define_appointment_type(command, self.meta())
@@ -254,7 +264,7 @@ class _Demo:
         return chairs
 
     def add_provider(self, spec: StaffSpec, staff_id: UUID) -> _Provider:
-        kind = "hygienist" if spec.role == "hygienist" else "dentist"
+        kind = ProviderKind.HYGIENIST if spec.role == Role.HYGIENIST else ProviderKind.DENTIST
         command = AddProvider(staff_id=staff_id, name=spec.provider or spec.name, kind=kind)
         provider_id = self.platform.scheduling.add_provider(command, self.meta()).id
         self.platform.scheduling.set_working_hours(

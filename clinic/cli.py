@@ -18,14 +18,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bus.envelope import CONTEXTS
-from commands.identity import AlreadyExists
-from infra.bootstrap import Platform
-from infra.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
+from api.app import create_app
+from clinic.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
+from clinic.platform import Platform
+from clinic.registry import CONTEXTS
+from clinic.supervisor import Part, api_part, event_loop_factory, stop_on_signals, supervise
+from commands.base import clinic_today
+from commands.identity import AlreadyExists, RegisterStaff
+from domain.shared import DomainError, Meta
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
-from infra.supervisor import Part, api_part, event_loop_factory, stop_on_signals, supervise
+from projections.base import fold_until
+from projections.patients import PatientChart
 
 app = typer.Typer(help="Sonrisa, the dental clinic platform.", no_args_is_help=True)
 projections_app = typer.Typer(help="Inspect and rebuild read models.", no_args_is_help=True)
@@ -113,14 +118,13 @@ def project(names: Annotated[list[str] | None, typer.Argument()] = None) -> None
 @app.command()
 def api() -> None:
     """Serve the HTTP API only."""
-    from api.app import create_app
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings)
         stop = asyncio.Event()
         stop_on_signals(stop)
         try:
-            app_ = create_app(settings, platform)
+            app_ = create_app(settings, platform.services())
             await supervise({"api": api_part(app_, settings.host, settings.port)}, stop)
         finally:
             await platform.close()
@@ -131,7 +135,6 @@ def api() -> None:
 @app.command()
 def up() -> None:
     """API, relay and projectors in one supervised process; Ctrl-C stops it cleanly."""
-    from api.app import create_app
 
     async def main(settings: Settings) -> None:
         embedded: EmbeddedMongo | None = None
@@ -153,7 +156,9 @@ def up() -> None:
                 stop = asyncio.Event()
                 stop_on_signals(stop)
                 parts: dict[str, Part] = {
-                    "api": api_part(create_app(settings, platform), settings.host, settings.port),
+                    "api": api_part(
+                        create_app(settings, platform.services()), settings.host, settings.port
+                    ),
                     "relay": platform.relay().run,
                     **_consumer_parts(platform, list(platform.projectors)),
                 }
@@ -213,7 +218,7 @@ def status() -> None:
         platform = await _open(settings)
         try:
             table = Table("reader", "context", "position", "head", "lag")
-            heads = {c: await platform.reader.max_notification_id(c) for c in CONTEXTS}
+            heads = await platform.reader.heads()
             relay = platform.relay()
             for context in CONTEXTS:
                 position = await relay.position(context)
@@ -250,8 +255,6 @@ def user_create(
     password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
 ) -> None:
     """Create a staff account from the server (the way to make the first admin)."""
-    from commands.identity import RegisterStaff
-    from domain.shared import DomainError, Meta
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -287,8 +290,6 @@ def demo_data(
     ] = DEMO_PASSWORD,
 ) -> None:
     """Fill an EMPTY system with a small demo clinic: staff, chairs, patients, a week booked."""
-    from commands.base import clinic_today
-    from domain.shared import DomainError
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings, mongo=False)
@@ -363,8 +364,6 @@ def audit_patient(
     ] = None,
 ) -> None:
     """Print a patient's events, and the record as it stood at --as-of (or now)."""
-    from projections.base import fold_until
-    from projections.patients import PatientChart
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings, mongo=False)

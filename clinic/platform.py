@@ -1,0 +1,223 @@
+"""The one place that wires Sonrisa together: settings in, running parts out.
+
+Tests and the CLI build a `Platform` from `Settings`; nothing else constructs
+pools, clients, Applications or projectors. What exists comes from the registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aio_pika
+import asyncpg
+import pymongo.errors
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from api.services import Services
+from bus.consumer import ConsumerRunner
+from bus.relay import POSITION_DDL, Relay
+from clinic import registry
+from commands.base import ClinicApplication
+from commands.identity import Identity
+from commands.patients import Patients
+from commands.scheduling import Scheduling
+from infra import mongo
+from infra.db import create_pool, ensure_database
+from infra.eventstore import EventStoreReader
+from infra.settings import Settings
+from projections.base import DocumentStore, Projection, Projector
+from projections.identity import StaffQueries
+from projections.mongo import MongoProjection, MongoStore
+from projections.patients import PatientQueries
+from projections.postgres import PostgresProjection, PostgresStore
+from projections.scheduling import SchedulingQueries
+from security.access_log import AccessLog
+from security.sessions import Tokens
+from security.throttle import LoginThrottle
+
+# Failures of the stores themselves, not of a message: wait them out, never dead-letter.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    pymongo.errors.ConnectionFailure,
+)
+App = TypeVar("App", bound=ClinicApplication)
+
+
+def store_for(
+    projection: Projection, pool: asyncpg.Pool, database: AsyncDatabase[dict[str, Any]]
+) -> DocumentStore:
+    if isinstance(projection, PostgresProjection):
+        return PostgresStore(pool, projection)
+    if isinstance(projection, MongoProjection):
+        return MongoStore(database, projection)
+    raise TypeError(f"{projection.name} is neither a PostgreSQL nor a Mongo projection")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    pool: asyncpg.Pool
+    mongo_client: AsyncMongoClient[dict[str, Any]]
+    mongo_db: AsyncDatabase[dict[str, Any]]
+    reader: EventStoreReader
+    applications: dict[type[ClinicApplication], ClinicApplication]
+    tokens: Tokens
+    throttle: LoginThrottle
+    access_log: AccessLog
+    projectors: dict[str, Projector] = field(default_factory=dict)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Platform:
+        dsn = settings.asyncpg_dsn()
+        await ensure_database(dsn)
+        applications: dict[type[ClinicApplication], ClinicApplication] = {}
+        for kind in registry.APPLICATIONS:
+            applications[kind] = await asyncio.to_thread(kind, settings.postgres_env())
+        pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
+        client = mongo.connect(settings.effective_mongo_url())
+        database = client[settings.mongo_database]
+        reader = EventStoreReader(pool, registry.CONTEXTS)
+        platform = cls(
+            settings=settings,
+            pool=pool,
+            mongo_client=client,
+            mongo_db=database,
+            reader=reader,
+            applications=applications,
+            tokens=Tokens(
+                pool,
+                secret=settings.secret("jwt_secret"),
+                algorithm=settings.jwt_algorithm,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                access_minutes=settings.access_token_minutes,
+                refresh_days=settings.refresh_token_days,
+            ),
+            throttle=LoginThrottle(
+                pool,
+                per_account=settings.login_failures_per_account,
+                per_address=settings.login_failures_per_address,
+                window_seconds=settings.login_failure_window_seconds,
+            ),
+            access_log=AccessLog(pool, settings.secret("audit_key").encode()),
+        )
+        platform.projectors = {
+            p.name: Projector(p, store_for(p, pool, database), reader) for p in registry.READ_MODELS
+        }
+        return platform
+
+    def application(self, kind: type[App]) -> App:
+        found = self.applications[kind]
+        assert isinstance(found, kind)
+        return found
+
+    @property
+    def patients(self) -> Patients:
+        return self.application(Patients)
+
+    @property
+    def identity(self) -> Identity:
+        return self.application(Identity)
+
+    @property
+    def scheduling(self) -> Scheduling:
+        return self.application(Scheduling)
+
+    def services(self) -> Services:
+        """What the HTTP layer works with."""
+        return Services(
+            settings=self.settings,
+            patients=self.patients,
+            identity=self.identity,
+            scheduling=self.scheduling,
+            patient_records=PatientQueries(self.pool, self.mongo_db, self.reader),
+            staff_directory=StaffQueries(self.pool),
+            appointment_book=SchedulingQueries(self.pool),
+            tokens=self.tokens,
+            throttle=self.throttle,
+            access_log=self.access_log,
+            readiness=self.readiness,
+        )
+
+    async def migrate(self, *, mongo: bool = True) -> None:
+        """Create what the event store and read models need; safe to run again."""
+        await self.pool.execute(POSITION_DDL)
+        for part in (self.tokens, self.throttle, self.access_log):
+            await part.migrate()
+        for projector in self.projectors.values():
+            if mongo or not isinstance(projector.store, MongoStore):
+                await projector.store.migrate()
+
+    async def close(self) -> None:
+        await self.access_log.close()
+        await self.pool.close()
+        await self.mongo_client.close()
+        for application in self.applications.values():
+            await asyncio.to_thread(application.close)
+
+    def mongo_projections(self) -> list[str]:
+        return [n for n, p in self.projectors.items() if isinstance(p.store, MongoStore)]
+
+    def queues(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
+            (self.settings.queue_name(name), projector.binding_keys)
+            for name, projector in self.projectors.items()
+        ]
+
+    def relay(self) -> Relay:
+        return Relay(
+            dsn=self.settings.asyncpg_dsn(),
+            pool=self.pool,
+            reader=self.reader,
+            rabbitmq_url=self.settings.rabbitmq_url,
+            exchange=self.settings.exchange,
+            queues=self.queues(),
+            batch_size=self.settings.relay_batch_size,
+            poll_seconds=self.settings.relay_poll_seconds,
+        )
+
+    def consumer(self, name: str) -> ConsumerRunner:
+        if name not in self.projectors:
+            known = ", ".join(sorted(self.projectors))
+            raise KeyError(f"unknown projection {name!r}; known: {known}")
+        return ConsumerRunner(
+            self.projectors[name],
+            rabbitmq_url=self.settings.rabbitmq_url,
+            exchange=self.settings.exchange,
+            queue=self.settings.queue_name(name),
+            batch_size=self.settings.consumer_batch_size,
+            batch_wait_seconds=self.settings.consumer_batch_wait_seconds,
+            attempts=self.settings.consumer_attempts,
+            transient=TRANSIENT_ERRORS,
+        )
+
+    async def readiness(self) -> dict[str, str]:
+        """Whether PostgreSQL, RabbitMQ and Mongo answer, each within three seconds."""
+
+        async def rabbitmq() -> None:
+            connection = await aio_pika.connect(self.settings.rabbitmq_url, timeout=3)
+            await connection.close()
+
+        checks = await asyncio.gather(
+            _check("postgresql", self.pool.fetchval("SELECT 1")),
+            _check("rabbitmq", rabbitmq()),
+            _check("mongo", self.mongo_db.command("ping")),
+        )
+        return dict(checks)
+
+
+async def _check(name: str, probe: Any) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, timeout=3)
+    except Exception as error:
+        return name, f"unreachable: {type(error).__name__}"
+    return name, "ok"

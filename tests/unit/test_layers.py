@@ -1,0 +1,90 @@
+"""Layers import downward only (ADR 7), and `lint-imports` is what holds the line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("domain", "infra", "commands", "projections", "bus", "security", "api", "clinic")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tree_copy(tmp_path: Path) -> Path:
+    """The project's packages and its contracts, copied where a test may break them."""
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def plant(module: Path, code: str) -> None:
+    module.write_text(module.read_text() + "\n\n" + code + "\n")
+
+
+def test_the_copied_tree_keeps_every_contract(tree_copy: Path) -> None:
+    checked = lint_imports(tree_copy)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "0 broken" in checked.stdout
+
+
+def test_an_upward_import_inside_a_function_is_rejected(tree_copy: Path) -> None:
+    plant(
+        tree_copy / "bus" / "relay.py",
+        "def _dodge_the_cycle() -> object:\n    from clinic import platform\n\n    return platform",
+    )
+
+    checked = lint_imports(tree_copy)
+
+    assert checked.returncode != 0
+    assert "Layers import downward only BROKEN" in checked.stdout
+    assert "bus.relay -> clinic.platform" in checked.stdout
+
+
+def test_the_domain_may_not_reach_for_a_database_driver(tree_copy: Path) -> None:
+    plant(tree_copy / "domain" / "shared.py", "import asyncpg  # noqa: F401")
+
+    checked = lint_imports(tree_copy)
+
+    assert checked.returncode != 0
+    assert "The domain is pure: no I/O, no frameworks BROKEN" in checked.stdout
+
+
+def test_one_context_may_not_import_another(tree_copy: Path) -> None:
+    plant(tree_copy / "commands" / "scheduling.py", "from domain.patients import Patient")
+
+    checked = lint_imports(tree_copy)
+
+    assert checked.returncode != 0
+    assert "scheduling knows no other context BROKEN" in checked.stdout
+
+
+def test_the_http_layer_holds_no_sql() -> None:
+    sql = re.compile(r"SELECT|INSERT|UPDATE|DELETE")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "api").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if sql.search(line)
+    ]
+    assert found == []
