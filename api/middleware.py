@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import unquote_plus
 
 import structlog
 from starlette.datastructures import MutableHeaders
@@ -18,12 +19,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import new_request_id, services_of
 from api.permissions import AccessIntent, Actor
 from api.problems import problem_response
+from domain.shared import unsafe_character
 from infra.logs import get_logger
 from infra.metrics import HTTP_REQUESTS
 from security.access_log import Access
 
 log = get_logger("api")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _unsafe_target(scope: Scope) -> str | None:
+    """A character no text may hold, in the path or the (decoded) query string."""
+    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+    return unsafe_character(scope.get("path", "")) or unsafe_character(query)
 
 
 def _outcome(status: int) -> str:
@@ -62,7 +70,18 @@ class RequestContext:
             correlation_id=correlation_id, request_id=request.state.request_id
         ):
             try:
-                if self._too_large(request):
+                unsafe = _unsafe_target(scope)
+                if unsafe is not None:
+                    response = problem_response(
+                        request,
+                        400,
+                        "invalid-characters",
+                        "The address holds a character that is not allowed",
+                        f"the path or query contains {unsafe}: control characters and "
+                        "bidirectional overrides are refused everywhere",
+                    )
+                    await response(scope, receive, send_with_context)
+                elif self._too_large(request):
                     response = problem_response(
                         request,
                         413,

@@ -8,25 +8,53 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from domain.shared import DEFAULT_ZONE
+from domain.shared import DEFAULT_ZONE, unsafe_character
 from infra.eventstore import register_clinic_transcodings
 
 A = TypeVar("A", bound=Aggregate)
 
 
 class Command(BaseModel):
-    """A request to change something, as a person typed it: validated before any decision."""
+    """A request to change something, as a person typed it: validated before any decision.
+
+    No text anywhere in it may hold a control character (NUL among them) or a bidirectional
+    override; line breaks and tabs only in the fields named in `multiline` (notes)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    multiline: ClassVar[frozenset[str]] = frozenset({"notes", "note", "clinical_notes"})
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        field = info.field_name or ""
+        _check_texts(value, field, multiline=field in cls.multiline)
+        return value
+
+
+def _check_texts(value: Any, field: str, *, multiline: bool) -> None:
+    if isinstance(value, str):
+        found = unsafe_character(value, multiline=multiline)
+        if found is not None:
+            raise ValueError(
+                f"contains a character that is not allowed ({found}): control characters "
+                "and bidirectional overrides cannot be stored"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(key, field, multiline=False)
+            _check_texts(item, field, multiline=multiline)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_texts(item, field, multiline=multiline)
 
 
 class NotFound(LookupError):

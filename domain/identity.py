@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 from zxcvbn import zxcvbn
 
-from domain.shared import InvalidValue, Meta, TransitionRefused, require_text
+from domain.shared import InvalidValue, Meta, TransitionRefused, check_text, require_text
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -38,7 +38,7 @@ def role(value: str) -> Role:
 
 
 def staff_email(value: str) -> str:
-    text = value.strip().lower()
+    text = check_text(value.strip().lower(), "email")
     if len(text) > 254 or not _EMAIL.match(text):
         raise InvalidValue("email is not a valid address", field="email")
     return text

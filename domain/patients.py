@@ -16,7 +16,14 @@ from uuid import UUID, uuid4
 import phonenumbers
 from eventsourcing.domain import Aggregate, event
 
-from domain.shared import InvalidValue, Meta, TransitionRefused, optional_text, require_text
+from domain.shared import (
+    InvalidValue,
+    Meta,
+    TransitionRefused,
+    check_text,
+    optional_text,
+    require_text,
+)
 
 OLDEST_AGE_YEARS = 130
 DEFAULT_PHONE_REGION = "ES"
@@ -97,7 +104,7 @@ def valid_phone(value: str | None, region: str = DEFAULT_PHONE_REGION) -> str | 
 def valid_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
+    text = check_text(value.strip(), "email")
     if len(text) > 254 or not _EMAIL.match(text):
         raise InvalidValue("email is not a valid address", field="email")
     local, domain_part = text.rsplit("@", 1)
@@ -382,7 +389,7 @@ class Patient(Aggregate):
             description=require_text(description, "description", max_length=500),
             severity=checked_severity.value if checked_severity else None,
             started_on=started_on,
-            notes=optional_text(notes, "notes", max_length=2000),
+            notes=optional_text(notes, "notes", max_length=2000, multiline=True),
             meta=meta,
         )
         return entry_id

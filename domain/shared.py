@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +59,50 @@ class Meta:
         )
 
 
-def require_text(value: str, field: str, *, max_length: int) -> str:
-    """Trimmed, non-empty text of bounded length."""
-    text = " ".join(value.split())
+# Bidirectional overrides and isolates: they make text read differently from what it holds.
+_BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_LINE_BREAKS = frozenset("\n\r\t")
+_CONTROL = ("Cc", "Cs")  # control characters, and surrogates no encoder can write
+
+
+def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first character no text field may hold, as U+XXXX; None when there is none.
+
+    Control characters (NUL among them) and lone surrogates are refused everywhere, line
+    breaks and tabs except in multi-line notes, and bidirectional overrides always."""
+    if text.isprintable():  # the usual case; every character refused below is unprintable
+        return None
+    for character in text:
+        if character in _LINE_BREAKS:
+            if multiline:
+                continue
+        elif character not in _BIDI_CONTROLS and unicodedata.category(character) not in _CONTROL:
+            continue
+        return f"U+{ord(character):04X}"
+    return None
+
+
+def check_text(value: str, field: str, *, multiline: bool = False) -> str:
+    """The text, unless it holds a character no text field may hold."""
+    found = unsafe_character(value, multiline=multiline)
+    if found is not None:
+        raise InvalidValue(
+            f"{field} contains a character that is not allowed ({found}): "
+            "control characters and bidirectional overrides cannot be stored",
+            field=field,
+        )
+    return value
+
+
+def require_text(value: str, field: str, *, max_length: int, multiline: bool = False) -> str:
+    """Trimmed, non-empty text of bounded length. Single-line text has its runs of spaces
+    collapsed; multi-line text (notes) keeps its lines, each trimmed."""
+    check_text(value, field, multiline=multiline)
+    if multiline:
+        lines = [" ".join(line.split()) for line in value.replace("\r\n", "\n").split("\n")]
+        text = "\n".join(lines).strip("\n")
+    else:
+        text = " ".join(value.split())
     if not text:
         raise InvalidValue(f"{field} must not be empty", field=field)
     if len(text) > max_length:
@@ -68,7 +110,9 @@ def require_text(value: str, field: str, *, max_length: int) -> str:
     return text
 
 
-def optional_text(value: str | None, field: str, *, max_length: int) -> str | None:
+def optional_text(
+    value: str | None, field: str, *, max_length: int, multiline: bool = False
+) -> str | None:
     if value is None or not value.strip():
         return None
-    return require_text(value, field, max_length=max_length)
+    return require_text(value, field, max_length=max_length, multiline=multiline)

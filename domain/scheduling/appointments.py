@@ -196,7 +196,7 @@ class Appointment(Aggregate):
             start=slot.start,
             end=slot.end,
             appointment_type=appointment_type,
-            notes=optional_text(notes, "notes", max_length=2000),
+            notes=optional_text(notes, "notes", max_length=2000, multiline=True),
             override_reason=reason if breaks else None,
             overridden=list(breaks or []),
             meta=meta,

@@ -72,7 +72,7 @@ class WaitlistEntry(Aggregate):
             earliest=wish.earliest.strftime("%H:%M"),
             latest=wish.latest.strftime("%H:%M"),
             until=wish.until,
-            note=optional_text(note, "note", max_length=500),
+            note=optional_text(note, "note", max_length=500, multiline=True),
             meta=meta,
         )
 
