@@ -19,6 +19,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from pydantic import ValidationError
 
+from bus.connection import connect
 from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope
 from infra.logs import get_logger
@@ -82,9 +83,7 @@ class ConsumerRunner:
                 backoff = min(backoff * 2, 15.0)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        connection = await aio_pika.connect_robust(
-            self.rabbitmq_url, client_properties={"connection_name": f"sonrisa:{self.queue_name}"}
-        )
+        connection = await connect(self.rabbitmq_url, self.queue_name)
         try:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.batch_size * 2)

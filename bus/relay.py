@@ -18,6 +18,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 
+from bus.connection import connect
 from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
@@ -116,10 +117,7 @@ class Relay:
     async def _relay_until(
         self, stop: asyncio.Event, wake: asyncio.Event, lock: asyncpg.Connection
     ) -> None:
-        connection = await aio_pika.connect_robust(
-            self.rabbitmq_url,
-            client_properties={"connection_name": f"sonrisa:relay:{self.exchange_name}"},
-        )
+        connection = await connect(self.rabbitmq_url, f"relay:{self.exchange_name}")
         try:
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await declare_exchange(channel, self.exchange_name)

@@ -29,7 +29,7 @@ from domain.shared import DomainError, Meta
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
-from projections.base import fold_until
+from projections.base import Projector, fold_until
 from projections.patients import PatientChart
 
 app = typer.Typer(help="Sonrisa, the dental clinic platform.", no_args_is_help=True)
@@ -183,11 +183,7 @@ def rebuild(name: str) -> None:
     async def main(settings: Settings) -> None:
         platform = await _open(settings)
         try:
-            if name not in platform.projectors:
-                known = ", ".join(sorted(platform.projectors))
-                console.print(f"[red]unknown projection {name!r}[/red]; known: {known}")
-                raise typer.Exit(2)
-            projector = platform.projectors[name]
+            projector = _projector(platform, name)
             total = sum(
                 [
                     await platform.reader.max_notification_id(c)
@@ -210,6 +206,44 @@ def rebuild(name: str) -> None:
     _run(main)
 
 
+@projections_app.command("retry")
+def retry(
+    name: str,
+    aggregate: Annotated[
+        list[UUID] | None, typer.Option(help="only this aggregate; repeat for several")
+    ] = None,
+) -> None:
+    """Fold stuck aggregates of one read model again from the event store."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings)
+        try:
+            projector = _projector(platform, name)
+            before = await projector.store.stuck()
+            left = await projector.retry(aggregate)
+        finally:
+            await platform.close()
+        tried = [i for i in before if aggregate is None or i in aggregate]
+        console.print(f"[green]{len(tried) - len(left)} of {len(tried)} freed[/green]")
+        for aggregate_id, mark in left.items():
+            console.print(
+                f"[red]still stuck:[/red] {aggregate_id} at version {mark.version}: "
+                f"{escape(mark.error)}"
+            )
+        if left:
+            raise typer.Exit(1)
+
+    _run(main)
+
+
+def _projector(platform: Platform, name: str) -> Projector:
+    if name not in platform.projectors:
+        known = ", ".join(sorted(platform.projectors))
+        console.print(f"[red]unknown projection {name!r}[/red]; known: {known}")
+        raise typer.Exit(2)
+    return platform.projectors[name]
+
+
 @projections_app.command("status")
 def status() -> None:
     """Each projection's and the relay's position, and how far behind the event store it is."""
@@ -229,6 +263,7 @@ def status() -> None:
                     str(heads[context]),
                     str(heads[context] - position),
                 )
+            stuck: list[str] = []
             for name, projector in platform.projectors.items():
                 positions = await projector.store.status()
                 for context in projector.projection.contexts:
@@ -240,7 +275,21 @@ def status() -> None:
                         str(heads[context]),
                         str(heads[context] - position),
                     )
+                for aggregate_id, mark in (await projector.store.stuck()).items():
+                    stuck.append(
+                        f"{name}: {aggregate_id} stuck at version {mark.version} "
+                        f"({mark.event_type}): {escape(mark.error)}"
+                    )
             console.print(table)
+            if stuck:
+                for line in stuck:
+                    console.print(f"[red]{line}[/red]", soft_wrap=True)
+                console.print(
+                    "[yellow]stuck aggregates wait for `clinic projections retry NAME` "
+                    "once the cause is fixed[/yellow]"
+                )
+            else:
+                console.print("[green]no stuck aggregates[/green]")
         finally:
             await platform.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,8 +37,27 @@ async def drop_database(dsn: str) -> None:
         await conn.close()
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """The value with what PostgreSQL text cannot hold (NUL, lone surrogates) replaced by
+    U+FFFD. New input never holds them (the API and the domain refuse them); events stored
+    before that rule still project and rebuild instead of freezing a read model."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(storable(v) for v in value)
+    return value
+
+
 def _jsonb_encode(value: Any) -> bytes:
-    return b"\x01" + json.dumps(value).encode()
+    text = json.dumps(value)
+    if "\\u0000" in text or "\\ud" in text:  # rare: then clean the value itself
+        text = json.dumps(storable(value))
+    return b"\x01" + text.encode()
 
 
 def _jsonb_decode(data: bytes) -> Any:

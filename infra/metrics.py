@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RELAY_PUBLISHED = Counter(
     "sonrisa_relay_published_total", "Events the relay published with a broker confirm", ["context"]
@@ -20,4 +20,19 @@ HTTP_REQUESTS = Histogram(
     "sonrisa_http_request_seconds",
     "HTTP requests by route and status",
     ["method", "route", "status"],
+)
+PARKED_EVENTS = Counter(
+    "sonrisa_projection_parked_events_total",
+    "Events a projection could not apply, or held back behind one it could not apply",
+    ["projection"],
+)
+STUCK_AGGREGATES = Gauge(
+    "sonrisa_projection_stuck_aggregates",
+    "Aggregates parked in a read model until `clinic projections retry`",
+    ["projection"],
+)
+BROKER_CONNECTION_EVENTS = Counter(
+    "sonrisa_broker_connection_events_total",
+    "RabbitMQ connections lost and regained, per part (relay, each consumer)",
+    ["part", "event"],
 )

@@ -1,20 +1,24 @@
 """Mongo document store for projections: one document per aggregate, its version inside it.
 
 A write only lands if the stored version is lower than the new one, so a
-redelivered or stale batch never moves a document backwards (invariant 2).
+redelivered or stale batch never moves a document backwards (invariant 2). A
+rebuild fills a shadow collection and renames it over the live one, so readers
+never see an empty or half-built read model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
 from pymongo import ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
-from projections.base import Document, Projection, Versioned
+from infra.db import storable
+from projections.base import Decide, Document, Projection, Stuck, Versioned
 
 DUPLICATE_KEY = 11000
 
@@ -30,28 +34,37 @@ class MongoStore:
         self.projection = projection
         self.documents = database[projection.collection]
         self.statuses = database["projection_status"]
+        self.parked = database["projection_stuck"]
 
     async def migrate(self) -> None:
+        await self._index(self.documents)
+        await self.parked.create_index("projection")
+
+    async def _index(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         for field in self.projection.indexes:
-            await self.documents.create_index(field)
+            await collection.create_index(field)
 
     async def _load(self, ids: Sequence[UUID]) -> dict[UUID, Versioned]:
         cursor = self.documents.find({"_id": {"$in": [str(i) for i in ids]}})
         return {UUID(d.pop("_id")): Versioned(d.pop("version"), d) async for d in cursor}
 
-    async def _write(self, changed: dict[UUID, Versioned]) -> None:
+    async def _write(
+        self,
+        changed: dict[UUID, Versioned],
+        into: AsyncCollection[dict[str, Any]] | None = None,
+    ) -> None:
         if not changed:
             return
         requests = [
             ReplaceOne(
                 {"_id": str(k), "version": {"$lt": v.version}},
-                {"version": v.version, **v.document},
+                {"version": v.version, **storable(v.document)},
                 upsert=True,
             )
             for k, v in changed.items()
         ]
         try:
-            await self.documents.bulk_write(requests, ordered=False)
+            await (into if into is not None else self.documents).bulk_write(requests, ordered=False)
         except BulkWriteError as error:
             # A duplicate key means the stored document is already at this version or later.
             others = [e for e in error.details.get("writeErrors", []) if e["code"] != DUPLICATE_KEY]
@@ -74,25 +87,80 @@ class MongoStore:
                 ]
             )
 
-    async def apply(
-        self,
-        decide: Callable[[dict[UUID, Versioned]], Awaitable[dict[UUID, Versioned]]],
-        ids: Sequence[UUID],
-        positions: dict[str, int],
-    ) -> None:
-        changed = await decide(await self._load(ids))
-        await self._write(changed)
+    async def apply(self, decide: Decide, ids: Sequence[UUID], positions: dict[str, int]) -> None:
+        outcome = await decide(await self._load(ids), await self._stuck(ids))
+        await self._write(outcome.changed)
+        await self._mark(outcome.stuck, outcome.freed)
         await self._advance(positions)
 
+    def _key(self, aggregate_id: UUID) -> str:
+        return f"{self.projection.name}:{aggregate_id}"
+
+    async def _stuck(self, ids: Sequence[UUID] | None) -> dict[UUID, Stuck]:
+        query: dict[str, Any] = {"projection": self.projection.name}
+        if ids is not None:
+            query["_id"] = {"$in": [self._key(i) for i in ids]}
+        return {
+            UUID(d["aggregate_id"]): Stuck(d["context"], d["version"], d["event_type"], d["error"])
+            async for d in self.parked.find(query)
+        }
+
+    async def _mark(self, stuck: dict[UUID, Stuck], freed: set[UUID]) -> None:
+        if freed:
+            await self.parked.delete_many({"_id": {"$in": [self._key(i) for i in freed]}})
+        for aggregate_id, mark in stuck.items():
+            await self.parked.replace_one(
+                {"_id": self._key(aggregate_id)},
+                {
+                    "projection": self.projection.name,
+                    "aggregate_id": str(aggregate_id),
+                    "context": mark.context,
+                    "version": mark.version,
+                    "event_type": mark.event_type,
+                    "error": storable(mark.error),
+                },
+                upsert=True,
+            )
+
+    async def stuck(self) -> dict[UUID, Stuck]:
+        return await self._stuck(None)
+
     async def replace_all(
-        self, documents: dict[UUID, Versioned], positions: dict[str, int]
+        self,
+        documents: dict[UUID, Versioned],
+        positions: dict[str, int],
+        stuck: dict[UUID, Stuck],
     ) -> None:
-        await self.documents.delete_many({})
-        await self.statuses.delete_many({"projection": self.projection.name})
+        """Fill a shadow collection, then rename it over the live one in one step."""
+        shadow = self.database[f"{self.projection.collection}__rebuilding"]
+        await shadow.drop()
         items = list(documents.items())
         for start in range(0, len(items), 1000):
-            await self._write(dict(items[start : start + 1000]))
+            await self._write(dict(items[start : start + 1000]), into=shadow)
+        await self._index(shadow)
+        if items:
+            await self._rename(shadow.name, self.projection.collection)
+        else:
+            await self.documents.delete_many({})
+        await self.statuses.delete_many({"projection": self.projection.name})
+        await self.parked.delete_many({"projection": self.projection.name})
+        await self._mark(stuck, set())
         await self._advance(positions)
+
+    async def _rename(self, source: str, target: str) -> None:
+        """MongoDB renames through the admin database; the embedded wire server (mongoeco)
+        only through the database itself. Either way the target is replaced in one step."""
+        try:
+            await self.database[source].rename(target, dropTarget=True)
+        except OperationFailure:
+            name = self.database.name
+            await self.database.command(
+                {
+                    "renameCollection": f"{name}.{source}",
+                    "to": f"{name}.{target}",
+                    "dropTarget": True,
+                }
+            )
 
     async def status(self) -> dict[str, int]:
         cursor = self.statuses.find({"projection": self.projection.name})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from projections.base import Document, Projection, Versioned
+from infra.db import storable
+from projections.base import Decide, Document, Projection, Stuck, Versioned
 
 STATUS_DDL = """
 CREATE TABLE IF NOT EXISTS projection_status (
@@ -19,6 +20,16 @@ CREATE TABLE IF NOT EXISTS projection_status (
     position bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (projection, context)
+);
+CREATE TABLE IF NOT EXISTS projection_stuck (
+    projection text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    context text NOT NULL,
+    version bigint NOT NULL,
+    event_type text NOT NULL,
+    error text NOT NULL,
+    since timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, aggregate_id)
 );
 """
 
@@ -34,6 +45,9 @@ class PostgresProjection(Projection):
     @abstractmethod
     def columns(self, document: Document) -> tuple[Any, ...]:
         """Values of `column_names`, derived from the document."""
+
+    def check(self, document: Document) -> None:
+        self.columns(document)
 
     def ddl(self) -> list[str]:
         return [
@@ -65,14 +79,11 @@ class PostgresStore:
                 await conn.execute(statement)
 
     def _record(self, aggregate_id: UUID, item: Versioned) -> tuple[Any, ...]:
-        return (aggregate_id, item.version, item.document, *self.projection.columns(item.document))
+        # Text columns cannot hold what old events may: NUL becomes U+FFFD (jsonb likewise).
+        columns = storable(self.projection.columns(item.document))
+        return (aggregate_id, item.version, item.document, *columns)
 
-    async def apply(
-        self,
-        decide: Callable[[dict[UUID, Versioned]], Awaitable[dict[UUID, Versioned]]],
-        ids: Sequence[UUID],
-        positions: dict[str, int],
-    ) -> None:
+    async def apply(self, decide: Decide, ids: Sequence[UUID], positions: dict[str, int]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 f"SELECT aggregate_id, version, document FROM {self.projection.table} "  # noqa: S608
@@ -80,12 +91,57 @@ class PostgresStore:
                 list(ids),
             )
             current = {r["aggregate_id"]: Versioned(r["version"], r["document"]) for r in rows}
-            changed = await decide(current)
-            if changed:
+            stuck = await self._stuck(conn, ids)
+            outcome = await decide(current, stuck)
+            if outcome.changed:
                 await conn.executemany(
-                    self._upsert, [self._record(k, v) for k, v in changed.items()]
+                    self._upsert, [self._record(k, v) for k, v in outcome.changed.items()]
                 )
+            await self._mark(conn, outcome.stuck, outcome.freed)
             await self._advance(conn, positions)
+
+    async def _stuck(
+        self, conn: PoolConnectionProxy[asyncpg.Record], ids: Sequence[UUID] | None
+    ) -> dict[UUID, Stuck]:
+        rows = await conn.fetch(
+            "SELECT aggregate_id, context, version, event_type, error FROM projection_stuck "
+            "WHERE projection = $1 AND ($2::uuid[] IS NULL OR aggregate_id = ANY($2::uuid[]))",
+            self.projection.name,
+            None if ids is None else list(ids),
+        )
+        return {
+            r["aggregate_id"]: Stuck(r["context"], r["version"], r["event_type"], r["error"])
+            for r in rows
+        }
+
+    async def _mark(
+        self,
+        conn: PoolConnectionProxy[asyncpg.Record],
+        stuck: dict[UUID, Stuck],
+        freed: set[UUID],
+    ) -> None:
+        if freed:
+            await conn.execute(
+                "DELETE FROM projection_stuck WHERE projection = $1 AND aggregate_id = ANY($2)",
+                self.projection.name,
+                list(freed),
+            )
+        if stuck:
+            await conn.executemany(
+                "INSERT INTO projection_stuck "
+                "(projection, aggregate_id, context, version, event_type, error) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (projection, aggregate_id) DO UPDATE "
+                "SET version = EXCLUDED.version, event_type = EXCLUDED.event_type, "
+                "error = EXCLUDED.error",
+                [
+                    (
+                        self.projection.name,
+                        k,
+                        *storable((v.context, v.version, v.event_type, v.error)),
+                    )
+                    for k, v in stuck.items()
+                ],
+            )
 
     async def _advance(
         self, conn: PoolConnectionProxy[asyncpg.Record], positions: dict[str, int]
@@ -100,15 +156,21 @@ class PostgresStore:
             )
 
     async def replace_all(
-        self, documents: dict[UUID, Versioned], positions: dict[str, int]
+        self,
+        documents: dict[UUID, Versioned],
+        positions: dict[str, int],
+        stuck: dict[UUID, Stuck],
     ) -> None:
         table = self.projection.table
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
             await conn.execute(f"TRUNCATE {table}")
-            await conn.execute(
-                "DELETE FROM projection_status WHERE projection = $1", self.projection.name
-            )
+            for bookkeeping in ("projection_status", "projection_stuck"):
+                await conn.execute(
+                    f"DELETE FROM {bookkeeping} WHERE projection = $1",  # noqa: S608
+                    self.projection.name,
+                )
+            await self._mark(conn, stuck, set())
             await conn.copy_records_to_table(
                 table,
                 records=[self._record(k, v) for k, v in documents.items()],
@@ -122,6 +184,10 @@ class PostgresStore:
             self.projection.name,
         )
         return {r["context"]: r["position"] for r in rows}
+
+    async def stuck(self) -> dict[UUID, Stuck]:
+        async with self.pool.acquire() as conn:
+            return await self._stuck(conn, None)
 
     async def get(self, aggregate_id: UUID) -> Versioned | None:
         row = await self.pool.fetchrow(

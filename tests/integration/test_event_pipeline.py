@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from prometheus_client import REGISTRY
 
 from clinic.platform import Platform
-from infra.eventstore import Envelope
+from infra.eventstore import Envelope, event_id_for
 from tests.conftest import eventually, running
 from tests.integration.helpers import (
     META,
@@ -89,7 +89,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_projector_keeps_goin
     assert _dead_lettered(queue) == before + 1
 
 
-async def test_an_event_the_projector_cannot_apply_is_dead_lettered_with_its_error(
+async def test_a_forged_event_the_store_does_not_hold_is_dead_lettered_with_its_error(
     platform: Platform, projectors: None
 ) -> None:
     written = await asyncio.to_thread(platform.patients.register, registration(4), META)
@@ -105,7 +105,8 @@ async def test_an_event_the_projector_cannot_apply_is_dead_lettered_with_its_err
     assert len(letters) == 1
     assert json.loads(letters[0].body)["aggregate_id"] == str(poison.aggregate_id)
     headers = letters[0].headers
-    assert headers["x-error-type"] == "TypeError"  # a registration without a birth date
+    assert headers["x-error-type"] == "NotInEventStore"
+    assert "is not in the event store" in headers["x-error"]
     assert headers["x-consumer"] == platform.settings.queue_name("patient_directory")
     assert headers["x-failed-at"]
 
@@ -204,3 +205,38 @@ async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
 
     second = await asyncio.to_thread(platform.patients.register, registration(8), META)
     await eventually(lambda: _at(platform, second.id, 1), within=60, what="a reconnected pipeline")
+    parts = [f"relay:{platform.settings.exchange}", *(q for q, _ in platform.queues())]
+    for part in parts:
+        for event in ("lost", "reconnected"):
+            counted = REGISTRY.get_sample_value(
+                "sonrisa_broker_connection_events_total", {"part": part, "event": event}
+            )
+            assert counted is not None, (part, event)
+            assert counted >= 1, (part, event)
+
+
+async def test_a_message_with_a_gap_the_store_cannot_heal_is_dead_lettered_not_dropped(
+    platform: Platform, projectors: None
+) -> None:
+    queue = platform.settings.queue_name("patient_directory")
+    before = _dead_lettered(queue)
+    written = await asyncio.to_thread(platform.patients.register, registration(9), META)
+    (registered,) = await envelopes_of(platform, written.id)
+    from_the_future = registered.model_copy(
+        update={"version": 6, "event_id": event_id_for(written.id, 6)}
+    )
+
+    await publish(platform, [registered, from_the_future])
+
+    await eventually(
+        lambda: _true(_dead_lettered(queue) == before + 1), what="the unhealable message"
+    )
+    letters = await dead_letters(platform, "patient_directory")
+    assert [json.loads(m.body)["version"] for m in letters] == [6]
+    assert letters[0].headers["x-error-type"] == "GapNotHealed"
+    assert "is at version 1 in the event store" in letters[0].headers["x-error"]
+    assert await platform.projectors["patient_directory"].store.version_of(written.id) == 1
+
+
+async def _true(value: bool) -> bool:
+    return value
