@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import Running
 from api.permissions import AUDIT_READ, Actor, allowed
+from commands.base import Instant
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ))]
@@ -22,8 +22,8 @@ async def access_log(
     running: Running,
     patient_id: UUID | None = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:

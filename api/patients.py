@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.deps import Running, expected_version, read_your_writes, written
 from api.permissions import (
@@ -24,6 +24,7 @@ from api.permissions import (
 )
 from api.problems import Problem
 from api.services import Services
+from commands.base import Instant
 from commands.patients import (
     ClearAlert,
     EndHistoryEntry,
@@ -39,7 +40,7 @@ Writer = Annotated[Actor, Depends(allowed(PATIENTS_WRITE, patient_data=True))]
 Clinician = Annotated[Actor, Depends(allowed(CLINICAL_READ, patient_data=True))]
 ClinicalWriter = Annotated[Actor, Depends(allowed(CLINICAL_WRITE, patient_data=True))]
 AsOf = Annotated[
-    AwareDatetime | None,
+    Instant | None,
     Query(description="the record as it stood at this instant, rebuilt from the event store"),
 ]
 

@@ -25,9 +25,7 @@ async def connect(url: str, name: str) -> AbstractRobustConnection:
         if error is None or isinstance(error, asyncio.CancelledError):
             return  # closed by us, on purpose
         BROKER_CONNECTION_EVENTS.labels(name, "lost").inc()
-        log.warning(
-            "RabbitMQ connection lost; reconnecting", part=name, error=type(error).__name__
-        )
+        log.warning("RabbitMQ connection lost; reconnecting", part=name, error=type(error).__name__)
 
     def regained(_: Any) -> None:
         BROKER_CONNECTION_EVENTS.labels(name, "reconnected").inc()

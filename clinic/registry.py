@@ -15,7 +15,13 @@ from infra.eventstore import contexts_of
 from projections.base import Projection
 from projections.identity import StaffDirectory
 from projections.patients import PatientChart, PatientDirectory
-from projections.scheduling import AppointmentBook, ClinicSetupView, ProviderDirectory, Waitlist
+from projections.scheduling import (
+    AppointmentBook,
+    ClinicSetupView,
+    PatientRoster,
+    ProviderDirectory,
+    Waitlist,
+)
 
 APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling)
 CONTEXTS: tuple[str, ...] = contexts_of(APPLICATIONS)
@@ -28,6 +34,7 @@ READ_MODELS: tuple[Projection, ...] = (
     ClinicSetupView(),
     ProviderDirectory(),
     Waitlist(),
+    PatientRoster(),
 )
 
 

@@ -4,23 +4,63 @@ aggregate (`ClinicApplication.change`: load, decide, save; decide again after a 
 from __future__ import annotations
 
 import random
-import time
+import re
+import time as clock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from datetime import date, datetime, time
+from typing import Annotated, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
 
 from domain.shared import DEFAULT_ZONE, unsafe_character
 from infra.eventstore import register_clinic_transcodings
 
 A = TypeVar("A", bound=Aggregate)
+
+# The calendar a clinic works in: wide enough for any birth date, booking or audit window,
+# narrow enough that converting between zones can never overflow.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Only ISO 8601 text: `-124` or `1700000000` is not a day or an instant here."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("write it in ISO 8601, like 2030-03-04 or 2030-03-04T10:00:00+01:00")
+    return value
+
+
+def _clinic_day(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a time of day on the clinic's clock, without a zone, like 08:30")
+    return value
+
+
+# An instant with its zone; a day; a time of day on the clinic's wall clock.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_clinic_day)]
+Day = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_clinic_day)]
+WallClock = Annotated[time, AfterValidator(_wall_clock)]
 
 
 class Command(BaseModel):
@@ -210,4 +250,4 @@ class ClinicApplication(Application[UUID]):
 def _back_off(attempt: int) -> None:
     """After a lost race, wait a little, at random, so the racers do not collide again."""
     if attempt:
-        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
+        clock.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311

@@ -66,7 +66,9 @@ class TotpPolicy(Command):
 
 
 class EnableTotp(Command):
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=64)]
+    secret: Annotated[
+        str, StringConstraints(min_length=16, max_length=64, pattern=r"^[A-Z2-7]+=*$")
+    ]
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
 

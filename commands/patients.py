@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Written
+from commands.base import ClinicApplication, Command, Day, Written
 from domain.patients import (
     ContactDetails,
     Demographics,
@@ -45,7 +45,7 @@ class PatientDetails(Command):
 
     given_name: Name
     family_name: Name
-    birth_date: date
+    birth_date: Day
     sex: Sex
     national_id: Annotated[str, StringConstraints(max_length=16)] | None = None
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
@@ -86,12 +86,12 @@ class RecordHistoryEntry(Command):
     kind: HistoryKind
     description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     severity: Severity | None = None
-    started_on: date | None = None
+    started_on: Day | None = None
     notes: LongText | None = None
 
 
 class EndHistoryEntry(Command):
-    ended_on: date
+    ended_on: Day
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Decided, Written
+from commands.base import ClinicApplication, Command, Day, Decided, Instant, WallClock, Written
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
 from domain.scheduling.calendar import WORKING_WEEK, Weekday
 from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider, ProviderKind
@@ -32,7 +32,7 @@ class BookAppointment(Command):
     patient_id: UUID
     provider_id: UUID
     operatory_id: UUID
-    start: AwareDatetime
+    start: Instant
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     duration_minutes: int | None = Field(default=None, ge=5, le=480)
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -60,14 +60,14 @@ class SetHours(Command):
 
 
 class RecordAbsence(Command):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class AddClosure(Command):
-    first_day: date
-    last_day: date
+    first_day: Day
+    last_day: Day
     reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -84,7 +84,7 @@ class DefineAppointmentType(Command):
 class Reschedule(Command):
     """A new time, and optionally another provider or chair."""
 
-    start: AwareDatetime
+    start: Instant
     duration_minutes: int = Field(ge=5, le=480)
     provider_id: UUID | None = None
     operatory_id: UUID | None = None
@@ -102,9 +102,9 @@ class JoinWaitlist(Command):
     weekdays: list[Weekday] = Field(
         default_factory=lambda: list(WORKING_WEEK), min_length=1, max_length=7
     )
-    earliest: time = time(8, 0)
-    latest: time = time(21, 0)
-    until: date | None = None
+    earliest: WallClock = time(8, 0)
+    latest: WallClock = time(21, 0)
+    until: Day | None = None
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 

@@ -66,7 +66,7 @@ class Projection(ABC):
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         """The document after this event; pure, no I/O."""
 
-    def check(self, document: Document) -> None:
+    def check(self, document: Document) -> None:  # noqa: B027 - most stores take any document
         """Raises when the store could not hold this document (a store's own rules)."""
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 from pymongo.asynchronous.database import AsyncDatabase
 
+from domain.shared import unsafe_character
 from infra.eventstore import Envelope, EventStoreReader
 from projections.base import Document, fold_until
 from projections.mongo import MongoProjection, MongoStore
@@ -185,7 +186,11 @@ def decode_cursor(cursor: str) -> tuple[str, UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sort_key, aggregate_id = json.loads(base64.urlsafe_b64decode(padded))
-        return str(sort_key), UUID(aggregate_id)
+        if not isinstance(sort_key, str) or not isinstance(aggregate_id, str):
+            raise TypeError("a cursor holds a name and an id")
+        if unsafe_character(sort_key):
+            raise ValueError("a cursor holds no control characters")
+        return sort_key, UUID(aggregate_id)
     except (ValueError, TypeError) as error:
         raise ValueError("cursor is not one this API gave out") from error
 

@@ -7,6 +7,7 @@ reference-data screens and availability.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -183,6 +184,37 @@ class ProviderDirectory(PostgresProjection):
         return (document["staff_id"], document["name"].casefold())
 
 
+class PatientRoster(PostgresProjection):
+    """Which patients exist, as the appointment book needs them: a name to show and the
+    alerts to warn about. Scheduling's own view, fed by the patients context's events, so it
+    refers to patients by id and event, never by reading another context's tables."""
+
+    name = "scheduling_patients"
+    contexts = ("patients",)
+    aggregate_types = frozenset({"Patient"})
+    table = "scheduling_patients"
+    columns_ddl = "display_name text NOT NULL"
+    column_names = ("display_name",)
+
+    def evolve(self, document: Document | None, envelope: Envelope) -> Document:
+        doc = dict(document or {"alerts": {}})
+        payload = envelope.payload
+        match envelope.event_type:
+            case "PatientRegistered" | "DemographicsCorrected":
+                doc["given_name"] = payload["given_name"]
+                doc["family_name"] = payload["family_name"]
+            case "AlertRaised":
+                doc["alerts"] = {**doc["alerts"], payload["alert_id"]: payload["code"]}
+            case "AlertCleared":
+                doc["alerts"] = {
+                    k: v for k, v in doc["alerts"].items() if k != payload["alert_id"]
+                }
+        return doc
+
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        return (f"{document['given_name']} {document['family_name']}",)
+
+
 class Waitlist(PostgresProjection):
     """Patients waiting for an earlier slot, first come first served."""
 
@@ -288,6 +320,20 @@ class SchedulingQueries:
         self.setup = PostgresStore(pool, ClinicSetupView())
         self.providers = PostgresStore(pool, ProviderDirectory())
         self.waitlist = PostgresStore(pool, Waitlist())
+        self.patients = PostgresStore(pool, PatientRoster())
+
+    async def patient_exists(self, patient_id: UUID, *, wait: float = 0.0) -> bool:
+        """Whether the clinic has this patient. A patient registered a moment ago may not be
+        in scheduling's view yet: `wait` bounds how long to give the view to catch up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        delay = 0.01
+        while not await self.patients.version_of(patient_id):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        return True
 
     async def clinic_setup(self) -> Document | None:
         found = await self.setup.get(CLINIC_SETUP_ID)
@@ -372,7 +418,7 @@ class SchedulingQueries:
         start = datetime.combine(day, time(0), zone)
         rows = await self.pool.fetch(
             "SELECT a.document AS appointment, p.document AS patient FROM appointments a "
-            "LEFT JOIN patient_directory p ON p.aggregate_id = a.patient_id "
+            "LEFT JOIN scheduling_patients p ON p.aggregate_id = a.patient_id "
             "WHERE a.starts_at >= $1 AND a.starts_at < $2 AND a.status = ANY($3::text[]) "
             "AND ($4::uuid IS NULL OR a.provider_id = $4) ORDER BY a.starts_at, a.aggregate_id",
             start,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Running, expected_version, read_your_writes, written
 from api.permissions import (
@@ -22,7 +22,7 @@ from api.permissions import (
 )
 from api.problems import Problem
 from api.services import Services
-from commands.base import Written
+from commands.base import Instant, Written
 from commands.scheduling import (
     AddClosure,
     AddOperatory,
@@ -39,6 +39,7 @@ from domain.scheduling.availability import free_slots
 from projections.scheduling import AppointmentFilter, local_times
 
 router = APIRouter(prefix="/api", tags=["scheduling"])
+NEW_PATIENT_WAIT = 1.0  # seconds; the patients' events reach scheduling in tens of ms
 Viewer = Annotated[Actor, Depends(allowed(SCHEDULE_READ))]
 Manager = Annotated[Actor, Depends(allowed(SCHEDULE_MANAGE))]
 BookReader = Annotated[Actor, Depends(allowed(APPOINTMENTS_READ, patient_data=True))]
@@ -169,8 +170,8 @@ async def availability(
     provider: UUID,
     operatory: UUID,
     type: Annotated[str, Query(max_length=50)],
-    start: Annotated[AwareDatetime, Query(alias="from")],
-    end: Annotated[AwareDatetime, Query(alias="to")],
+    start: Annotated[Instant, Query(alias="from")],
+    end: Annotated[Instant, Query(alias="to")],
 ) -> dict[str, Any]:
     """Free slots that fit the type's duration for this provider and chair, in the clinic's zone."""
     if end <= start or end - start > timedelta(days=31):
@@ -222,12 +223,28 @@ def _book_subject(request: Request, patient_id: str | UUID) -> None:
     request.state.access.patient_id = UUID(str(patient_id))
 
 
+async def require_patient(running: Services, patient_id: UUID) -> None:
+    """Scheduling books only patients it knows, from its own view of the patients' events;
+    one registered a moment ago is given a second to reach that view."""
+    if not await running.appointment_book.patient_exists(patient_id, wait=NEW_PATIENT_WAIT):
+        raise Problem(
+            422,
+            "unknown-patient",
+            "Unknown patient",
+            f"patient {patient_id} is not registered at this clinic: register them first",
+            field="patient_id",
+        )
+
+
 @router.post("/appointments", status_code=201)
-def book(
+async def book(
     body: BookAppointment, request: Request, response: Response, who: Booker, running: Running
 ) -> dict[str, object]:
     _book_subject(request, body.patient_id)
-    result = running.scheduling.book(body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE))
+    await require_patient(running, body.patient_id)
+    result = await run_in_threadpool(
+        running.scheduling.book, body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE)
+    )
     response.headers["Location"] = f"/api/appointments/{result.id}"
     return written(response, result)
 
@@ -238,8 +255,8 @@ async def list_appointments(
     response: Response,
     who: BookReader,
     running: Running,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
     provider: UUID | None = None,
     operatory: UUID | None = None,
     patient: UUID | None = None,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Running, read_your_writes, written
 from api.permissions import APPOINTMENTS_READ, APPOINTMENTS_WRITE, Actor, allowed
-from api.scheduling.book import clinic_setup
+from api.scheduling.book import clinic_setup, require_patient
+from commands.base import Day
 from commands.scheduling import JoinWaitlist, LeaveWaitlist
 
 router = APIRouter(prefix="/api", tags=["scheduling"])
@@ -21,7 +23,7 @@ Writer = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True)
 
 @router.get("/day-sheet")
 async def day_sheet(
-    day: date,
+    day: Day,
     request: Request,
     response: Response,
     who: Reader,
@@ -49,11 +51,13 @@ async def list_waitlist(
 
 
 @router.post("/waitlist", status_code=201)
-def join_waitlist(
+async def join_waitlist(
     body: JoinWaitlist, request: Request, response: Response, who: Writer, running: Running
 ) -> dict[str, object]:
     request.state.access.patient_id = body.patient_id
-    return written(response, running.scheduling.join_waitlist(body, who.meta))
+    await require_patient(running, body.patient_id)
+    result = await run_in_threadpool(running.scheduling.join_waitlist, body, who.meta)
+    return written(response, result)
 
 
 @router.delete("/waitlist/{entry_id}")

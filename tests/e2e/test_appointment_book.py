@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
+from tests.integration.helpers import META, registration
 
 MADRID = ZoneInfo("Europe/Madrid")
 NEXT_MONDAY = datetime(2030, 3, 4, 10, 0, tzinfo=MADRID)
@@ -28,10 +30,32 @@ class Clinic:
     desk: dict[str, str]
     providers: list[str]
     chairs: list[str]
+    patients: Iterator[str]  # registered, and known to the appointment book; one per use
+
+
+async def known_patients(platform: Platform, count: int) -> list[str]:
+    """Patients registered at the clinic, once scheduling's view of them has them."""
+    written = await asyncio.gather(
+        *(
+            asyncio.to_thread(platform.patients.register, registration(n), META)
+            for n in range(count)
+        )
+    )
+    book = platform.services().appointment_book
+    for patient in written:
+        assert await book.patient_exists(patient.id, wait=20), (
+            "the patient never reached scheduling"
+        )
+    return [str(patient.id) for patient in written]
 
 
 async def set_up(
-    http: httpx.AsyncClient, sign_in: SignIn, providers: int = 1, chairs: int = 1
+    http: httpx.AsyncClient,
+    sign_in: SignIn,
+    platform: Platform,
+    providers: int = 1,
+    chairs: int = 1,
+    patients: int = 8,
 ) -> Clinic:
     admin, desk = await sign_in("admin"), await sign_in("receptionist")
     assert (
@@ -79,7 +103,9 @@ async def set_up(
 
     providers_n = providers
     await eventually(projected, what="the clinic's set-up to reach the read models")
-    return Clinic(admin, desk, provider_ids, chair_ids)
+    return Clinic(
+        admin, desk, provider_ids, chair_ids, iter(await known_patients(platform, patients))
+    )
 
 
 def appointment(
@@ -92,7 +118,7 @@ def appointment(
     **extra: Any,
 ) -> dict[str, Any]:
     return {
-        "patient_id": patient or str(uuid4()),
+        "patient_id": patient or next(clinic.patients),
         "provider_id": clinic.providers[provider],
         "operatory_id": clinic.chairs[chair],
         "start": (NEXT_MONDAY + timedelta(minutes=minutes)).isoformat(),
@@ -113,10 +139,12 @@ async def test_fifty_concurrent_overlapping_bookings_give_exactly_one_appointmen
     clinic = await set_up(
         anonymous,
         sign_in,
+        platform,
         providers=n if shared != "provider" else 1,
         chairs=n if shared != "chair" else 1,
+        patients=n + 1,
     )
-    patient = str(uuid4())
+    patient = next(clinic.patients)
     bodies = [
         appointment(
             clinic,
@@ -142,9 +170,9 @@ async def test_fifty_concurrent_overlapping_bookings_give_exactly_one_appointmen
 
 
 async def test_a_booking_is_visible_and_its_slot_leaves_availability_until_cancelled(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     window = {
         "provider": clinic.providers[0],
         "operatory": clinic.chairs[0],
@@ -187,9 +215,9 @@ async def test_a_booking_is_visible_and_its_slot_leaves_availability_until_cance
 
 
 async def test_the_lifecycle_over_http_and_a_senseless_transition_gets_409(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     booked = await anonymous.post(
         "/api/appointments", json=appointment(clinic), headers=clinic.desk
     )
@@ -203,9 +231,9 @@ async def test_the_lifecycle_over_http_and_a_senseless_transition_gets_409(
 
 
 async def test_outside_hours_is_refused_and_an_admin_override_is_recorded(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     evening = appointment(clinic, minutes=7 * 60)  # 17:00, after the 14:00 close
     refused = await anonymous.post("/api/appointments", json=evening, headers=clinic.desk)
     assert refused.status_code == 422
@@ -225,9 +253,9 @@ async def test_outside_hours_is_refused_and_an_admin_override_is_recorded(
 
 
 async def test_a_closure_refuses_bookings_with_its_reason(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     day = NEXT_MONDAY.date().isoformat()
     await anonymous.post(
         "/api/closures",
@@ -244,7 +272,7 @@ async def test_a_closure_refuses_bookings_with_its_reason(
 async def test_every_access_to_a_patients_appointments_is_logged(
     anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     body = appointment(clinic)
     booked = await anonymous.post("/api/appointments", json=body, headers=clinic.desk)
     await anonymous.post(f"/api/appointments/{booked.json()['id']}/confirm", headers=clinic.desk)
@@ -258,10 +286,10 @@ async def test_every_access_to_a_patients_appointments_is_logged(
 
 
 async def test_the_book_filters_by_provider_and_patient_and_pages_in_time_order(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in, providers=2, chairs=2)
-    patient = str(uuid4())
+    clinic = await set_up(anonymous, sign_in, platform, providers=2, chairs=2)
+    patient = next(clinic.patients)
     for minutes in (0, 30, 60):
         await anonymous.post(
             "/api/appointments",
@@ -301,9 +329,9 @@ async def test_the_book_filters_by_provider_and_patient_and_pages_in_time_order(
 
 
 async def test_a_reschedule_needs_the_current_etag_and_moves_the_appointment(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     booked = await anonymous.post(
         "/api/appointments", json=appointment(clinic), headers=clinic.desk
     )
@@ -320,9 +348,9 @@ async def test_a_reschedule_needs_the_current_etag_and_moves_the_appointment(
 
 
 async def test_appointments_are_stored_in_utc_and_shown_in_the_clinics_zone(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     booked = await anonymous.post(
         "/api/appointments", json=appointment(clinic), headers=clinic.desk
     )
@@ -334,3 +362,28 @@ async def test_appointments_are_stored_in_utc_and_shown_in_the_clinics_zone(
     ).json()
     assert shown["start"] == "2030-03-04T09:00:00+00:00"
     assert shown["start_local"] == "2030-03-04T10:00:00+01:00"
+
+
+async def test_a_patient_the_clinic_does_not_know_is_neither_booked_nor_waitlisted(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in, platform, patients=1)
+    events_before = await platform.pool.fetchval("SELECT count(*) FROM scheduling_events")
+    stranger = str(uuid4())
+
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic, patient=stranger), headers=clinic.desk
+    )
+    waiting = await anonymous.post(
+        "/api/waitlist",
+        json={"patient_id": stranger, "appointment_type": "check-up"},
+        headers=clinic.desk,
+    )
+
+    for refused in (booked, waiting):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["type"].endswith("/unknown-patient")
+        assert refused.json()["field"] == "patient_id"
+    assert await platform.pool.fetchval("SELECT count(*) FROM scheduling_events") == events_before
+    known = await anonymous.post("/api/appointments", json=appointment(clinic), headers=clinic.desk)
+    assert known.status_code == 201, "the slot the stranger asked for is still free"

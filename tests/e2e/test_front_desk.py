@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import httpx
 
+from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import NEXT_MONDAY, appointment, set_up
 from tests.e2e.test_patients_api import PATIENT, register
 
 
 async def test_the_day_sheet_lists_the_days_appointments_with_names_and_alerts(
-    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    client: httpx.AsyncClient,
+    anonymous: httpx.AsyncClient,
+    sign_in: SignIn,
+    pipeline: None,
+    platform: Platform,
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     patient_id = (await register(client)).json()["id"]
     await client.post(
         f"/api/patients/{patient_id}/alerts", json={"code": "latex", "description": "Latex allergy"}
@@ -40,15 +43,15 @@ async def test_the_day_sheet_lists_the_days_appointments_with_names_and_alerts(
 
     await eventually(both_listed_with_alerts, what="the day sheet")
     first, second = await sheet()
-    assert first["patient_name"] is None  # a patient the directory does not know (yet)
+    assert first["patient_name"] == "Paciente 0 Apellido 00000"  # the first of set_up's
     assert second["patient_name"] == f"{PATIENT['given_name']} {PATIENT['family_name']}"
     assert second["alerts"] == ["latex"]
 
 
 async def test_a_cancellation_offers_the_slot_to_waiting_patients_who_fit_it(
-    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None
+    anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
-    clinic = await set_up(anonymous, sign_in)
+    clinic = await set_up(anonymous, sign_in, platform)
     booked = await anonymous.post(
         "/api/appointments", json=appointment(clinic), headers=clinic.desk
     )
@@ -59,18 +62,18 @@ async def test_a_cancellation_offers_the_slot_to_waiting_patients_who_fit_it(
         "latest": "12:00",
     }
     fits = await anonymous.post(
-        "/api/waitlist", headers=clinic.desk, json={"patient_id": str(uuid4()), **mondays}
+        "/api/waitlist", headers=clinic.desk, json={"patient_id": next(clinic.patients), **mondays}
     )
     assert fits.status_code == 201, fits.text
     await anonymous.post(
         "/api/waitlist",
         headers=clinic.desk,
-        json={"patient_id": str(uuid4()), **mondays, "weekdays": ["tuesday"]},
+        json={"patient_id": next(clinic.patients), **mondays, "weekdays": ["tuesday"]},
     )
     await anonymous.post(
         "/api/waitlist",
         headers=clinic.desk,
-        json={"patient_id": str(uuid4()), **mondays, "appointment_type": "root-canal"},
+        json={"patient_id": next(clinic.patients), **mondays, "appointment_type": "root-canal"},
     )
 
     async def matches() -> list[dict[str, object]]:

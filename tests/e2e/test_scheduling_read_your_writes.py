@@ -57,7 +57,11 @@ async def _book(http: Http, clinic: Clinic) -> httpx.Response:
 
 async def _book_then_cancel(http: Http, clinic: Clinic) -> httpx.Response:
     """Cancels a 10:00 booking while a patient waits for a Monday morning."""
-    wish = {"patient_id": str(uuid4()), "appointment_type": "check-up", "weekdays": ["monday"]}
+    wish = {
+        "patient_id": next(clinic.patients),
+        "appointment_type": "check-up",
+        "weekdays": ["monday"],
+    }
     joined = await http.post("/api/waitlist", json=wish, headers=clinic.admin)
     assert joined.status_code == 201, joined.text
     booked = await _book(http, clinic)
@@ -145,7 +149,7 @@ CASES = {
     "GET /api/waitlist": Case(
         _post(
             "/api/waitlist",
-            lambda _: {"patient_id": str(uuid4()), "appointment_type": "check-up"},
+            lambda clinic: {"patient_id": next(clinic.patients), "appointment_type": "check-up"},
         ),
         _get("/api/waitlist"),
         lambda body, written: written.json()["id"] in {e["entry_id"] for e in body["items"]},
@@ -167,7 +171,7 @@ async def test_a_query_with_a_writes_token_waits_until_the_write_is_in_its_read_
     case = CASES[route]
     pipeline = (platform.relay().run, *(platform.consumer(n).run for n in platform.projectors))
     async with running(*pipeline):
-        clinic = await set_up(anonymous, sign_in)
+        clinic = await set_up(anonymous, sign_in, platform)
 
     written = await case.write(anonymous, clinic)
     assert written.status_code in (200, 201), written.text
