@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import audit, health, identity, patients, scheduling
+from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.problems import install
 from api.services import Services
@@ -40,5 +41,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
 
+    # The last added runs first: RequestContext wraps everything, idempotency included.
+    app.add_middleware(Idempotency)
     app.add_middleware(RequestContext, max_request_bytes=settings.max_request_bytes)
     return app

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commands.base import NotFound, StaleVersion
+from commands.base import NotFound, StaleVersion, StoreUnavailable
 from commands.identity import AlreadyExists
 from domain.shared import DomainError, TransitionRefused
 from infra.logs import get_logger
@@ -115,6 +115,14 @@ def install(app: FastAPI) -> None:
             f"{error}; reload it and apply your change again",
             current_version=error.actual,
         )
+
+    @app.exception_handler(StoreUnavailable)
+    async def on_unavailable(request: Request, error: StoreUnavailable) -> JSONResponse:
+        response = problem_response(
+            request, 503, "store-unavailable", "Temporarily unavailable", str(error)
+        )
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -17,6 +17,7 @@ from projections.identity import StaffQueries
 from projections.patients import PatientQueries
 from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
+from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
 
@@ -35,4 +36,5 @@ class Services:
     tokens: Tokens
     throttle: LoginThrottle
     access_log: AccessLog
+    idempotency: IdempotencyKeys
     readiness: Readiness

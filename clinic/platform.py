@@ -35,6 +35,7 @@ from projections.patients import PatientQueries
 from projections.postgres import PostgresProjection, PostgresStore
 from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
+from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
 
@@ -73,6 +74,7 @@ class Platform:
     tokens: Tokens
     throttle: LoginThrottle
     access_log: AccessLog
+    idempotency: IdempotencyKeys
     projectors: dict[str, Projector] = field(default_factory=dict)
 
     @classmethod
@@ -109,6 +111,7 @@ class Platform:
                 window_seconds=settings.login_failure_window_seconds,
             ),
             access_log=AccessLog(pool, settings.secret("audit_key").encode()),
+            idempotency=IdempotencyKeys(pool),
         )
         platform.projectors = {
             p.name: Projector(p, store_for(p, pool, database), reader) for p in registry.READ_MODELS
@@ -145,13 +148,14 @@ class Platform:
             tokens=self.tokens,
             throttle=self.throttle,
             access_log=self.access_log,
+            idempotency=self.idempotency,
             readiness=self.readiness,
         )
 
     async def migrate(self, *, mongo: bool = True) -> None:
         """Create what the event store and read models need; safe to run again."""
         await self.pool.execute(POSITION_DDL)
-        for part in (self.tokens, self.throttle, self.access_log):
+        for part in (self.tokens, self.throttle, self.access_log, self.idempotency):
             await part.migrate()
         for projector in self.projectors.values():
             if mongo or not isinstance(projector.store, MongoStore):

@@ -15,7 +15,12 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    OperationalError,
+)
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -99,6 +104,10 @@ def _check_texts(value: Any, field: str, *, multiline: bool) -> None:
 
 class NotFound(LookupError):
     """The record asked for does not exist."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The event store could not be reached, and nothing was saved: try again shortly."""
 
 
 class StaleVersion(RuntimeError):
@@ -239,12 +248,45 @@ class ClinicApplication(Application[UUID]):
         for tried in range(attempts):
             _back_off(tried)
             aggregate, decided = attempt()
+            ours = list(aggregate.pending_events)
             try:
                 self.save(aggregate, *decided.also)
             except IntegrityError:
+                # The store's client retries a commit whose answer was lost; its second try
+                # then meets our own first one. Only a conflict with someone else is a loss.
+                if self._committed(ours):
+                    return Written.of(aggregate, decided.created)
                 continue
+            except (OperationalError, InterfaceError) as error:
+                if self._committed(ours):
+                    return Written.of(aggregate, decided.created)
+                raise StoreUnavailable(
+                    "the clinic's records could not be reached; nothing was saved, try again"
+                ) from error
             return Written.of(aggregate, decided.created)
         raise StaleVersion(expected_version, None)
+
+    def _committed(self, events: Sequence[object]) -> bool:
+        """Whether these very events (not a concurrent writer's at the same version) are in
+        the store: an ambiguous commit is settled by reading, never by guessing."""
+        if not events:
+            return False
+        first: Any = events[0]
+        try:
+            stored = self.recorder.select_events(
+                first.originator_id,
+                gt=first.originator_version - 1,
+                lte=first.originator_version,
+            )
+            found: list[Any] = [self.mapper.to_domain_event(s) for s in stored]
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(
+                "the clinic's records could not be reached to confirm the change; "
+                "reload before you try again"
+            ) from error
+        return (
+            bool(found) and type(found[0]) is type(first) and found[0].timestamp == first.timestamp
+        )
 
 
 def _back_off(attempt: int) -> None:

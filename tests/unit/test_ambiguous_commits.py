@@ -1,0 +1,93 @@
+"""A commit whose answer was lost is settled by reading the store: a write that is in the
+store is never reported as failed, and one that is not is never reported as done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from commands.base import StaleVersion, StoreUnavailable
+from commands.patients import Patients, RaiseAlert, RegisterPatient
+from domain.patients import Patient
+from domain.shared import Meta
+
+META = Meta("desk-1", "receptionist", "corr", "req")
+ANA = RegisterPatient(
+    given_name="Ana", family_name="García", birth_date=date(1980, 2, 3), sex="female"
+)
+
+
+@pytest.fixture
+def patients() -> Patients:
+    return Patients(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def _lose_the_answer(
+    patients: Patients, after_commit: Callable[[], Exception], times: int = 1
+) -> list[int]:
+    """The next `times` commits reach the store, then the client sees `after_commit()`, as
+    when the connection drops between the server's commit and its reply."""
+    real = patients.recorder.insert_events
+    calls = [0]
+
+    def insert_events(events: Sequence[Any], **kwargs: Any) -> Any:
+        calls[0] += 1
+        result = real(events, **kwargs)
+        if calls[0] <= times:
+            raise after_commit()
+        return result
+
+    patients.recorder.insert_events = insert_events  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_registration_whose_answer_was_lost_is_reported_as_done(patients: Patients) -> None:
+    _lose_the_answer(patients, lambda: OperationalError("server closed the connection"))
+
+    written = patients.register(ANA, META)
+
+    stored: Patient = patients.repository.get(written.id)
+    assert (written.version, stored.demographics.given_name) == (1, "Ana")
+
+
+def test_the_drivers_retry_meeting_our_own_commit_is_not_a_conflict(patients: Patients) -> None:
+    patient_id = patients.register(ANA, META).id
+    # eventsourcing retries a commit on a connection error; its second try then meets the
+    # first, which had committed: an IntegrityError against our very own events.
+    _lose_the_answer(patients, lambda: IntegrityError("duplicate key (retried commit)"))
+
+    written = patients.raise_alert(
+        patient_id, RaiseAlert(code="latex", description="Latex"), META, 1
+    )
+
+    assert written.version == 2
+    assert len(patients.repository.get(patient_id).alerts) == 1
+
+
+def test_a_real_conflict_with_another_writer_is_still_a_conflict(patients: Patients) -> None:
+    patient_id = patients.register(ANA, META).id
+
+    def someone_else_first(patient: Patient) -> None:
+        other: Patient = patients.repository.get(patient_id)
+        other.raise_alert(code="latex", description="Latex", severity="high", meta=META)
+        patients.save(other)
+        patient.raise_alert(code="iodine", description="Iodine", severity="high", meta=META)
+
+    with pytest.raises(StaleVersion):
+        patients.change(patient_id, Patient, someone_else_first)
+
+
+def test_a_commit_that_never_reached_the_store_is_reported_as_unavailable(
+    patients: Patients,
+) -> None:
+    def never(events: Sequence[Any], **kwargs: Any) -> Any:
+        raise OperationalError("could not connect to server")
+
+    patients.recorder.insert_events = never  # type: ignore[method-assign]
+
+    with pytest.raises(StoreUnavailable, match="nothing was saved"):
+        patients.register(ANA, META)
