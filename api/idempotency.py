@@ -2,9 +2,11 @@
 
 Pure ASGI, inside `RequestContext`: the key is scoped to the signed-in staff member (or to
 "anonymous"), the request is fingerprinted (method, path, query, body), and the first
-answer below 500 is kept with the key. A retry gets that answer with
+answer is kept with the key, unless it is a 503 (which says nothing was saved: the retry
+runs again). A retry gets the kept answer with
 `Idempotent-Replayed: true`; the same key for another request is refused (422); a retry
-while the first is still running waits for it, then gets 409 if it is still running.
+while the first is still running waits for it; if the first never answers (its process
+died), the retry runs again, which the command layer's `RequestClaim` makes safe.
 Answers that carry secrets (tokens, TOTP set-up) are never kept.
 """
 
@@ -15,6 +17,7 @@ import re
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,9 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import services_of
 from api.permissions import AccessIntent, Actor, bearer
 from api.problems import problem_response
+from commands.base import REQUEST_KEY
+from infra.logs import get_logger
 from security.idempotency import (
     Answer,
-    Claimed,
     IdempotencyKeys,
     InProgress,
     Mismatch,
@@ -33,6 +37,7 @@ from security.idempotency import (
 )
 from security.sessions import TokenRefused
 
+log = get_logger("api.idempotency")
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -45,6 +50,14 @@ _KEPT_HEADERS = frozenset(
     {"content-type", "etag", "location", "sonrisa-consistency-token", "retry-after"}
 )
 WAIT_FOR_FIRST = 5.0  # seconds a retry waits for the first request with its key
+_UNEXPECTED = Answer(
+    500,
+    [("content-type", "application/problem+json")],
+    b'{"type":"https://sonrisa.dev/problems/internal-error","title":"Something went wrong '
+    b'on our side","status":500,"detail":"the first request with this Idempotency-Key '
+    b'failed; it may or may not have saved: reload before you try again with a new key"}',
+    None,
+)
 
 
 class Idempotency:
@@ -77,12 +90,25 @@ class Idempotency:
         request_print = fingerprint(
             scope["method"], scope["path"], scope.get("query_string", b""), body
         )
-        claim = await keys.claim(owner, key, request_print)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_FOR_FIRST
-        while isinstance(claim, InProgress) and loop.time() < deadline:
-            await asyncio.sleep(0.1)
+        try:
             claim = await keys.claim(owner, key, request_print)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT_FOR_FIRST
+            while isinstance(claim, InProgress) and loop.time() < deadline:
+                await asyncio.sleep(0.1)
+                claim = await keys.claim(owner, key, request_print)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            unavailable = problem_response(
+                request,
+                503,
+                "store-unavailable",
+                "Temporarily unavailable",
+                "the request could not be checked against earlier tries; nothing was saved, "
+                "try again with the same Idempotency-Key",
+            )
+            unavailable.headers["Retry-After"] = "1"
+            await unavailable(scope, receive, send)
+            return
         if isinstance(claim, Mismatch):
             await _problem(
                 request,
@@ -94,29 +120,22 @@ class Idempotency:
                 "This Idempotency-Key was used for another request",
                 "use a new key for a new request; reuse a key only to retry",
             )
-        elif isinstance(claim, InProgress):
-            problem = problem_response(
-                request,
-                409,
-                "request-in-progress",
-                "The first request is still running",
-                "wait a moment and retry with the same Idempotency-Key",
-            )
-            problem.headers["Retry-After"] = "1"
-            await problem(scope, receive, send)
         elif isinstance(claim, Replay):
             await _replay(claim.answer, scope, send, actor)
         else:
-            assert isinstance(claim, Claimed)
+            # Claimed; or still "in progress" after the wait because the process that ran
+            # the first try died. Running it again is safe: the command finds the first
+            # try's RequestClaim if that committed, and answers as that try did.
             await self._first(scope, body, send, keys, owner, key)
 
     async def _first(
         self, scope: Scope, body: bytes, send: Send, keys: IdempotencyKeys, owner: str, key: str
     ) -> None:
         status, headers, chunks = 500, [], []
+        answered = False
 
         async def capture(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status, headers, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [
@@ -126,18 +145,33 @@ class Idempotency:
                 ]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                answered = not message.get("more_body", False)
             await send(message)
 
+        carrying = REQUEST_KEY.set((owner, key))
         try:
             await self.app(scope, _replaying(body), capture)
-        except BaseException:
+        except Exception:
+            # The app answered and only handing the answer out failed (its access entry could
+            # not be written, say): a retry gets that answer. Otherwise it may have written
+            # before it failed, and a retry must not write again.
+            kept = Answer(status, headers, b"".join(chunks), _plain(scope)) if answered else None
+            await keys.keep(owner, key, kept or _UNEXPECTED)
+            raise
+        except BaseException:  # cancelled (shutdown, client gone): no answer was given
             await keys.release(owner, key)
             raise
-        if status >= 500:
+        finally:
+            REQUEST_KEY.reset(carrying)
+        if status == 503:  # "nothing was saved, try again": the retry must run again
             await keys.release(owner, key)
             return
-        access: AccessIntent | None = scope.get("state", {}).get("access")
-        await keys.keep(owner, key, Answer(status, headers, b"".join(chunks), _plain(access)))
+        try:
+            await keys.keep(owner, key, Answer(status, headers, b"".join(chunks), _plain(scope)))
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            # Answered already; a retry finds the key unanswered, runs again, and the
+            # command's RequestClaim answers it as this one was answered.
+            log.warning("idempotency answer not kept", error="store unavailable")
 
 
 async def _actor(request: Request) -> Actor | None:
@@ -176,7 +210,9 @@ def _replaying(body: bytes) -> Receive:
     return receive
 
 
-def _plain(access: AccessIntent | None) -> dict[str, Any] | None:
+def _plain(scope: Scope) -> dict[str, Any] | None:
+    """The request's access-log intent, to log its replays the same way."""
+    access: AccessIntent | None = scope.get("state", {}).get("access")
     if access is None:
         return None
     return {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +15,7 @@ from commands.base import NotFound, StaleVersion, StoreUnavailable
 from commands.identity import AlreadyExists
 from domain.shared import DomainError, TransitionRefused
 from infra.logs import get_logger
+from infra.readiness import NotReady
 
 PROBLEM_BASE = "https://sonrisa.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -58,6 +61,12 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
         }
         for e in error.errors()
     ]
+
+
+def _retry_later(request: Request, kind: str, title: str, detail: str) -> JSONResponse:
+    response = problem_response(request, 503, kind, title, detail)
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 def install(app: FastAPI) -> None:
@@ -117,12 +126,22 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StoreUnavailable)
-    async def on_unavailable(request: Request, error: StoreUnavailable) -> JSONResponse:
-        response = problem_response(
-            request, 503, "store-unavailable", "Temporarily unavailable", str(error)
+    @app.exception_handler(pymongo.errors.ConnectionFailure)
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(ConnectionError)
+    async def on_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("a store is unavailable", error_type=type(error).__name__)
+        detail = (
+            str(error)
+            if isinstance(error, StoreUnavailable)
+            else "a store the clinic's records live in cannot be reached; try again shortly"
         )
-        response.headers["Retry-After"] = "2"
-        return response
+        return _retry_later(request, "store-unavailable", "Temporarily unavailable", detail)
+
+    @app.exception_handler(NotReady)
+    async def on_not_ready(request: Request, error: NotReady) -> JSONResponse:
+        return _retry_later(request, "read-model-rebuilding", "Not ready yet", str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -125,7 +125,11 @@ def api() -> None:
         stop_on_signals(stop)
         try:
             app_ = create_app(settings, platform.services())
-            await supervise({"api": api_part(app_, settings.host, settings.port)}, stop)
+            parts = {
+                "api": api_part(app_, settings.host, settings.port),
+                "health": platform.watch_dependencies,
+            }
+            await supervise(parts, stop)
         finally:
             await platform.close()
 
@@ -134,34 +138,33 @@ def api() -> None:
 
 @app.command()
 def up() -> None:
-    """API, relay and projectors in one supervised process; Ctrl-C stops it cleanly."""
+    """API, relay, projectors (and the embedded Mongo server) in one supervised process."""
 
     async def main(settings: Settings) -> None:
-        embedded: EmbeddedMongo | None = None
-        if settings.mongo_url is None:
-            embedded = EmbeddedMongo(settings.embedded_mongo_python, settings.embedded_mongo_port)
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        parts: dict[str, Part] = {}
+        embedded = _embedded_mongo(settings)
+        if embedded is not None:
             url = await asyncio.to_thread(embedded.start)
+            parts["mongo"] = embedded.run
             log.info(
-                "CLINIC_MONGO_URL is unset: started the embedded in-memory Mongo wire "
-                "server; Mongo read models are rebuilt from the event store",
+                "CLINIC_MONGO_URL is unset: started the embedded Mongo wire server",
                 url=url,
+                data=str(settings.embedded_mongo_data or "memory"),
             )
         try:
             platform = await _open(settings)
             try:
-                if embedded is not None:
-                    for name in platform.mongo_projections():
-                        count = await platform.projectors[name].rebuild()
-                        log.info("rebuilt read model", projection=name, events=count)
-                stop = asyncio.Event()
-                stop_on_signals(stop)
-                parts: dict[str, Part] = {
-                    "api": api_part(
-                        create_app(settings, platform.services()), settings.host, settings.port
-                    ),
-                    "relay": platform.relay().run,
-                    **_consumer_parts(platform, list(platform.projectors)),
-                }
+                for name in await platform.empty_read_models():
+                    platform.states.rebuilding(name)
+                    parts[f"rebuild:{name}"] = _once(platform, name)
+                parts["api"] = api_part(
+                    create_app(settings, platform.services()), settings.host, settings.port
+                )
+                parts["health"] = platform.watch_dependencies
+                parts["relay"] = platform.relay().run
+                parts.update(_consumer_parts(platform, list(platform.projectors)))
                 console.print(
                     f"Sonrisa is running on http://{settings.host}:{settings.port} "
                     f"(API docs at /docs); Ctrl-C stops it"
@@ -171,9 +174,28 @@ def up() -> None:
                 await platform.close()
         finally:
             if embedded is not None:
-                embedded.stop()
+                await asyncio.to_thread(embedded.stop)
 
     _run(main)
+
+
+def _embedded_mongo(settings: Settings) -> EmbeddedMongo | None:
+    if settings.mongo_url is not None:
+        return None
+    return EmbeddedMongo(
+        settings.embedded_mongo_python, settings.embedded_mongo_port, settings.embedded_mongo_data
+    )
+
+
+def _once(platform: Platform, name: str) -> Part:
+    """A background rebuild: runs once while the rest serves, then waits to be stopped."""
+
+    async def rebuild(stop: asyncio.Event) -> None:
+        count = await platform.rebuild(name)
+        log.info("rebuilt read model", projection=name, events=count)
+        await stop.wait()
+
+    return rebuild
 
 
 @projections_app.command("rebuild")

@@ -7,6 +7,7 @@ pools, clients, Applications or projectors. What exists comes from the registry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from commands.scheduling import Scheduling
 from infra import mongo
 from infra.db import create_pool, ensure_database
 from infra.eventstore import EventStoreReader
+from infra.readiness import ReadModelStates
 from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
 from projections.identity import StaffQueries
@@ -76,6 +78,8 @@ class Platform:
     access_log: AccessLog
     idempotency: IdempotencyKeys
     projectors: dict[str, Projector] = field(default_factory=dict)
+    states: ReadModelStates = field(default_factory=ReadModelStates)
+    _seen: dict[str, str] | None = None  # the dependencies as `watch_dependencies` last saw
 
     @classmethod
     async def open(cls, settings: Settings) -> Platform:
@@ -142,7 +146,7 @@ class Platform:
             patients=self.patients,
             identity=self.identity,
             scheduling=self.scheduling,
-            patient_records=PatientQueries(self.pool, self.mongo_db, self.reader),
+            patient_records=PatientQueries(self.pool, self.mongo_db, self.reader, self.states),
             staff_directory=StaffQueries(self.pool),
             appointment_book=SchedulingQueries(self.pool),
             tokens=self.tokens,
@@ -204,24 +208,60 @@ class Platform:
             transient=TRANSIENT_ERRORS,
         )
 
-    async def readiness(self) -> dict[str, str]:
-        """Whether PostgreSQL, RabbitMQ and Mongo answer, each within three seconds."""
+    async def watch_dependencies(self, stop: asyncio.Event) -> None:
+        """A part: probe the dependencies every second, so `/readyz` answers from what was
+        last seen at once, however slow a dependency is to fail."""
+        while not stop.is_set():
+            self._seen = await self._probe()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
 
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state ("ok", or why not) and each read model still rebuilding."""
+        checks = dict(self._seen) if self._seen is not None else await self._probe()
+        for name in self.states.not_ready():
+            checks[f"read model {name}"] = "rebuilding"
+        return checks
+
+    async def _probe(self) -> dict[str, str]:
         async def rabbitmq() -> None:
-            connection = await aio_pika.connect(self.settings.rabbitmq_url, timeout=3)
+            connection = await aio_pika.connect(self.settings.rabbitmq_url, timeout=0.8)
             await connection.close()
 
-        checks = await asyncio.gather(
-            _check("postgresql", self.pool.fetchval("SELECT 1")),
-            _check("rabbitmq", rabbitmq()),
-            _check("mongo", self.mongo_db.command("ping")),
+        return dict(
+            await asyncio.gather(
+                _check("postgresql", self.pool.fetchval("SELECT 1", timeout=0.8)),
+                _check("rabbitmq", rabbitmq()),
+                _check("mongo", self.mongo_db.command("ping")),
+            )
         )
-        return dict(checks)
+
+    async def empty_read_models(self) -> list[str]:
+        """Read models that hold nothing although the event store has events for them: a new
+        or lost document store. They need a rebuild before they can answer."""
+        heads = await self.reader.heads()
+        return [
+            name
+            for name, projector in self.projectors.items()
+            if any(heads[c] for c in projector.projection.contexts)
+            and not await projector.store.status()
+        ]
+
+    async def rebuild(self, name: str) -> int:
+        """Rebuild one read model while everything else serves; its readers get 503 with
+        Retry-After until it is whole. Returns the number of events read."""
+        self.states.rebuilding(name)
+        try:
+            return await self.projectors[name].rebuild()
+        finally:
+            self.states.ready(name)
 
 
 async def _check(name: str, probe: Any) -> tuple[str, str]:
     try:
-        await asyncio.wait_for(probe, timeout=3)
+        await asyncio.wait_for(probe, timeout=0.8)
+    except TimeoutError:
+        return name, "timed out"
     except Exception as error:
         return name, f"unreachable: {type(error).__name__}"
     return name, "ok"

@@ -7,14 +7,15 @@ import random
 import re
 import time as clock
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any, ClassVar, Protocol, TypeVar, runtime_checkable
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -147,6 +148,37 @@ class Written:
         return cls(aggregate.id, aggregate.version, patient, created)
 
 
+# The idempotency key of the request being handled (who sent it, and the key), set by the
+# HTTP layer; a command saves a `RequestClaim` with its events when there is one.
+REQUEST_KEY: ContextVar[tuple[str, str] | None] = ContextVar("request_key", default=None)
+
+
+class RequestClaim(Aggregate):
+    """That a request with an idempotency key was carried out, and what it wrote. Saved in
+    the same transaction as the request's own events, so a retry after a crash finds it
+    and answers as the first did, instead of writing again."""
+
+    @staticmethod
+    def create_id(scope: str, key: str) -> UUID:
+        return request_claim_id(scope, key)
+
+    @event("RequestCarriedOut")
+    def __init__(
+        self,
+        scope: str,
+        key: str,
+        aggregate_id: UUID,
+        version: int,
+        patient_id: UUID | None,
+        created: UUID | None,
+    ) -> None:
+        self.written = Written(aggregate_id, version, patient_id, created)
+
+
+def request_claim_id(scope: str, key: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sonrisa:request:{len(scope)}:{scope}:{key}")
+
+
 @dataclass(frozen=True, slots=True)
 class Decided:
     """What a decision did beyond changing its aggregate: the id of something it created,
@@ -245,26 +277,47 @@ class ClinicApplication(Application[UUID]):
     ) -> Written:
         """Run `attempt` and save what it decided in one transaction; when another writer got
         there first, back off at random and decide again, up to `attempts` times."""
+        request = REQUEST_KEY.get()
         for tried in range(attempts):
             _back_off(tried)
             aggregate, decided = attempt()
+            written = Written.of(aggregate, decided.created)
             ours = list(aggregate.pending_events)
+            claim = (
+                [
+                    RequestClaim(
+                        *request, written.id, written.version, written.patient_id, written.created
+                    )
+                ]
+                if request is not None
+                else []
+            )
             try:
-                self.save(aggregate, *decided.also)
+                self.save(aggregate, *decided.also, *claim)
             except IntegrityError:
                 # The store's client retries a commit whose answer was lost; its second try
                 # then meets our own first one. Only a conflict with someone else is a loss.
                 if self._committed(ours):
-                    return Written.of(aggregate, decided.created)
+                    return written
+                if request is not None and (earlier := self._carried_out(*request)):
+                    return earlier
                 continue
             except (OperationalError, InterfaceError) as error:
                 if self._committed(ours):
-                    return Written.of(aggregate, decided.created)
+                    return written
                 raise StoreUnavailable(
                     "the clinic's records could not be reached; nothing was saved, try again"
                 ) from error
-            return Written.of(aggregate, decided.created)
+            return written
         raise StaleVersion(expected_version, None)
+
+    def _carried_out(self, scope: str, key: str) -> Written | None:
+        """What an earlier run of this same request wrote, if one committed."""
+        try:
+            claim: RequestClaim = self.repository.get(request_claim_id(scope, key))
+        except AggregateNotFoundError:
+            return None
+        return claim.written
 
     def _committed(self, events: Sequence[object]) -> bool:
         """Whether these very events (not a concurrent writer's at the same version) are in

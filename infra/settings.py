@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     mongo_database: str = "sonrisa"
     embedded_mongo_python: Path = PROJECT_ROOT / ".venv-mongo" / "bin" / "python"
     embedded_mongo_port: int = 27117
+    # Where the embedded server keeps its documents, so a restart resumes instead of
+    # rebuilding; empty for memory only.
+    embedded_mongo_data: Path | None = PROJECT_ROOT / ".clinic-data" / "mongo.sqlite3"
     host: str = "127.0.0.1"
     port: int = 8000
     exchange: str = "clinic.events"
@@ -34,8 +37,9 @@ class Settings(BaseSettings):
     consumer_attempts: int = Field(default=3, ge=1)
     read_your_writes_timeout_seconds: float = Field(default=3.0, ge=0)
     max_request_bytes: int = 64 * 1024
-    event_store_pool_size: int = Field(default=2, ge=1, le=50)
-    event_store_max_overflow: int = Field(default=8, ge=0, le=50)
+    # Commands run in `command_threads` threads: an Application never needs more connections.
+    event_store_pool_size: int = Field(default=1, ge=1, le=50)
+    event_store_max_overflow: int = Field(default=4, ge=0, le=50)
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
     command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"

@@ -171,7 +171,10 @@ class MongoStore:
         return int(found["version"]) if found else 0
 
     async def dump(self) -> dict[UUID, Versioned]:
-        return await self._load([UUID(d["_id"]) async for d in self.documents.find({}, {"_id": 1})])
+        return {
+            UUID(d.pop("_id")): Versioned(d.pop("version"), d)
+            async for d in self.documents.find({})
+        }
 
     async def find(self, aggregate_id: UUID) -> Document | None:
         return await self.documents.find_one({"_id": str(aggregate_id)})

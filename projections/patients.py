@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.shared import unsafe_character
 from infra.eventstore import Envelope, EventStoreReader
+from infra.readiness import ReadModelStates
 from projections.base import Document, fold_until
 from projections.mongo import MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
@@ -237,10 +238,15 @@ class PatientQueries:
     it stood at an earlier instant (rebuilt from the event store with the chart's own fold)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, mongo: AsyncDatabase[dict[str, Any]], reader: EventStoreReader
+        self,
+        pool: asyncpg.Pool,
+        mongo: AsyncDatabase[dict[str, Any]],
+        reader: EventStoreReader,
+        states: ReadModelStates,
     ) -> None:
         self.pool = pool
         self.reader = reader
+        self.states = states
         self.directory = PostgresStore(pool, PatientDirectory())
         self.charts = MongoStore(mongo, PatientChart())
 
@@ -248,6 +254,7 @@ class PatientQueries:
         return await search_directory(self.pool, query, limit, cursor)
 
     async def chart(self, patient_id: UUID) -> Document | None:
+        self.states.require(PatientChart.name)
         found = await self.charts.find(patient_id)
         return {k: v for k, v in found.items() if k != "_id"} if found else None
 

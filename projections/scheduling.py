@@ -206,9 +206,7 @@ class PatientRoster(PostgresProjection):
             case "AlertRaised":
                 doc["alerts"] = {**doc["alerts"], payload["alert_id"]: payload["code"]}
             case "AlertCleared":
-                doc["alerts"] = {
-                    k: v for k, v in doc["alerts"].items() if k != payload["alert_id"]
-                }
+                doc["alerts"] = {k: v for k, v in doc["alerts"].items() if k != payload["alert_id"]}
         return doc
 
     def columns(self, document: Document) -> tuple[Any, ...]:

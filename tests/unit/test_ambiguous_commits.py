@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from commands.base import StaleVersion, StoreUnavailable
+from commands.base import REQUEST_KEY, StaleVersion, StoreUnavailable
 from commands.patients import Patients, RaiseAlert, RegisterPatient
 from domain.patients import Patient
 from domain.shared import Meta
@@ -41,7 +41,7 @@ def _lose_the_answer(
             raise after_commit()
         return result
 
-    patients.recorder.insert_events = insert_events  # type: ignore[method-assign]
+    patients.recorder.insert_events = insert_events  # type: ignore[method-assign,assignment]
     return calls
 
 
@@ -87,7 +87,32 @@ def test_a_commit_that_never_reached_the_store_is_reported_as_unavailable(
     def never(events: Sequence[Any], **kwargs: Any) -> Any:
         raise OperationalError("could not connect to server")
 
-    patients.recorder.insert_events = never  # type: ignore[method-assign]
+    patients.recorder.insert_events = never  # type: ignore[method-assign,assignment]
 
     with pytest.raises(StoreUnavailable, match="nothing was saved"):
         patients.register(ANA, META)
+
+
+def test_a_request_run_again_after_a_crash_answers_as_the_first_and_writes_nothing(
+    patients: Patients,
+) -> None:
+    """The process that ran a keyed request died after committing, before answering; the
+    client's retry runs the request again and must find what the first run wrote."""
+    carrying = REQUEST_KEY.set(("desk-1", "key-from-the-web-app"))
+    try:
+        first = patients.register(ANA, META)
+        again = patients.register(ANA, META)
+    finally:
+        REQUEST_KEY.reset(carrying)
+
+    assert again == first
+    registered = [
+        e
+        for e in patients.recorder.select_notifications(start=1, limit=100)
+        if e.topic.endswith("PatientRegistered")
+    ]
+    assert len(registered) == 1
+
+
+def test_without_a_key_two_registrations_are_two_patients(patients: Patients) -> None:
+    assert patients.register(ANA, META).id != patients.register(ANA, META).id

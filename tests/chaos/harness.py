@@ -1,0 +1,218 @@
+"""The chaos harness: `clinic up` as a real process, a steady stream of writes, faults.
+
+A `Writer` registers patients at a steady rate, each with a token in its family name and
+the same token as its Idempotency-Key, retrying until it gets an answer (as the web app
+does). Afterwards the event store is the judge: every acknowledged write is there, no
+write that was answered as failed is there, and no token was written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clinic.platform import Platform
+from infra.settings import Settings
+from tests.e2e.test_patients_api import PATIENT
+from tests.integration.test_relay_crash import CLINIC
+
+SECONDS = float(os.environ.get("CHAOS_SECONDS", "4"))  # of writes on each side of a fault
+RATE = 40.0  # writes per second, as the trial that found these faults ran
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ClinicUp:
+    """`clinic up` with the embedded Mongo server keeping its data in `data`."""
+
+    def __init__(self, settings: Settings, data: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, **settings.environment()}
+        env.pop("CLINIC_MONGO_URL")
+        env.update(
+            CLINIC_PORT=str(self.port),
+            CLINIC_EMBEDDED_MONGO_PORT=str(free_port()),
+            CLINIC_EMBEDDED_MONGO_DATA=str(data / "mongo.sqlite3"),
+            CLINIC_MONGO_DATABASE=settings.mongo_database,
+        )
+        self.env = env
+        self.mongo_port = int(env["CLINIC_EMBEDDED_MONGO_PORT"])
+        self.mongo_url = f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data / "clinic-up.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [CLINIC, "up"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    async def ready(self, within: float = 60) -> float:
+        """Seconds until /readyz says ready."""
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=self.base, timeout=2) as http:
+            while time.monotonic() - started < within:
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"clinic up was not ready within {within} s; see {self.log}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def mongo_pid(self) -> int:
+        found = subprocess.run(
+            ["pgrep", "-f", f"mongo_wire_server.py --port {self.mongo_port}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        pids = [int(p) for p in found.stdout.split()]
+        assert pids, "the embedded Mongo server is not running"
+        return pids[0]
+
+
+@dataclass
+class Tally:
+    acknowledged: dict[str, str] = field(default_factory=dict)  # token -> patient id
+    failed: dict[str, int] = field(default_factory=dict)  # token -> status answered
+    unanswered: int = 0  # attempts that got no answer at all (process gone, reset)
+    first_ack_after: dict[str, float] = field(default_factory=dict)  # mark -> monotonic
+
+
+class Writer:
+    """Registers patients at `RATE` per second until stopped, retrying each until answered."""
+
+    def __init__(self, base: str, headers: dict[str, str], run: str) -> None:
+        self.base = base
+        self.headers = headers
+        self.run = run
+        self.tally = Tally()
+        self._stop = asyncio.Event()
+        self._marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        """Remember now; `recovery(name)` is the time from here to the next acknowledged write."""
+        self._marks[name] = time.monotonic()
+
+    def marked_at(self, name: str) -> float:
+        return self._marks[name]
+
+    def recovery(self, name: str) -> float:
+        acked = self.tally.first_ack_after.get(name)
+        assert acked is not None, f"no write was acknowledged after {name}"
+        return acked - self._marks[name]
+
+    async def run_until_stopped(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=10) as http:
+            writes = []
+            n = 0
+            while not self._stop.is_set():
+                writes.append(asyncio.create_task(self._write(http, f"chaos-{self.run}-{n:05d}")))
+                n += 1
+                await asyncio.sleep(1 / RATE)
+            await asyncio.gather(*writes)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _write(self, http: httpx.AsyncClient, token: str) -> None:
+        body = {**PATIENT, "family_name": f"Caos {token}", "national_id": None}
+        headers = {**self.headers, "Idempotency-Key": token}
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                answer = await http.post("/api/patients", json=body, headers=headers)
+            except httpx.TransportError:
+                self.tally.unanswered += 1
+                await asyncio.sleep(0.2)
+                continue
+            if answer.status_code == 201:
+                self.tally.acknowledged[token] = answer.json()["id"]
+                now = time.monotonic()
+                for mark, at in self._marks.items():
+                    if at <= now and mark not in self.tally.first_ack_after:
+                        self.tally.first_ack_after[mark] = now
+                return
+            if answer.status_code == 503:  # nothing was saved: the same key may run again
+                await asyncio.sleep(0.2)
+                continue
+            self.tally.failed[token] = answer.status_code
+            return
+        raise AssertionError(f"{token} got no answer in two minutes")
+
+
+async def stored_tokens(platform: Platform, run: str) -> dict[str, int]:
+    """How many registrations the event store holds for each token of this run."""
+    rows = await platform.pool.fetch(
+        "SELECT substring(convert_from(state, 'UTF8') from $1) AS token "
+        "FROM patients_events WHERE originator_version = 1 AND topic LIKE '%.PatientRegistered' "
+        "AND position(convert_to($2, 'UTF8') in state) > 0",
+        f"(chaos-{run}-[0-9]+)",
+        f"chaos-{run}-",
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["token"]] = counts.get(row["token"], 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    acknowledged: int
+    lost: list[str]
+    answered_as_failed_but_committed: list[tuple[str, int]]
+    duplicated: list[str]
+
+
+async def judge(platform: Platform, writer: Writer) -> Verdict:
+    stored = await stored_tokens(platform, writer.run)
+    tally = writer.tally
+    return Verdict(
+        acknowledged=len(tally.acknowledged),
+        lost=sorted(t for t in tally.acknowledged if t not in stored),
+        answered_as_failed_but_committed=sorted(
+            (t, status) for t, status in tally.failed.items() if t in stored
+        ),
+        duplicated=sorted(t for t, count in stored.items() if count > 1),
+    )
+
+
+async def during_writes(
+    writer: Writer, fault: Callable[[], Awaitable[Any]], seconds: float = SECONDS
+) -> None:
+    """Writes for `seconds`, the fault, writes for `seconds` more."""
+    writing = asyncio.create_task(writer.run_until_stopped())
+    await asyncio.sleep(seconds)
+    await fault()
+    await asyncio.sleep(seconds)
+    writer.stop()
+    await writing
