@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from commands.patients import Patients
 from commands.scheduling import Scheduling
 from infra import mongo
 from infra.db import create_pool, ensure_database
-from infra.eventstore import EventStoreReader
+from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
 from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
@@ -53,6 +54,27 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     pymongo.errors.ConnectionFailure,
 )
 App = TypeVar("App", bound=ClinicApplication)
+
+
+@dataclass(frozen=True)
+class AfterRebuild:
+    """A projector that holds its messages while its read model is rebuilt in the background:
+    the rebuild swaps the whole read model in, and a live write meanwhile would race it."""
+
+    projector: Projector
+    states: ReadModelStates
+
+    @property
+    def name(self) -> str:
+        return self.projector.name
+
+    @property
+    def binding_keys(self) -> tuple[str, ...]:
+        return self.projector.binding_keys
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        await self.states.wait_ready(self.projector.name)
+        await self.projector.handle_batch(envelopes)
 
 
 def store_for(
@@ -198,7 +220,7 @@ class Platform:
             known = ", ".join(sorted(self.projectors))
             raise KeyError(f"unknown projection {name!r}; known: {known}")
         return ConsumerRunner(
-            self.projectors[name],
+            AfterRebuild(self.projectors[name], self.states),
             rabbitmq_url=self.settings.rabbitmq_url,
             exchange=self.settings.exchange,
             queue=self.settings.queue_name(name),

@@ -137,11 +137,13 @@ class MongoStore:
         items = list(documents.items())
         for start in range(0, len(items), 1000):
             await self._write(dict(items[start : start + 1000]), into=shadow)
-        await self._index(shadow)
         if items:
             await self._rename(shadow.name, self.projection.collection)
         else:
             await self.documents.delete_many({})
+        # Indexed after the swap: the embedded server's SQLite engine carries a shadow's
+        # indexes into a rename badly, and a live collection's indexes stay valid anyway.
+        await self._index(self.documents)
         await self.statuses.delete_many({"projection": self.projection.name})
         await self.parked.delete_many({"projection": self.projection.name})
         await self._mark(stuck, set())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -13,8 +14,9 @@ from clinic.platform import Platform
 from infra.settings import Settings
 from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_patients_api import PATIENT
-from tests.integration.helpers import caught_up
-from tests.integration.test_relay_crash import CLINIC, clinic_env
+from tests.chaos.harness import ClinicUp
+from tests.integration.helpers import caught_up, three_event_history
+from tests.integration.test_relay_crash import CLINIC, clinic_env, write_history
 
 
 def free_port() -> int:
@@ -86,3 +88,49 @@ async def test_clinic_up_serves_projects_and_stops_cleanly_on_sigterm(
         for p in accepted
         if await platform.projectors["patient_directory"].store.version_of(p) == 1
     } == set(accepted)
+
+
+async def test_a_restart_serves_at_once_rebuilds_in_the_background_and_then_resumes(
+    platform: Platform, settings: Settings, sign_in: SignIn, tmp_path: Path
+) -> None:
+    """With history in the store and an empty document store, `clinic up` serves at once;
+    the chart answers 503 until its background rebuild is whole. Restarted, it resumes from
+    the documents it kept: no rebuild, and ready at once."""
+    patient = await asyncio.to_thread(three_event_history, platform, 0)
+    await asyncio.to_thread(write_history, platform, 600)  # 1,800 more events to fold
+    up = ClinicUp(settings, tmp_path)
+    headers = await sign_in("dentist")
+    seen: set[tuple[int, str]] = set()
+    up.start()
+    try:
+        async with httpx.AsyncClient(base_url=up.base, headers=headers, timeout=10) as http:
+            await eventually(lambda: _serving(http), within=60, what="the API to serve")
+            while True:
+                ready = await http.get("/readyz")
+                chart = await http.get(f"/api/patients/{patient}")
+                seen.add((chart.status_code, chart.json().get("type", "")))
+                if ready.status_code == 200:
+                    break
+                assert ready.json()["checks"]["read model patient_chart"] == "rebuilding"
+                await asyncio.sleep(0.05)
+            assert (await http.get(f"/api/patients/{patient}")).status_code == 200
+        up.stop()
+        assert (503, "https://sonrisa.dev/problems/read-model-rebuilding") in seen
+
+        up.start()
+        async with httpx.AsyncClient(base_url=up.base, headers=headers, timeout=10) as http:
+            await eventually(lambda: _serving(http), within=60, what="the API to serve again")
+            assert (await http.get("/readyz")).status_code == 200
+            assert (await http.get(f"/api/patients/{patient}")).status_code == 200
+    finally:
+        up.stop()
+    # Rebuilt once, on the first start, each read model that patients' events feed; never again.
+    fed = [p for p in platform.projectors.values() if "patients" in p.projection.contexts]
+    assert up.log.read_text().count('"rebuilt read model"') == len(fed)
+
+
+async def _serving(http: httpx.AsyncClient) -> bool:
+    try:
+        return (await http.get("/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
