@@ -8,7 +8,10 @@
 (c) lag from the HTTP 201 to the patient directory at a steady 100 commands/s, p50/p99;
 (d) rebuilding the patient directory vs `executemany` of the same rows, events/s and rows/s;
 (e) booking appointments over HTTP, a quarter of them colliding, vs `Scheduling.book`;
-(f) availability for one provider over one week, p50/p99, vs the same SQL run bare.
+(f) availability for one provider over one week, p50/p99, vs the same SQL run bare;
+(t) `clinic up` from start to serving with 10,000 and 200,000 events in the store;
+(u) rebuilding the Mongo patient chart vs pymongo `insert_many` of the same documents;
+(v) 300 registrations at once, p50/p99, and any that failed.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -28,7 +31,7 @@ import time
 
 from rich.console import Console
 
-from bench import cpu, lag, rebuild, register, relaying, scheduling
+from bench import burst, chart, cpu, lag, rebuild, register, relaying, scheduling, startup
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
 from clinic.supervisor import event_loop_factory
@@ -48,7 +51,11 @@ async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
         await sampler
         raise
     try:
-        # (c) first: with `--pipeline-processes` three Platforms share PostgreSQL's
+        # (u) first, on a small store: the embedded wire server checks each new document
+        # against every stored one, so its rebuild time grows with the square of the size.
+        with console.status("(u) rebuild of the Mongo patient chart vs insert_many"):
+            rows += await chart.run(harness, sizes)
+        # (c) next: with `--pipeline-processes` three Platforms share PostgreSQL's
         # connections, and this process's pools have not yet grown under (a)'s load.
         with console.status(f"(c) end-to-end lag at {sizes.lag_rate:.0f} commands/s"):
             lag_rows, note = await lag.run(harness, sizes, in_process=in_process)
@@ -62,6 +69,10 @@ async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
             rows += await rebuild.run(harness, sizes)
         with console.status("(e) booking and (f) availability: HTTP API vs bare"):
             rows += await scheduling.run(harness, sizes)
+        with console.status("(v) registrations all at once"):
+            rows += await burst.run(harness, sizes)
+        with console.status("(t) clinic up from start to serving"):
+            rows += await startup.run(harness, sizes)
     finally:
         problems = harness.log_problems()
         busy = neighbours.busy(harness.ours())

@@ -48,6 +48,9 @@ class Sizes:
     rounds: int  # alternating rounds of each side in (a), (b), (d) and (e)
     booking_weeks: int  # weeks of calendar each side of (e) fills per round (240 requests/week)
     availability_requests: int  # GET /api/availability per side in (f)
+    startup_events: tuple[int, ...]  # events in the store for each size (t) starts with
+    chart_events: int  # events in the store when (u) rebuilds the Mongo chart
+    burst: int  # registrations sent at once in (v)
 
 
 FULL = Sizes(
@@ -60,6 +63,9 @@ FULL = Sizes(
     rounds=3,
     booking_weeks=2,
     availability_requests=600,
+    startup_events=(10_000, 200_000),
+    chart_events=3000,
+    burst=300,
 )
 QUICK = Sizes(
     register=400,
@@ -71,6 +77,9 @@ QUICK = Sizes(
     rounds=2,
     booking_weeks=1,
     availability_requests=100,
+    startup_events=(10_000,),
+    chart_events=1000,
+    burst=100,
 )
 
 

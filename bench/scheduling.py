@@ -19,7 +19,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,7 +35,7 @@ from eventsourcing.persistence import IntegrityError
 
 from bench.harness import Harness, Sizes
 from bench.report import Row, value_at_most
-from bench.workload import META, drive, percentile
+from bench.workload import META, drive, percentile, registered_patients
 from commands.base import StaleVersion, Written
 from commands.scheduling import (
     ATTEMPTS,
@@ -128,7 +128,11 @@ def _body(patient: UUID, provider: UUID, chair: UUID, start: datetime) -> dict[s
 
 
 def booking_mix(
-    team: Team, starts: Sequence[datetime], seed: int, concurrency: int
+    team: Team,
+    starts: Sequence[datetime],
+    seed: int,
+    concurrency: int,
+    patients: Iterator[UUID],
 ) -> list[dict[str, Any]]:
     """Planned bookings in a shuffled order, each third followed some requests later by an
     attempt on the same half-hour that collides with it on one resource only.
@@ -137,14 +141,15 @@ def booking_mix(
     collision takes the planned provider (in free chair 3), the planned chair (with a
     provider free at t) or the planned patient (free provider, chair 3). At most one
     collision per half-hour, so collisions never meet each other. The seed fixes the
-    pattern; patients are new on every call, so two calls never share a diary.
+    pattern; `patients` gives a registered patient never used before, so two calls never
+    share a diary.
     """
     rng = Random(seed)
     planned: list[dict[str, Any]] = []
     for t, start in enumerate(starts):
         for chair in (0, 1):
             provider = team.providers[(2 * t + chair) % len(team.providers)]
-            planned.append(_body(uuid4(), provider, team.chairs[chair], start))
+            planned.append(_body(next(patients), provider, team.chairs[chair], start))
     order = list(range(len(planned)))
     rng.shuffle(order)
     keyed: list[tuple[float, dict[str, Any]]] = [
@@ -158,7 +163,7 @@ def booking_mix(
         busy = {planned[2 * t]["provider_id"], planned[2 * t + 1]["provider_id"]}
         free = rng.choice([str(p) for p in team.providers if str(p) not in busy])
         collision = COLLISIONS[n % len(COLLISIONS)]
-        attempt = dict(target, patient_id=str(uuid4()), operatory_id=str(team.chairs[2]))
+        attempt = dict(target, patient_id=str(next(patients)), operatory_id=str(team.chairs[2]))
         if collision == "chair":
             attempt.update(provider_id=free, operatory_id=target["operatory_id"])
         elif collision == "patient":
@@ -291,6 +296,10 @@ async def booking(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[Row]:
     }
     monday = first_monday(zone)
     windows = [WARM_UP_WEEKS, *[sizes.booking_weeks] * sizes.rounds]
+    # The API books only patients the clinic has: register enough, and let scheduling know.
+    needed = 2 * sum(len(slot_starts(monday, span, zone)) for span in windows) * 3
+    patients = iter(await asyncio.to_thread(registered_patients, harness.platform, needed))
+    await harness.platform.projectors["scheduling_patients"].rebuild()
     outcomes = {"http": Outcome(), "bare": Outcome()}
     with (
         ThreadPoolExecutor(sizes.concurrency, thread_name_prefix="bench-book") as executor,
@@ -303,7 +312,7 @@ async def booking(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[Row]:
             order = ("http", "bare") if round_ % 2 == 0 else ("bare", "http")
             for side in order:
                 # The same seed: the same pattern of bookings and collisions on both sides.
-                bodies = booking_mix(teams[side], starts, round_, sizes.concurrency)
+                bodies = booking_mix(teams[side], starts, round_, sizes.concurrency, patients)
                 run = sides.http if side == "http" else sides.bare
                 before = len(lost)
                 kinds, seconds = await run(bodies)

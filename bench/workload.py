@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
+from uuid import UUID
 
 from clinic.platform import Platform
 from commands.patients import RegisterPatient
@@ -69,6 +70,19 @@ def seed_events(platform: Platform, count: int, first: int, chunk: int = 250) ->
     if batch:
         platform.patients.save(*batch)
     return patients
+
+
+def registered_patients(platform: Platform, count: int, chunk: int = 250) -> list[UUID]:
+    """`count` patients saved straight to the event store; their ids."""
+    ids: list[UUID] = []
+    for start in range(0, count, chunk):
+        batch = [
+            new_patient(platform, registration(70_000_000 + n))
+            for n in range(start, min(count, start + chunk))
+        ]
+        platform.patients.save(*batch)
+        ids += [p.id for p in batch]
+    return ids
 
 
 async def drive(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:

@@ -1,9 +1,11 @@
 """Mongo document store for projections: one document per aggregate, its version inside it.
 
-A write only lands if the stored version is lower than the new one, so a
-redelivered or stale batch never moves a document backwards (invariant 2). A
-rebuild fills a shadow collection and renames it over the live one, so readers
-never see an empty or half-built read model.
+Each batch loads its documents, folds only versions above the stored ones, and replaces
+them by `_id`: one consumer per read model (single active consumer, held while a rebuild
+swaps) makes that the only writer, so a redelivered batch is a no-op (invariant 2). (A
+filter on the version too would guard a second writer, but makes the embedded server's
+SQLite engine scan the collection on every write.) A rebuild fills a shadow collection
+and renames it over the live one, so readers never see an empty or half-built read model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from infra.db import storable
 from projections.base import Decide, Document, Projection, Stuck, Versioned
 
 DUPLICATE_KEY = 11000
+WRITE_SLICE = 100
 
 
 class MongoProjection(Projection):
@@ -55,16 +58,19 @@ class MongoStore:
     ) -> None:
         if not changed:
             return
+        # Upserts by _id even into an empty shadow: the embedded server checks a plain
+        # insert's _id against every stored document, an upsert's through its index.
         requests = [
             ReplaceOne(
-                {"_id": str(k), "version": {"$lt": v.version}},
-                {"version": v.version, **storable(v.document)},
-                upsert=True,
+                {"_id": str(k)}, {"version": v.version, **storable(v.document)}, upsert=True
             )
             for k, v in changed.items()
         ]
+        target = into if into is not None else self.documents
         try:
-            await (into if into is not None else self.documents).bulk_write(requests, ordered=False)
+            # In slices: the embedded server's writes grow faster than linearly with a batch.
+            for start in range(0, len(requests), WRITE_SLICE):
+                await target.bulk_write(requests[start : start + WRITE_SLICE], ordered=False)
         except BulkWriteError as error:
             # A duplicate key means the stored document is already at this version or later.
             others = [e for e in error.details.get("writeErrors", []) if e["code"] != DUPLICATE_KEY]
@@ -134,10 +140,8 @@ class MongoStore:
         """Fill a shadow collection, then rename it over the live one in one step."""
         shadow = self.database[f"{self.projection.collection}__rebuilding"]
         await shadow.drop()
-        items = list(documents.items())
-        for start in range(0, len(items), 1000):
-            await self._write(dict(items[start : start + 1000]), into=shadow)
-        if items:
+        await self._write(documents, into=shadow)
+        if documents:
             await self._rename(shadow.name, self.projection.collection)
         else:
             await self.documents.delete_many({})
