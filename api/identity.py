@@ -123,7 +123,7 @@ async def login(body: Login, request: Request, running: Running) -> TokensOut:
                 "Enter your two-factor code",
                 "this account signs in with a code from its authenticator app",
             )
-        if not pyotp.TOTP(staff.totp_secret).verify(body.totp_code, valid_window=1):
+        if not running.identity.verify_totp(staff, body.totp_code):
             staff = None
     if staff is None:
         await running.throttle.failed(body.email, address)

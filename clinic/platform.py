@@ -27,6 +27,7 @@ from commands.scheduling import Scheduling
 from infra import mongo
 from infra.db import create_pool, ensure_database
 from infra.eventstore import EventStoreReader
+from infra.sealing import Sealer
 from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
 from projections.identity import StaffQueries
@@ -77,11 +78,15 @@ class Platform:
 
     @classmethod
     async def open(cls, settings: Settings) -> Platform:
+        keys = settings.keyrings()  # no keys, no platform: there is no default key
         dsn = settings.asyncpg_dsn()
         await ensure_database(dsn)
         applications: dict[type[ClinicApplication], ClinicApplication] = {}
         for kind in registry.APPLICATIONS:
             applications[kind] = await asyncio.to_thread(kind, settings.postgres_env())
+        identity = applications[Identity]
+        assert isinstance(identity, Identity)
+        identity.seal_secrets_with(Sealer(keys["data"]))
         pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
@@ -95,7 +100,7 @@ class Platform:
             applications=applications,
             tokens=Tokens(
                 pool,
-                secret=settings.secret("jwt_secret"),
+                keys=keys["jwt"],
                 algorithm=settings.jwt_algorithm,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
@@ -108,7 +113,7 @@ class Platform:
                 per_address=settings.login_failures_per_address,
                 window_seconds=settings.login_failure_window_seconds,
             ),
-            access_log=AccessLog(pool, settings.secret("audit_key").encode()),
+            access_log=AccessLog(pool, keys["audit"]),
         )
         platform.projectors = {
             p.name: Projector(p, store_for(p, pool, database), reader) for p in registry.READ_MODELS

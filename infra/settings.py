@@ -9,6 +9,17 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.keys import (
+    PURPOSE,
+    PURPOSES,
+    Keyring,
+    MissingSecrets,
+    UnsafeSecrets,
+    read_secrets_file,
+    split_keys,
+    variable,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,7 +51,15 @@ class Settings(BaseSettings):
     command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
     metrics_port: int | None = None
+    # Keys (infra/keys.py): each 32+ random characters; previous ones comma-separated. With
+    # none set, they come from `secrets_file`, which `make run` creates on its first run.
     jwt_secret: SecretStr | None = None
+    jwt_previous_secrets: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    audit_previous_keys: SecretStr | None = None
+    data_key: SecretStr | None = None
+    data_previous_keys: SecretStr | None = None
+    secrets_file: Path = PROJECT_ROOT / ".clinic-secrets"
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "sonrisa"
     jwt_audience: str = "sonrisa-api"
@@ -49,7 +68,6 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
-    audit_key: SecretStr | None = None
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""
@@ -66,19 +84,44 @@ class Settings(BaseSettings):
             "POSTGRES_LOCK_TIMEOUT": "5",
         }
 
-    def secret(self, name: str) -> str:
-        """A signing secret; on a loopback-only API a development value stands in when unset."""
-        value: SecretStr | None = getattr(self, name)
-        if value is not None:
-            if len(value.get_secret_value()) < 32:
-                raise ValueError(f"CLINIC_{name.upper()} must have at least 32 characters")
-            return value.get_secret_value()
-        if self.host not in {"127.0.0.1", "localhost", "::1"}:
-            raise ValueError(
-                f"set CLINIC_{name.upper()} (32+ random characters): the API listens on "
-                f"{self.host}, so the development value is not allowed"
+    def keyring(self, purpose: str) -> Keyring:
+        """The keys for `purpose` (jwt, audit, data): from the settings when its current key
+        is set there, else from the secrets file. No key, no start: there is no default."""
+        chosen = PURPOSE[purpose]
+        current: SecretStr | None = getattr(self, chosen.current)
+        if current is not None:
+            previous: SecretStr | None = getattr(self, chosen.previous)
+            return Keyring.of(
+                purpose,
+                current.get_secret_value(),
+                split_keys(previous.get_secret_value() if previous else None),
             )
-        return f"sonrisa-development-only-{name}-do-not-use-in-production"
+        stored = read_secrets_file(self.secrets_file)
+        if not stored.get(variable(chosen.current)):
+            raise MissingSecrets(
+                f"no {purpose} key: set {variable(chosen.current)} (32+ random characters; "
+                f"it {chosen.meaning}), or run `clinic secrets init` (`make run` does) to "
+                f"create {self.secrets_file}"
+            )
+        return Keyring.of(
+            purpose,
+            stored[variable(chosen.current)],
+            split_keys(stored.get(variable(chosen.previous))),
+        )
+
+    def keyrings(self) -> dict[str, Keyring]:
+        """Every purpose's keys, checked: present, long enough, and none used for two purposes."""
+        rings = {p.name: self.keyring(p.name) for p in PURPOSES}
+        owner: dict[str, str] = {}
+        for name, ring in rings.items():
+            for kid in ring.keys:
+                if kid in owner:
+                    raise UnsafeSecrets(
+                        f"the same key ({kid}) is used for {owner[kid]} and {name}: give "
+                        "each purpose its own"
+                    )
+                owner[kid] = name
+        return rings
 
     def environment(self) -> dict[str, str]:
         """These settings as the `CLINIC_*` variables a child `clinic` process reads."""

@@ -22,6 +22,7 @@ import pytest
 from api.app import create_app
 from clinic.platform import Platform
 from infra.db import drop_database
+from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 from security.sessions import Claims
@@ -42,8 +43,12 @@ def mongo_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(mongo_url: str) -> Settings:
+def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The session's settings, with random keys of its own: no test relies on a key anyone
+    else knows, and none reads the developer's secrets file."""
     return Settings(
+        **fresh_secrets(),
+        secrets_file=tmp_path_factory.mktemp("secrets") / "absent",
         database_url=os.environ.get(
             "CLINIC_TEST_DATABASE_URL", f"postgresql://127.0.0.1:5432/sonrisa_test_{RUN}"
         ),

@@ -98,10 +98,11 @@ def _forge(platform: Platform, **changes: Any) -> str:
         "exp": now + timedelta(minutes=5),
         "jti": uuid4().hex,
     }
-    key = changes.pop("key", tokens.secret)
+    key = changes.pop("key", tokens.keys.current)
     algorithm = changes.pop("algorithm", tokens.algorithm)
+    kid = changes.pop("kid", tokens.keys.current_id)
     claims.update(changes)
-    return jwt.encode(claims, key, algorithm=algorithm)
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid} if kid else None)
 
 
 async def test_forged_expired_and_foreign_tokens_are_refused_with_401(

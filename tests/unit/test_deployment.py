@@ -143,8 +143,8 @@ def test_the_api_in_compose_accepts_its_secrets() -> None:
         {k.removeprefix("CLINIC_").lower(): v for k, v in environment.items()}
     )
     assert settings.host == "0.0.0.0"
-    assert settings.secret("jwt_secret") == SUPPLIED_SECRET
-    assert settings.secret("audit_key") == SUPPLIED_SECRET
+    assert settings.keyring("jwt").current == SUPPLIED_SECRET.encode()
+    assert settings.keyring("audit").current == SUPPLIED_SECRET.encode()
 
 
 def test_every_app_service_is_built_from_the_one_dockerfile() -> None:
