@@ -46,8 +46,12 @@ def _services() -> dict[str, dict[str, Any]]:
     return services
 
 
-SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY"}
-SUPPLIED_SECRET = "s" * 40  # what an operator exports before `docker compose up`
+SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY", "CLINIC_DATA_KEY"}
+
+
+def supplied(name: str) -> str:
+    """What an operator exports before `docker compose up`: a key of its own per variable."""
+    return f"{name.lower()}-{'s' * 32}"
 
 
 def _interpolate(value: str) -> str:
@@ -55,7 +59,7 @@ def _interpolate(value: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         if match.group("name") in SECRETS:
-            return SUPPLIED_SECRET
+            return supplied(match.group("name"))
         op = match.group("op")
         assert op in ("-", ":-"), f"{match.group(0)} has no default, so compose needs it set"
         return match.group("arg")
@@ -143,8 +147,10 @@ def test_the_api_in_compose_accepts_its_secrets() -> None:
         {k.removeprefix("CLINIC_").lower(): v for k, v in environment.items()}
     )
     assert settings.host == "0.0.0.0"
-    assert settings.keyring("jwt").current == SUPPLIED_SECRET.encode()
-    assert settings.keyring("audit").current == SUPPLIED_SECRET.encode()
+    keys = settings.keyrings()
+    assert keys["jwt"].current == supplied("CLINIC_JWT_SECRET").encode()
+    assert keys["audit"].current == supplied("CLINIC_AUDIT_KEY").encode()
+    assert keys["data"].current == supplied("CLINIC_DATA_KEY").encode()
 
 
 def test_every_app_service_is_built_from_the_one_dockerfile() -> None:
