@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from commands.identity import (
 from domain.identity import Role, StaffMember
 from domain.shared import Meta
 from security.sessions import Claims, TokenPair, TokenRefused
+from security.throttle import Throttled
 
 router = APIRouter(prefix="/api", tags=["identity"])
 Public = Depends(public)
@@ -112,17 +114,19 @@ async def register(
 
 @router.post("/auth/login", response_model=TokensOut, dependencies=[Public])
 async def login(body: Login, request: Request, running: Running) -> TokensOut:
-    address = _address(request)
-    wait = await running.throttle.retry_after(body.email, address)
-    if wait:
-        problem = Problem(
-            429, "too-many-attempts", "Too many failed sign-ins", f"try again in {wait} seconds"
-        )
-        problem.headers["Retry-After"] = str(wait)
-        raise problem
+    try:
+        attempt = await running.throttle.begin(body.email, _address(request))
+    except Throttled as throttled:
+        problem = Problem(429, "too-many-attempts", "Too many failed sign-ins", str(throttled))
+        problem.headers["Retry-After"] = str(throttled.retry_after)
+        raise problem from None
+    # An account under attack answers slowly, whoever asks and whatever the password:
+    # guessing gets slow, and its owner still gets in (ADR 8).
+    await asyncio.sleep(attempt.delay)
     staff = await run_in_threadpool(running.identity.authenticate, body.email, body.password)
     if staff is not None and staff.totp_secret is not None:
         if body.totp_code is None:
+            await running.throttle.withdrawn(attempt)
             raise Problem(
                 401,
                 "second-factor-missing",
@@ -132,11 +136,11 @@ async def login(body: Login, request: Request, running: Running) -> TokensOut:
         if not running.identity.verify_totp(staff, body.totp_code):
             staff = None
     if staff is None:
-        await running.throttle.failed(body.email, address)
+        await running.throttle.failed(attempt)
         raise Problem(
             401, "sign-in-failed", "Sign-in failed", "the email, password or code is not right"
         )
-    await running.throttle.succeeded(body.email, address)
+    await running.throttle.succeeded(attempt)
     claims = await run_in_threadpool(_claims, running, staff)
     return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
 

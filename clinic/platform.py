@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aio_pika
@@ -37,7 +38,7 @@ from projections.postgres import PostgresProjection, PostgresStore
 from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
 from security.sessions import Tokens
-from security.throttle import LoginThrottle
+from security.throttle import Limits, LoginThrottle
 
 # Failures of the stores themselves, not of a message: wait them out, never dead-letter.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -109,9 +110,14 @@ class Platform:
             ),
             throttle=LoginThrottle(
                 pool,
-                per_account=settings.login_failures_per_account,
-                per_address=settings.login_failures_per_address,
-                window_seconds=settings.login_failure_window_seconds,
+                Limits(
+                    per_account_address=settings.login_failures_per_account_address,
+                    per_address=settings.login_failures_per_address,
+                    per_account=settings.login_failures_per_account,
+                    slowdown_seconds=settings.login_slowdown_seconds,
+                    slowdown_max_seconds=settings.login_slowdown_max_seconds,
+                    window=timedelta(seconds=settings.login_failure_window_seconds),
+                ),
             ),
             access_log=AccessLog(pool, keys["audit"]),
         )

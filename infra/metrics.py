@@ -21,3 +21,8 @@ HTTP_REQUESTS = Histogram(
     "HTTP requests by route and status",
     ["method", "route", "status"],
 )
+SIGN_IN_THROTTLED = Counter(
+    "sonrisa_sign_in_throttled_total",
+    "Sign-in tries refused (account-address, address) or slowed down (account-slowdown)",
+    ["limit"],
+)

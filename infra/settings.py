@@ -65,8 +65,13 @@ class Settings(BaseSettings):
     jwt_audience: str = "sonrisa-api"
     access_token_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
-    login_failures_per_account: int = Field(default=5, ge=1)
+    # The sign-in throttle (ADR 8): hard limits per account and address and per address; for
+    # an account from everywhere only a slow-down that grows up to the maximum, never a lock.
+    login_failures_per_account_address: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_slowdown_seconds: float = Field(default=1.0, ge=0)
+    login_slowdown_max_seconds: float = Field(default=5.0, ge=0)
     login_failure_window_seconds: int = Field(default=900, ge=1)
 
     def postgres_env(self) -> dict[str, str]:
