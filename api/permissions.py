@@ -112,6 +112,26 @@ class AccessIntent:
     patient_id: UUID | None
     details: dict[str, Any]
 
+    def shows(self, answer: object) -> None:
+        """Log every patient the answer names, wherever in it (`patient_id`, `patient_ids`)."""
+        self.details["patient_ids"] = sorted(patient_ids_in(answer))
+
+
+def patient_ids_in(answer: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(answer, dict):
+        for key, value in answer.items():
+            if key == "patient_id" and value is not None and not isinstance(value, dict | list):
+                found.add(str(value))
+            elif key == "patient_ids" and isinstance(value, list | tuple):
+                found.update(str(v) for v in value if v is not None)
+            else:
+                found |= patient_ids_in(value)
+    elif isinstance(answer, list | tuple):
+        for item in answer:
+            found |= patient_ids_in(item)
+    return found
+
 
 def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
