@@ -74,9 +74,12 @@ async def _open(settings: Settings, *, mongo: bool = True) -> Platform:
 
 
 def _serve_metrics(settings: Settings) -> None:
-    """`clinic up` and `clinic api` serve /metrics; the relay and projectors alone use a port."""
+    """Prometheus metrics on their own port and address, apart from the public API."""
     if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info(
+            "serving metrics", address=f"http://{settings.metrics_host}:{settings.metrics_port}"
+        )
 
 
 def _consumer_parts(platform: Platform, names: list[str]) -> dict[str, Part]:
@@ -136,11 +139,13 @@ def api() -> None:
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings)
+        _serve_metrics(settings)
         stop = asyncio.Event()
         stop_on_signals(stop)
         try:
             app_ = create_app(settings, platform.services())
-            await supervise({"api": api_part(app_, settings.host, settings.port)}, stop)
+            serve = api_part(app_, settings.host, settings.port, settings.trusted_proxy_list())
+            await supervise({"api": serve}, stop)
         finally:
             await platform.close()
 
@@ -168,11 +173,15 @@ def up() -> None:
                     for name in platform.mongo_projections():
                         count = await platform.projectors[name].rebuild()
                         log.info("rebuilt read model", projection=name, events=count)
+                _serve_metrics(settings)
                 stop = asyncio.Event()
                 stop_on_signals(stop)
                 parts: dict[str, Part] = {
                     "api": api_part(
-                        create_app(settings, platform.services()), settings.host, settings.port
+                        create_app(settings, platform.services()),
+                        settings.host,
+                        settings.port,
+                        settings.trusted_proxy_list(),
                     ),
                     "relay": platform.relay().run,
                     **_consumer_parts(platform, list(platform.projectors)),

@@ -93,8 +93,8 @@ def _check(purpose: str, secret: str) -> None:
         raise UnsafeSecrets(f"the {purpose} key {key_id(secret)} contains a space or a comma")
 
 
-def split_keys(text: str | None) -> list[str]:
-    """Previous keys are written as one comma-separated list, newest first."""
+def comma_separated(text: str | None) -> list[str]:
+    """A comma-separated setting (previous keys, newest first; trusted proxies) as a list."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
@@ -163,7 +163,7 @@ def rotate_in_secrets_file(path: Path, purpose: str) -> str:
     new = secrets.token_urlsafe(48)
     values[variable(chosen.current)] = new
     values[variable(chosen.previous)] = ",".join(
-        [old, *split_keys(values.get(variable(chosen.previous)))]
+        [old, *comma_separated(values.get(variable(chosen.previous)))]
     )
     write_secrets_file(path, values, replace=True)
     return key_id(new)

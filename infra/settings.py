@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.keys import (
@@ -15,8 +16,8 @@ from infra.keys import (
     Keyring,
     MissingSecrets,
     UnsafeSecrets,
+    comma_separated,
     read_secrets_file,
-    split_keys,
     variable,
 )
 
@@ -36,6 +37,9 @@ class Settings(BaseSettings):
     embedded_mongo_port: int = 27117
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto the API
+    # believes; by default none, so a client's address is the socket's peer, always.
+    trusted_proxies: str = ""
     exchange: str = "clinic.events"
     queue_prefix: str = ""
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -50,7 +54,9 @@ class Settings(BaseSettings):
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
     command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
+    # Prometheus metrics on a port of their own, never on the API's; off when unset.
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     # Keys (infra/keys.py): each 32+ random characters; previous ones comma-separated. With
     # none set, they come from `secrets_file`, which `make run` creates on its first run.
     jwt_secret: SecretStr | None = None
@@ -73,6 +79,21 @@ class Settings(BaseSettings):
     login_slowdown_seconds: float = Field(default=1.0, ge=0)
     login_slowdown_max_seconds: float = Field(default=5.0, ge=0)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in comma_separated(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or network: name each proxy, never '*'"
+                ) from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return comma_separated(self.trusted_proxies)
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""
@@ -99,7 +120,7 @@ class Settings(BaseSettings):
             return Keyring.of(
                 purpose,
                 current.get_secret_value(),
-                split_keys(previous.get_secret_value() if previous else None),
+                comma_separated(previous.get_secret_value() if previous else None),
             )
         stored = read_secrets_file(self.secrets_file)
         if not stored.get(variable(chosen.current)):
@@ -111,7 +132,7 @@ class Settings(BaseSettings):
         return Keyring.of(
             purpose,
             stored[variable(chosen.current)],
-            split_keys(stored.get(variable(chosen.previous))),
+            comma_separated(stored.get(variable(chosen.previous))),
         )
 
     def keyrings(self) -> dict[str, Keyring]:

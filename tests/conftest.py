@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -107,12 +106,10 @@ async def platform(opened_platform: Platform) -> Platform:
 
 
 @asynccontextmanager
-async def running(
-    *parts: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
-) -> AsyncIterator[None]:
-    """Run long-lived parts (relay, consumers) as tasks; stop and await them on exit."""
+async def running(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIterator[None]:
+    """Run long-lived parts (relay, consumers, a server) as tasks; stop and await them on exit."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(part(stop)) for part in parts]
+    tasks = [asyncio.ensure_future(part(stop)) for part in parts]
     try:
         yield
     finally:

@@ -310,14 +310,21 @@ def test_rabbitmq_publishes_amqp_and_management_ports() -> None:
     assert any(p.endswith(":15672") for p in ports)
 
 
-def test_prometheus_scrapes_the_api_metrics_endpoint() -> None:
+def test_prometheus_scrapes_every_process_on_the_metrics_port_which_is_not_published() -> None:
     config = yaml.safe_load(PROMETHEUS_FILE.read_text())
-    environment = _environment(_services()["api"])
-    target = f"api:{environment['CLINIC_PORT']}"
-    jobs = [
-        job
+    services = _services()
+    environment = _environment(services["api"])
+    metrics_port = environment["CLINIC_METRICS_PORT"]
+    assert metrics_port != environment["CLINIC_PORT"]
+    targets = {
+        target
         for job in config["scrape_configs"]
         if job.get("metrics_path", "/metrics") == "/metrics"
-        and any(target in group.get("targets", []) for group in job.get("static_configs", []))
-    ]
-    assert jobs, f"no scrape job reads {target}/metrics"
+        for group in job.get("static_configs", [])
+        for target in group.get("targets", [])
+    }
+    assert {f"{name}:{metrics_port}" for name in LONG_RUNNING_APP_SERVICES} <= targets
+    assert not any(t.endswith(f":{environment['CLINIC_PORT']}") for t in targets)
+    for name in APP_SERVICES:
+        published = [str(p) for p in services[name].get("ports", [])]
+        assert not any(metrics_port in p.split(":")[-1] for p in published), name
