@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from api import audit, health, identity, patients, scheduling
 from api.middleware import RequestContext
+from api.openapi import install_openapi
 from api.problems import install
 from api.services import Services
 from infra.settings import Settings
@@ -17,6 +19,10 @@ from infra.settings import Settings
 ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers, audit.router)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def routes_of(routers: tuple[APIRouter, ...]) -> list[APIRoute]:
+    return [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -39,6 +45,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app, routes_of(ROUTERS))
 
     app.add_middleware(RequestContext, max_request_bytes=settings.max_request_bytes)
     return app

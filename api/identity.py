@@ -28,7 +28,7 @@ from commands.identity import (
 from domain.identity import Role, StaffMember
 from domain.shared import Meta
 from security.sessions import Claims, TokenPair, TokenRefused
-from security.throttle import Throttled
+from security.throttle import Attempt, Throttled
 
 router = APIRouter(prefix="/api", tags=["identity"])
 Public = Depends(public)
@@ -112,14 +112,27 @@ async def register(
     return written(response, result)
 
 
-@router.post("/auth/login", response_model=TokensOut, dependencies=[Public])
-async def login(body: Login, request: Request, running: Running) -> TokensOut:
+async def sign_in_attempt(body: Login, request: Request, running: Running) -> Attempt:
+    """A place reserved in the sign-in throttle (ADR 8), or 429 with Retry-After."""
     try:
-        attempt = await running.throttle.begin(body.email, _address(request))
+        return await running.throttle.begin(body.email, _address(request))
     except Throttled as throttled:
         problem = Problem(429, "too-many-attempts", "Too many failed sign-ins", str(throttled))
         problem.headers["Retry-After"] = str(throttled.retry_after)
         raise problem from None
+
+
+sign_in_attempt.sonrisa_throttled = True  # type: ignore[attr-defined]
+SignInAttempt = Annotated[Attempt, Depends(sign_in_attempt)]
+
+
+@router.post(
+    "/auth/login",
+    response_model=TokensOut,
+    dependencies=[Public],
+    responses={401: {"description": "The email, password or code is not right, or missing"}},
+)
+async def login(body: Login, attempt: SignInAttempt, running: Running) -> TokensOut:
     # An account under attack answers slowly, whoever asks and whatever the password:
     # guessing gets slow, and its owner still gets in (ADR 8).
     await asyncio.sleep(attempt.delay)
@@ -145,7 +158,12 @@ async def login(body: Login, request: Request, running: Running) -> TokensOut:
     return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
 
 
-@router.post("/auth/refresh", response_model=TokensOut, dependencies=[Public])
+@router.post(
+    "/auth/refresh",
+    response_model=TokensOut,
+    dependencies=[Public],
+    responses={401: {"description": "The refresh token is unknown or spent, or the session ended"}},
+)
 async def refresh(body: Refresh, running: Running) -> TokensOut:
     try:
         staff_id, session_id = await running.tokens.rotate(body.refresh_token)
