@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from api.problems import MEDIA_TYPE, ProblemDetails
 
 SCHEME = "bearerAuth"
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method changes something
 ANSWERS = {
     400: "A header or the address is not valid (a control character, a malformed If-Match "
     "or consistency token)",
@@ -99,7 +99,7 @@ def _answers(
 ) -> set[int]:
     """The error statuses this operation can answer with, from what it declares."""
     guarded = "sonrisa_permission" in marks
-    write = method in WRITES
+    write = method not in SAFE
     found = {400, 500}
     if guarded:
         found |= {401, 403}
