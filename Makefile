@@ -25,7 +25,9 @@ $(MONGO_STAMP):
 	$(MONGO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'mongoeco~=4.11.0' 'pymongo>=4.9,<5'
 	@touch $@
 
+# The first run creates .clinic-secrets (random keys, mode 600, git-ignored); later runs use it.
 run: install
+	$(BIN)/clinic secrets init
 	$(BIN)/clinic migrate
 	exec $(BIN)/clinic up
 

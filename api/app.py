@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from api import audit, health, identity, patients, scheduling
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
+from api.openapi import install_openapi
 from api.problems import install
 from api.services import Services
 from infra.settings import Settings
@@ -18,6 +20,10 @@ from infra.settings import Settings
 ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers, audit.router)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def routes_of(routers: tuple[APIRouter, ...]) -> list[APIRoute]:
+    return [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -40,6 +46,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app, routes_of(ROUTERS))
 
     # The last added runs first: RequestContext wraps everything, idempotency included.
     app.add_middleware(Idempotency)

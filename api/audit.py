@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
 
 from api.deps import Running
 from api.permissions import AUDIT_READ, Actor, allowed
 from commands.base import Instant
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ))]
-PatientAuditor = Annotated[Actor, Depends(allowed(AUDIT_READ, patient_data=True))]
+# Reading the access log is itself an access: it names patients and break-glass reasons.
+Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ, patient_data=True))]
 
 
 @router.get("/access")
 async def access_log(
+    request: Request,
     who: Auditor,
     running: Running,
     patient_id: UUID | None = None,
@@ -28,6 +30,12 @@ async def access_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Who read or changed patient data, when, from where and why; oldest first."""
+    intent = request.state.access
+    intent.patient_id = patient_id
+    query = {"patient_id": patient_id, "actor": actor, "from": since, "to": until}
+    intent.details["query"] = jsonable_encoder(
+        {**{k: v for k, v in query.items() if v is not None}, "after": after, "limit": limit}
+    )
     entries = await running.access_log.search(
         patient_id=patient_id,
         actor=actor,
@@ -36,11 +44,12 @@ async def access_log(
         after_seq=after,
         limit=limit,
     )
+    intent.shows(entries)
     return {"items": entries, "next_after": entries[-1]["seq"] if len(entries) == limit else None}
 
 
 @router.get("/patients/{patient_id}/events")
-async def patient_events(patient_id: UUID, who: PatientAuditor, running: Running) -> dict[str, Any]:
+async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, Any]:
     """Every event of the patient's record, with who caused it and when."""
     events = await running.patient_records.history(patient_id)
     return {

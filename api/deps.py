@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 
 from api.problems import Problem
 from api.services import Services
@@ -53,6 +53,34 @@ def expected_version(request: Request, *, required: bool) -> int | None:
             'If-Match must be an ETag from this API, like "3"',
         )
     return int(match.group(1))
+
+
+_IF_MATCH = Header(
+    alias="If-Match",
+    description='the ETag this client read (e.g. "3"); a newer stored version gives 412',
+)
+
+
+async def _required_version(
+    request: Request, if_match: Annotated[str | None, _IF_MATCH] = None
+) -> int:
+    version = expected_version(request, required=True)
+    assert version is not None
+    return version
+
+
+async def _optional_version(
+    request: Request, if_match: Annotated[str | None, _IF_MATCH] = None
+) -> int | None:
+    return expected_version(request, required=False)
+
+
+# A route that declares one of these checks If-Match: 412 when stale, 428 when required and
+# missing. The OpenAPI description finds them by their mark.
+_required_version.sonrisa_if_match = "required"  # type: ignore[attr-defined]
+_optional_version.sonrisa_if_match = "optional"  # type: ignore[attr-defined]
+RequiredVersion = Annotated[int, Depends(_required_version)]
+OptionalVersion = Annotated[int | None, Depends(_optional_version)]
 
 
 def written(response: Response, result: Written) -> dict[str, object]:

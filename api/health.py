@@ -1,10 +1,10 @@
-"""Liveness, readiness (PostgreSQL, RabbitMQ and Mongo reachable) and Prometheus metrics."""
+"""Liveness and readiness (PostgreSQL, RabbitMQ and Mongo reachable). Prometheus metrics are not
+served here but on a port of their own (`CLINIC_METRICS_PORT`), never beside the public API."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import Running
 from api.permissions import public
@@ -25,8 +25,3 @@ async def readyz(running: Running) -> JSONResponse:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
-
-
-@router.get("/metrics")
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

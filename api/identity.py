@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,8 +11,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, written
-from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, authenticate, public
+from api.deps import Running, services_of, written
+from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, open_while, public
 from api.problems import Problem
 from api.services import Services
 from commands.identity import (
@@ -27,11 +28,22 @@ from commands.identity import (
 from domain.identity import Role, StaffMember
 from domain.shared import Meta
 from security.sessions import Claims, TokenPair, TokenRefused
+from security.throttle import Attempt, Throttled
 
 router = APIRouter(prefix="/api", tags=["identity"])
 Public = Depends(public)
 Self = Annotated[Actor, Depends(allowed(PROFILE))]
+# What a signed-in person may do while their second factor is still to be set up.
+Enrolling = Annotated[Actor, Depends(allowed(PROFILE, enrolment=True))]
 Admin = Annotated[Actor, Depends(allowed(STAFF_MANAGE))]
+
+
+async def no_staff_yet(request: Request) -> bool:
+    """On an empty system the first admin registers themselves."""
+    return not await run_in_threadpool(services_of(request).identity.has_staff)
+
+
+Registrar = Annotated[Actor | None, Depends(open_while(no_staff_yet, allowed(STAFF_MANAGE)))]
 
 
 class Login(BaseModel):
@@ -77,12 +89,12 @@ def _claims(running: Services, staff: StaffMember, session: UUID | None = None) 
     )
 
 
-@router.post("/auth/register", status_code=201, dependencies=[Public])
+@router.post("/auth/register", status_code=201)
 async def register(
-    body: RegisterStaff, request: Request, response: Response, running: Running
+    body: RegisterStaff, request: Request, response: Response, who: Registrar, running: Running
 ) -> dict[str, object]:
     """The first admin on an empty system; after that, only an admin registers staff."""
-    if not await run_in_threadpool(running.identity.has_staff):
+    if who is None:
         meta = Meta(
             "self-registration", "anonymous", request.state.correlation_id, request.state.request_id
         )
@@ -95,47 +107,63 @@ async def register(
                 403, "registration-closed", "Registration is closed", str(error)
             ) from None
     else:
-        claims = await authenticate(request)
-        actor = Actor(claims, request.state.correlation_id, request.state.request_id)
-        if not actor.may(STAFF_MANAGE):
-            raise Problem(403, "forbidden", "Not allowed", "only an admin registers staff")
-        result = await run_in_threadpool(running.identity.register, body, actor.meta)
+        result = await run_in_threadpool(running.identity.register, body, who.meta)
     response.headers["Location"] = f"/api/staff/{result.id}"
     return written(response, result)
 
 
-@router.post("/auth/login", response_model=TokensOut, dependencies=[Public])
-async def login(body: Login, request: Request, running: Running) -> TokensOut:
-    address = _address(request)
-    wait = await running.throttle.retry_after(body.email, address)
-    if wait:
-        problem = Problem(
-            429, "too-many-attempts", "Too many failed sign-ins", f"try again in {wait} seconds"
-        )
-        problem.headers["Retry-After"] = str(wait)
-        raise problem
+async def sign_in_attempt(body: Login, request: Request, running: Running) -> Attempt:
+    """A place reserved in the sign-in throttle (ADR 8), or 429 with Retry-After."""
+    try:
+        return await running.throttle.begin(body.email, _address(request))
+    except Throttled as throttled:
+        problem = Problem(429, "too-many-attempts", "Too many failed sign-ins", str(throttled))
+        problem.headers["Retry-After"] = str(throttled.retry_after)
+        raise problem from None
+
+
+sign_in_attempt.sonrisa_throttled = True  # type: ignore[attr-defined]
+SignInAttempt = Annotated[Attempt, Depends(sign_in_attempt)]
+
+
+@router.post(
+    "/auth/login",
+    response_model=TokensOut,
+    dependencies=[Public],
+    responses={401: {"description": "The email, password or code is not right, or missing"}},
+)
+async def login(body: Login, attempt: SignInAttempt, running: Running) -> TokensOut:
+    # An account under attack answers slowly, whoever asks and whatever the password:
+    # guessing gets slow, and its owner still gets in (ADR 8).
+    await asyncio.sleep(attempt.delay)
     staff = await run_in_threadpool(running.identity.authenticate, body.email, body.password)
     if staff is not None and staff.totp_secret is not None:
         if body.totp_code is None:
+            await running.throttle.withdrawn(attempt)
             raise Problem(
                 401,
                 "second-factor-missing",
                 "Enter your two-factor code",
                 "this account signs in with a code from its authenticator app",
             )
-        if not pyotp.TOTP(staff.totp_secret).verify(body.totp_code, valid_window=1):
+        if not running.identity.verify_totp(staff, body.totp_code):
             staff = None
     if staff is None:
-        await running.throttle.failed(body.email, address)
+        await running.throttle.failed(attempt)
         raise Problem(
             401, "sign-in-failed", "Sign-in failed", "the email, password or code is not right"
         )
-    await running.throttle.succeeded(body.email, address)
+    await running.throttle.succeeded(attempt)
     claims = await run_in_threadpool(_claims, running, staff)
     return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
 
 
-@router.post("/auth/refresh", response_model=TokensOut, dependencies=[Public])
+@router.post(
+    "/auth/refresh",
+    response_model=TokensOut,
+    dependencies=[Public],
+    responses={401: {"description": "The refresh token is unknown or spent, or the session ended"}},
+)
 async def refresh(body: Refresh, running: Running) -> TokensOut:
     try:
         staff_id, session_id = await running.tokens.rotate(body.refresh_token)
@@ -150,13 +178,13 @@ async def refresh(body: Refresh, running: Running) -> TokensOut:
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(who: Self, running: Running) -> Response:
+async def logout(who: Enrolling, running: Running) -> Response:
     await running.tokens.end_session(who.claims.session_id, "signed out")
     return Response(status_code=204)
 
 
 @router.get("/auth/profile")
-async def profile(who: Self) -> dict[str, Any]:
+async def profile(who: Enrolling) -> dict[str, Any]:
     return {
         "staff_id": str(who.staff_id),
         "name": who.claims.name,
@@ -175,7 +203,7 @@ async def change_password(
 
 
 @router.post("/auth/totp/setup")
-async def totp_setup(who: Self, running: Running) -> dict[str, str]:
+async def totp_setup(who: Enrolling, running: Running) -> dict[str, str]:
     """A new secret to put in an authenticator app; confirm it with /auth/totp/enable."""
     secret = new_totp_secret()
     uri = pyotp.TOTP(secret).provisioning_uri(name=str(who.staff_id), issuer_name="Sonrisa")
@@ -184,7 +212,7 @@ async def totp_setup(who: Self, running: Running) -> dict[str, str]:
 
 @router.post("/auth/totp/enable")
 async def totp_enable(
-    body: EnableTotp, who: Self, response: Response, running: Running
+    body: EnableTotp, who: Enrolling, response: Response, running: Running
 ) -> dict[str, object]:
     result = await run_in_threadpool(running.identity.enable_totp, who.staff_id, body, who.meta)
     await running.tokens.end_all_sessions(who.staff_id, "two-factor sign-in enabled")

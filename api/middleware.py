@@ -1,5 +1,7 @@
 """One ASGI middleware for every request: correlation id, size limit, logs, metrics, access log.
 
+The size limit holds for the body as it streams in, whether or not it declares its length.
+
 Pure ASGI rather than `BaseHTTPMiddleware`: no extra task per request, and the
 patient-data access entry is written before the last byte of the response
 leaves, so no one receives patient data whose access was not logged.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from urllib.parse import unquote_plus
 
 import structlog
@@ -32,6 +35,15 @@ def _unsafe_target(scope: Scope) -> str | None:
     """A character no text may hold, in the path or the (decoded) query string."""
     query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
     return unsafe_character(scope.get("path", "")) or unsafe_character(query)
+
+
+def _replay(messages: deque[Message], receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then whatever comes next (a disconnect)."""
+
+    async def replay() -> Message:
+        return messages.popleft() if messages else await receive()
+
+    return replay
 
 
 def _outcome(status: int) -> str:
@@ -82,16 +94,13 @@ class RequestContext:
                     )
                     await response(scope, receive, send_with_context)
                 elif self._too_large(request):
-                    response = problem_response(
-                        request,
-                        413,
-                        "payload-too-large",
-                        "The request is too large",
-                        f"send at most {self.max_request_bytes} bytes",
-                    )
-                    await response(scope, receive, send_with_context)
+                    await self._refuse_too_large(request, receive, send_with_context)
                 else:
-                    await self.app(scope, receive, send_with_context)
+                    body = await self._read_body(receive)
+                    if body is None:
+                        await self._refuse_too_large(request, receive, send_with_context)
+                    else:
+                        await self.app(scope, _replay(body, receive), send_with_context)
             finally:
                 path = getattr(scope.get("route"), "path", "unmatched")
                 elapsed = time.perf_counter() - started
@@ -104,6 +113,34 @@ class RequestContext:
                     status=status,
                     ms=round(elapsed * 1000, 2),
                 )
+
+    async def _read_body(self, receive: Receive) -> deque[Message] | None:
+        """The request's body messages, counted as they arrive (a chunked body declares no
+        length); None as soon as they pass the limit. Nothing more is read then: the 413
+        goes out at once, and the server drops the rest of the body as it arrives (closing
+        instead would reset the connection and lose the answer)."""
+        messages: deque[Message] = deque()
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_request_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+    async def _refuse_too_large(self, request: Request, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            request,
+            413,
+            "payload-too-large",
+            "The request is too large",
+            f"send at most {self.max_request_bytes} bytes",
+        )
+        await response(request.scope, receive, send)
 
     def _too_large(self, request: Request) -> bool:
         length = request.headers.get("content-length")

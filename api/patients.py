@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
-from api.deps import Running, expected_version, read_your_writes, written
+from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
 from api.permissions import (
     CLINICAL_READ,
     CLINICAL_WRITE,
@@ -128,13 +128,11 @@ async def get_patient(
 def update_patient(
     patient_id: UUID,
     body: UpdatePatient,
-    request: Request,
     response: Response,
     running: Running,
     who: Writer,
+    version: RequiredVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=True)
-    assert version is not None
     return written(response, running.patients.update(patient_id, body, version, who.meta))
 
 
@@ -160,12 +158,11 @@ async def get_medical_history(
 def record_history_entry(
     patient_id: UUID,
     body: RecordHistoryEntry,
-    request: Request,
     response: Response,
     running: Running,
     who: ClinicalWriter,
+    version: OptionalVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=False)
     result = running.patients.record_history_entry(patient_id, body, who.meta, version)
     return {**written(response, result), "entry_id": str(result.created)}
 
@@ -175,12 +172,11 @@ def end_history_entry(
     patient_id: UUID,
     entry_id: UUID,
     body: EndHistoryEntry,
-    request: Request,
     response: Response,
     running: Running,
     who: ClinicalWriter,
+    version: OptionalVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=False)
     result = running.patients.end_history_entry(patient_id, entry_id, body, who.meta, version)
     return written(response, result)
 
@@ -189,12 +185,11 @@ def end_history_entry(
 def raise_alert(
     patient_id: UUID,
     body: RaiseAlert,
-    request: Request,
     response: Response,
     running: Running,
     who: ClinicalWriter,
+    version: OptionalVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=False)
     result = running.patients.raise_alert(patient_id, body, who.meta, version)
     return {**written(response, result), "alert_id": str(result.created)}
 
@@ -204,11 +199,10 @@ def clear_alert(
     patient_id: UUID,
     alert_id: UUID,
     body: ClearAlert,
-    request: Request,
     response: Response,
     running: Running,
     who: ClinicalWriter,
+    version: OptionalVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=False)
     result = running.patients.clear_alert(patient_id, alert_id, body, who.meta, version)
     return written(response, result)

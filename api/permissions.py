@@ -1,7 +1,9 @@
 """The one permission table (role -> actions) and the guards every route declares.
 
 A route is either guarded by `allowed(action)` or marked `public` on purpose;
-a test walks the app's routes and fails on any that is neither.
+a test walks the app's routes and fails on any that is neither. The guard is the only
+way a route learns who is signing in, so its rules hold everywhere: a token still waiting
+for its second factor reaches only the routes marked for enrolment.
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 # Who may read clinical data in an emergency, giving a reason that is logged.
 BREAK_GLASS = {CLINICAL_READ: PATIENTS_READ}
 BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
-ENROLMENT_ACTIONS = frozenset({PROFILE})
 
 
 def permitted(roles: tuple[str, ...] | frozenset[str], action: str) -> bool:
@@ -111,6 +112,26 @@ class AccessIntent:
     patient_id: UUID | None
     details: dict[str, Any]
 
+    def shows(self, answer: object) -> None:
+        """Log every patient the answer names, wherever in it (`patient_id`, `patient_ids`)."""
+        self.details["patient_ids"] = sorted(patient_ids_in(answer))
+
+
+def patient_ids_in(answer: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(answer, dict):
+        for key, value in answer.items():
+            if key == "patient_id" and value is not None and not isinstance(value, dict | list):
+                found.add(str(value))
+            elif key == "patient_ids" and isinstance(value, list | tuple):
+                found.update(str(v) for v in value if v is not None)
+            else:
+                found |= patient_ids_in(value)
+    elif isinstance(answer, list | tuple):
+        for item in answer:
+            found |= patient_ids_in(item)
+    return found
+
 
 def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
@@ -118,7 +139,7 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def authenticate(request: Request) -> Claims:
+async def _authenticate(request: Request) -> Claims:
     token = bearer(request)
     if token is None:
         raise _unauthenticated(
@@ -137,16 +158,19 @@ def _unauthenticated(title: str, detail: str) -> Problem:
 
 
 Guard = Callable[[Request], Awaitable[Actor]]
+Opening = Callable[[Request], Awaitable[bool]]
+OpenGuard = Callable[[Request], Awaitable[Actor | None]]
 
 
-def allowed(action: str, *, patient_data: bool = False) -> Guard:
-    """A dependency that returns the Actor when their roles allow `action`, else 401/403."""
+def allowed(action: str, *, patient_data: bool = False, enrolment: bool = False) -> Guard:
+    """A dependency that returns the Actor when their roles allow `action`, else 401/403.
+    Only routes marked `enrolment` answer a token that still waits for its second factor."""
 
     async def guard(request: Request) -> Actor:
         if patient_data:
             raw = request.path_params.get("patient_id")
             request.state.access = AccessIntent(action, _uuid(raw), {})
-        claims = await authenticate(request)
+        claims = await _authenticate(request)
         reason = (request.headers.get(BREAK_GLASS_HEADER) or "").strip()[:500] or None
         actor = Actor(
             claims,
@@ -155,7 +179,7 @@ def allowed(action: str, *, patient_data: bool = False) -> Guard:
             reason if action in BREAK_GLASS and not permitted(claims.roles, action) else None,
         )
         request.state.actor = actor
-        if claims.enrolment_only and action not in ENROLMENT_ACTIONS:
+        if claims.enrolment_only and not enrolment:
             raise Problem(
                 403,
                 "second-factor-required",
@@ -172,7 +196,22 @@ def allowed(action: str, *, patient_data: bool = False) -> Guard:
         return actor
 
     guard.sonrisa_permission = action  # type: ignore[attr-defined]
+    guard.sonrisa_enrolment = enrolment  # type: ignore[attr-defined]
     return guard
+
+
+def open_while(opening: Opening, guard: Guard) -> OpenGuard:
+    """The guard, except while `opening` holds (the first admin on an empty system): then
+    anyone passes, as nobody (None)."""
+
+    async def open_or_guarded(request: Request) -> Actor | None:
+        if await opening(request):
+            return None
+        return await guard(request)
+
+    open_or_guarded.sonrisa_permission = guard.sonrisa_permission  # type: ignore[attr-defined]
+    open_or_guarded.sonrisa_opening = opening  # type: ignore[attr-defined]
+    return open_or_guarded
 
 
 async def public(request: Request) -> None:

@@ -9,6 +9,7 @@ import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commands.base import NotFound, StaleVersion, StoreUnavailable
@@ -20,6 +21,28 @@ from infra.readiness import NotReady
 PROBLEM_BASE = "https://sonrisa.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 log = get_logger("api")
+
+
+class FieldError(BaseModel):
+    location: list[str]
+    message: str
+    code: str
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error (RFC 9457), as `application/problem+json`."""
+
+    model_config = ConfigDict(extra="allow", title="ProblemDetails")
+
+    type: str = Field(description="a stable URI per kind of problem, e.g. .../problems/not-found")
+    title: str
+    status: int
+    detail: str
+    instance: str = Field(description="the path that was asked for")
+    correlation_id: str | None = Field(description="quote it when you report the problem")
+    errors: list[FieldError] | None = Field(
+        default=None, description="422: what is wrong with each field"
+    )
 
 
 class Problem(Exception):

@@ -25,6 +25,7 @@ from api.app import create_app
 from clinic.platform import Platform
 from clinic.supervisor import api_part
 from domain.identity import Role
+from infra.keys import fresh_secrets
 from infra.logs import configure_logging
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
@@ -88,6 +89,7 @@ def bench_settings(mongo_url: str, run: str) -> Settings:
     configured = Settings()
     url = urlsplit(configured.database_url)
     return Settings(
+        **fresh_secrets(),  # keys of the bench's own, as no key has a default
         database_url=url._replace(path=f"/{DATABASE}").geturl(),
         mongo_url=mongo_url,
         mongo_database=f"sonrisa_bench_{run}",

@@ -26,6 +26,13 @@ from clinic.supervisor import Part, api_part, event_loop_factory, stop_on_signal
 from commands.base import clinic_today
 from commands.identity import AlreadyExists, RegisterStaff
 from domain.shared import DomainError, Meta
+from infra.keys import (
+    PURPOSE,
+    MissingSecrets,
+    UnsafeSecrets,
+    create_secrets_file,
+    rotate_in_secrets_file,
+)
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
@@ -41,13 +48,21 @@ audit_app = typer.Typer(
     help="Check the access log; replay a patient's history.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+secrets_app = typer.Typer(help="The local secrets file: create it, rotate its keys.")
+app.add_typer(secrets_app, name="secrets")
 console = Console()
+errors = Console(stderr=True)
 log = get_logger("clinic")
 
 
 def _run(main: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
+    try:
+        settings.keyrings()
+    except (MissingSecrets, UnsafeSecrets) as error:
+        errors.print(f"[red]Sonrisa will not start:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(main(settings))
 
@@ -59,9 +74,12 @@ async def _open(settings: Settings, *, mongo: bool = True) -> Platform:
 
 
 def _serve_metrics(settings: Settings) -> None:
-    """`clinic up` and `clinic api` serve /metrics; the relay and projectors alone use a port."""
+    """Prometheus metrics on their own port and address, apart from the public API."""
     if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info(
+            "serving metrics", address=f"http://{settings.metrics_host}:{settings.metrics_port}"
+        )
 
 
 def _consumer_parts(platform: Platform, names: list[str]) -> dict[str, Part]:
@@ -121,12 +139,13 @@ def api() -> None:
 
     async def main(settings: Settings) -> None:
         platform = await _open(settings)
+        _serve_metrics(settings)
         stop = asyncio.Event()
         stop_on_signals(stop)
         try:
             app_ = create_app(settings, platform.services())
             parts = {
-                "api": api_part(app_, settings.host, settings.port),
+                "api": api_part(app_, settings.host, settings.port, settings.trusted_proxy_list()),
                 "health": platform.watch_dependencies,
             }
             await supervise(parts, stop)
@@ -159,8 +178,12 @@ def up() -> None:
                 for name in await platform.empty_read_models():
                     platform.states.rebuilding(name)
                     parts[f"rebuild:{name}"] = _once(platform, name)
+                _serve_metrics(settings)
                 parts["api"] = api_part(
-                    create_app(settings, platform.services()), settings.host, settings.port
+                    create_app(settings, platform.services()),
+                    settings.host,
+                    settings.port,
+                    settings.trusted_proxy_list(),
                 )
                 parts["health"] = platform.watch_dependencies
                 parts["relay"] = platform.relay().run
@@ -464,3 +487,33 @@ def audit_patient(
         console.print_json(json.dumps(record))
 
     _run(main)
+
+
+@secrets_app.command("init")
+def secrets_init() -> None:
+    """Create the secrets file with random keys, readable by its owner only (kept if it exists)."""
+    path = get_settings().secrets_file
+    if create_secrets_file(path):
+        console.print(f"[green]created {escape(str(path))}[/green] (mode 600; never commit it)")
+    else:
+        console.print(f"using the secrets in {escape(str(path))}")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    purpose: Annotated[str, typer.Argument(help="jwt, audit or data")],
+) -> None:
+    """A new current key for PURPOSE; the old key keeps verifying what it signed until removed."""
+    if purpose not in PURPOSE:
+        errors.print(f"[red]unknown purpose {escape(purpose)!r}[/red]; one of {', '.join(PURPOSE)}")
+        raise typer.Exit(2)
+    path = get_settings().secrets_file
+    try:
+        new_id = rotate_in_secrets_file(path, purpose)
+    except (MissingSecrets, UnsafeSecrets) as error:
+        errors.print(f"[red]not rotated:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[green]{purpose} now uses key {new_id}[/green]; restart every `clinic` process. "
+        "The previous key still verifies until you remove it from the file."
+    )

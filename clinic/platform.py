@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aio_pika
@@ -30,6 +31,7 @@ from infra import mongo
 from infra.db import create_pool, ensure_database
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
+from infra.sealing import Sealer
 from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
 from projections.identity import StaffQueries
@@ -40,7 +42,7 @@ from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
-from security.throttle import LoginThrottle
+from security.throttle import Limits, LoginThrottle
 
 # Failures of the stores themselves, not of a message: wait them out, never dead-letter.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -105,11 +107,15 @@ class Platform:
 
     @classmethod
     async def open(cls, settings: Settings) -> Platform:
+        keys = settings.keyrings()  # no keys, no platform: there is no default key
         dsn = settings.asyncpg_dsn()
         await ensure_database(dsn)
         applications: dict[type[ClinicApplication], ClinicApplication] = {}
         for kind in registry.APPLICATIONS:
             applications[kind] = await asyncio.to_thread(kind, settings.postgres_env())
+        identity = applications[Identity]
+        assert isinstance(identity, Identity)
+        identity.seal_secrets_with(Sealer(keys["data"]))
         pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
@@ -123,7 +129,7 @@ class Platform:
             applications=applications,
             tokens=Tokens(
                 pool,
-                secret=settings.secret("jwt_secret"),
+                keys=keys["jwt"],
                 algorithm=settings.jwt_algorithm,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
@@ -132,11 +138,16 @@ class Platform:
             ),
             throttle=LoginThrottle(
                 pool,
-                per_account=settings.login_failures_per_account,
-                per_address=settings.login_failures_per_address,
-                window_seconds=settings.login_failure_window_seconds,
+                Limits(
+                    per_account_address=settings.login_failures_per_account_address,
+                    per_address=settings.login_failures_per_address,
+                    per_account=settings.login_failures_per_account,
+                    slowdown_seconds=settings.login_slowdown_seconds,
+                    slowdown_max_seconds=settings.login_slowdown_max_seconds,
+                    window=timedelta(seconds=settings.login_failure_window_seconds),
+                ),
             ),
-            access_log=AccessLog(pool, settings.secret("audit_key").encode()),
+            access_log=AccessLog(pool, keys["audit"]),
             idempotency=IdempotencyKeys(pool),
         )
         platform.projectors = {

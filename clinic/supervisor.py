@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -50,11 +50,22 @@ async def supervise(parts: dict[str, Part], stop: asyncio.Event) -> None:
     await asyncio.gather(*(_keep_running(name, part, stop) for name, part in parts.items()))
 
 
-def api_part(app: FastAPI, host: str, port: int) -> Part:
+def api_part(app: FastAPI, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> Part:
+    """Serve the API with uvicorn. Forwarded headers are believed only from `trusted_proxies`
+    (uvicorn would otherwise believe any process on this machine)."""
+
     async def serve(stop: asyncio.Event) -> None:
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies),
         )
+        server = uvicorn.Server(config)
         # The supervisor owns SIGINT/SIGTERM and tells uvicorn through `stop`.
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
 

@@ -28,6 +28,7 @@ from domain.identity import (
     staff_email,
 )
 from domain.shared import Meta, TransitionRefused
+from infra.sealing import Sealer
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
@@ -83,6 +84,17 @@ class Identity(ClinicApplication):
     """The command side of the `identity` context."""
 
     hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+    _sealer: Sealer | None = None
+
+    def seal_secrets_with(self, sealer: Sealer) -> None:
+        """The data keyring that seals TOTP secrets before they are stored (infra/sealing.py)."""
+        self._sealer = sealer
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise RuntimeError("Identity has no data key: call seal_secrets_with() first")
+        return self._sealer
 
     def register(self, cmd: RegisterStaff, meta: Meta, *, first_admin: bool = False) -> Written:
         staff = StaffMember.register(cmd.name, cmd.email, [r.value for r in cmd.roles], meta)
@@ -147,7 +159,16 @@ class Identity(ClinicApplication):
     def enable_totp(self, staff_id: UUID, cmd: EnableTotp, meta: Meta) -> Written:
         if not pyotp.TOTP(cmd.secret).verify(cmd.code, valid_window=1):
             raise TransitionRefused("the code does not match the secret; check the device clock")
-        return self.change(staff_id, StaffMember, lambda s: s.enable_totp(cmd.secret, meta))
+        sealed = self.sealer.seal(cmd.secret, belongs_to=str(staff_id))
+        return self.change(staff_id, StaffMember, lambda s: s.enable_totp(sealed, meta))
+
+    def verify_totp(self, staff: StaffMember, code: str) -> bool:
+        """Whether the code is the staff member's current one: the one place a TOTP secret is
+        opened (secrets recorded before sealing existed are read as they are)."""
+        if staff.totp_secret is None:
+            return False
+        secret = self.sealer.open(staff.totp_secret, belongs_to=str(staff.id))
+        return pyotp.TOTP(secret).verify(code, valid_window=1)
 
     def totp_required_for(self) -> set[str]:
         if not self.exists(SECURITY_POLICY_ID):

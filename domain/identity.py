@@ -128,6 +128,8 @@ class StaffMember(Aggregate):
         self.password_hash = password_hash
 
     def enable_totp(self, secret: str, meta: Meta) -> None:
+        """`secret` as the command side sealed it; the domain never sees it in clear. (Events
+        recorded before sealing existed hold it in clear: the command side reads both.)"""
         self._require_active()
         if self.totp_secret is not None:
             raise TransitionRefused("two-factor sign-in is already enabled")

@@ -36,3 +36,8 @@ BROKER_CONNECTION_EVENTS = Counter(
     "RabbitMQ connections lost and regained, per part (relay, each consumer)",
     ["part", "event"],
 )
+SIGN_IN_THROTTLED = Counter(
+    "sonrisa_sign_in_throttled_total",
+    "Sign-in tries refused (account-address, address) or slowed down (account-slowdown)",
+    ["limit"],
+)

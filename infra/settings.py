@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.keys import (
+    PURPOSE,
+    PURPOSES,
+    Keyring,
+    MissingSecrets,
+    UnsafeSecrets,
+    comma_separated,
+    read_secrets_file,
+    variable,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +40,9 @@ class Settings(BaseSettings):
     embedded_mongo_data: Path | None = PROJECT_ROOT / ".clinic-data" / "mongo.sqlite3"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto the API
+    # believes; by default none, so a client's address is the socket's peer, always.
+    trusted_proxies: str = ""
     exchange: str = "clinic.events"
     queue_prefix: str = ""
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -43,17 +58,46 @@ class Settings(BaseSettings):
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
     command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
+    # Prometheus metrics on a port of their own, never on the API's; off when unset.
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # Keys (infra/keys.py): each 32+ random characters; previous ones comma-separated. With
+    # none set, they come from `secrets_file`, which `make run` creates on its first run.
     jwt_secret: SecretStr | None = None
+    jwt_previous_secrets: SecretStr | None = None
+    audit_key: SecretStr | None = None
+    audit_previous_keys: SecretStr | None = None
+    data_key: SecretStr | None = None
+    data_previous_keys: SecretStr | None = None
+    secrets_file: Path = PROJECT_ROOT / ".clinic-secrets"
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "sonrisa"
     jwt_audience: str = "sonrisa-api"
     access_token_minutes: int = Field(default=15, ge=1, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
-    login_failures_per_account: int = Field(default=5, ge=1)
+    # The sign-in throttle (ADR 8): hard limits per account and address and per address; for
+    # an account from everywhere only a slow-down that grows up to the maximum, never a lock.
+    login_failures_per_account_address: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_slowdown_seconds: float = Field(default=1.0, ge=0)
+    login_slowdown_max_seconds: float = Field(default=5.0, ge=0)
     login_failure_window_seconds: int = Field(default=900, ge=1)
-    audit_key: SecretStr | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in comma_separated(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or network: name each proxy, never '*'"
+                ) from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return comma_separated(self.trusted_proxies)
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""
@@ -70,19 +114,44 @@ class Settings(BaseSettings):
             "POSTGRES_LOCK_TIMEOUT": "5",
         }
 
-    def secret(self, name: str) -> str:
-        """A signing secret; on a loopback-only API a development value stands in when unset."""
-        value: SecretStr | None = getattr(self, name)
-        if value is not None:
-            if len(value.get_secret_value()) < 32:
-                raise ValueError(f"CLINIC_{name.upper()} must have at least 32 characters")
-            return value.get_secret_value()
-        if self.host not in {"127.0.0.1", "localhost", "::1"}:
-            raise ValueError(
-                f"set CLINIC_{name.upper()} (32+ random characters): the API listens on "
-                f"{self.host}, so the development value is not allowed"
+    def keyring(self, purpose: str) -> Keyring:
+        """The keys for `purpose` (jwt, audit, data): from the settings when its current key
+        is set there, else from the secrets file. No key, no start: there is no default."""
+        chosen = PURPOSE[purpose]
+        current: SecretStr | None = getattr(self, chosen.current)
+        if current is not None:
+            previous: SecretStr | None = getattr(self, chosen.previous)
+            return Keyring.of(
+                purpose,
+                current.get_secret_value(),
+                comma_separated(previous.get_secret_value() if previous else None),
             )
-        return f"sonrisa-development-only-{name}-do-not-use-in-production"
+        stored = read_secrets_file(self.secrets_file)
+        if not stored.get(variable(chosen.current)):
+            raise MissingSecrets(
+                f"no {purpose} key: set {variable(chosen.current)} (32+ random characters; "
+                f"it {chosen.meaning}), or run `clinic secrets init` (`make run` does) to "
+                f"create {self.secrets_file}"
+            )
+        return Keyring.of(
+            purpose,
+            stored[variable(chosen.current)],
+            comma_separated(stored.get(variable(chosen.previous))),
+        )
+
+    def keyrings(self) -> dict[str, Keyring]:
+        """Every purpose's keys, checked: present, long enough, and none used for two purposes."""
+        rings = {p.name: self.keyring(p.name) for p in PURPOSES}
+        owner: dict[str, str] = {}
+        for name, ring in rings.items():
+            for kid in ring.keys:
+                if kid in owner:
+                    raise UnsafeSecrets(
+                        f"the same key ({kid}) is used for {owner[kid]} and {name}: give "
+                        "each purpose its own"
+                    )
+                owner[kid] = name
+        return rings
 
     def environment(self) -> dict[str, str]:
         """These settings as the `CLINIC_*` variables a child `clinic` process reads."""

@@ -61,9 +61,7 @@ class MongoStore:
         # Upserts by _id even into an empty shadow: the embedded server checks a plain
         # insert's _id against every stored document, an upsert's through its index.
         requests = [
-            ReplaceOne(
-                {"_id": str(k)}, {"version": v.version, **storable(v.document)}, upsert=True
-            )
+            ReplaceOne({"_id": str(k)}, {"version": v.version, **storable(v.document)}, upsert=True)
             for k, v in changed.items()
         ]
         target = into if into is not None else self.documents

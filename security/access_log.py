@@ -3,7 +3,9 @@
 Each entry's MAC covers its content and the previous entry's MAC, keyed with a
 secret that is not in the database, so an edit, a removal or an insertion made
 with SQL alone breaks the chain at that entry. A head row (written in the same
-transaction as each append) catches the removal of the newest entries.
+transaction as each append) catches the removal of the newest entries. Each entry names the
+key that MACed it (`key_id`), so the key can be rotated: `verify` checks every entry with its
+own key, as long as that key is still in the keyring.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from infra.keys import Keyring
 
 APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
 GENESIS = "0" * 64
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS patient_access_log (
 );
 CREATE INDEX IF NOT EXISTS patient_access_log_patient ON patient_access_log (patient_id, seq);
 CREATE INDEX IF NOT EXISTS patient_access_log_actor ON patient_access_log (actor_id, seq);
+ALTER TABLE patient_access_log ADD COLUMN IF NOT EXISTS key_id text;
 CREATE TABLE IF NOT EXISTS patient_access_log_head (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
     seq bigint NOT NULL,
@@ -69,8 +74,8 @@ class Access:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _canonical(seq: int, at: datetime, access: Access) -> bytes:
-    content = {
+def _canonical(seq: int, at: datetime, access: Access, key_id: str | None) -> bytes:
+    content: dict[str, Any] = {
         "actor_id": access.actor_id,
         "actor_role": access.actor_role,
         "action": access.action,
@@ -85,12 +90,16 @@ def _canonical(seq: int, at: datetime, access: Access) -> bytes:
         "seq": seq,
         "at": at.isoformat(),
     }
+    if key_id is not None:  # entries written before keys had ids have no key_id
+        content["key_id"] = key_id
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def mac(key: bytes, prev_mac: str, seq: int, at: datetime, access: Access) -> str:
+def mac(
+    key: bytes, prev_mac: str, seq: int, at: datetime, access: Access, key_id: str | None
+) -> str:
     return hmac.new(
-        key, prev_mac.encode() + _canonical(seq, at, access), hashlib.sha256
+        key, prev_mac.encode() + _canonical(seq, at, access, key_id), hashlib.sha256
     ).hexdigest()
 
 
@@ -107,9 +116,9 @@ class AccessLog:
     out for an access that was not logged; the chain lock is taken once per batch.
     """
 
-    def __init__(self, pool: asyncpg.Pool, key: bytes, batch_size: int = 200) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: Keyring, batch_size: int = 200) -> None:
         self.pool = pool
-        self.key = key
+        self.keys = keys
         self.batch_size = batch_size
         self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -186,9 +195,10 @@ class AccessLog:
             prev = head["mac"] or GENESIS
             at: datetime = head["now"]
             rows = []
+            key_id = self.keys.current_id
             for access in accesses:
                 seq += 1
-                entry_mac = mac(self.key, prev, seq, at, access)
+                entry_mac = mac(self.keys.current, prev, seq, at, access, key_id)
                 rows.append(
                     (
                         seq,
@@ -206,14 +216,15 @@ class AccessLog:
                         access.details,
                         prev,
                         entry_mac,
+                        key_id,
                     )
                 )
                 prev = entry_mac
             await conn.executemany(
                 "INSERT INTO patient_access_log (seq, at, actor_id, actor_role, action, "
                 "patient_id, route, outcome, status, correlation_id, source_address, reason, "
-                "details, prev_mac, mac) "
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+                "details, prev_mac, mac, key_id) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
                 rows,
             )
             await conn.execute(
@@ -234,15 +245,34 @@ class AccessLog:
                     return count, Break(expected_seq, f"entry {expected_seq} is missing")
                 if row["prev_mac"] != prev:
                     return count, Break(seq, f"entry {seq} does not follow entry {seq - 1}")
-                if not hmac.compare_digest(
-                    row["mac"], mac(self.key, prev, seq, row["at"], _access(row))
-                ):
-                    return count, Break(seq, f"entry {seq} is not authentic: changed or inserted")
+                problem = self._inauthentic(row, prev)
+                if problem is not None:
+                    return count, Break(seq, f"entry {seq} {problem}")
                 prev, expected_seq, count = row["mac"], seq + 1, count + 1
             head = await conn.fetchrow("SELECT seq, mac FROM patient_access_log_head")
         if head is not None and (head["seq"] != count or head["mac"] != prev):
             return count, Break(count + 1, f"entries after {count} were removed")
         return count, None
+
+    def _inauthentic(self, row: asyncpg.Record, prev: str) -> str | None:
+        """Why the entry's MAC does not hold, or None when it does."""
+        kid: str | None = row["key_id"]
+        if kid is None:
+            # Written before keys had ids: by one of the keys still held, if it is genuine.
+            candidates = list(self.keys.keys.values())
+        elif (key := self.keys.get(kid)) is not None:
+            candidates = [key]
+        else:
+            return (
+                f"was MACed with key {kid}, which is not in the audit keyring: add it to "
+                "CLINIC_AUDIT_PREVIOUS_KEYS to verify it"
+            )
+        access = _access(row)
+        for key in candidates:
+            expected = mac(key, prev, row["seq"], row["at"], access, kid)
+            if hmac.compare_digest(row["mac"], expected):
+                return None
+        return "is not authentic: changed or inserted"
 
     async def search(
         self,

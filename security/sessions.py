@@ -3,7 +3,9 @@
 Sessions and refresh tokens are operational state, not clinic facts, so they
 live in plain PostgreSQL tables rather than the event store (ADR 4). Refresh
 tokens are stored only as SHA-256 hashes; reusing a rotated one revokes its
-whole session (the token family).
+whole session (the token family). Access tokens name the key that signed them (`kid`):
+the current key signs, older keys of the keyring still verify until they are removed.
+A token is honoured only for the staff member its session was started for.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import jwt
 
+from infra.keys import Keyring
 from infra.logs import get_logger
 
 log = get_logger("security.sessions")
@@ -70,7 +73,7 @@ class Tokens:
         self,
         pool: asyncpg.Pool,
         *,
-        secret: str,
+        keys: Keyring,
         algorithm: str,
         issuer: str,
         audience: str,
@@ -78,7 +81,7 @@ class Tokens:
         refresh_days: int,
     ) -> None:
         self.pool = pool
-        self.secret = secret
+        self.keys = keys
         self.algorithm = algorithm
         self.issuer = issuer
         self.audience = audience
@@ -106,7 +109,12 @@ class Tokens:
         }
         if claims.enrolment_only:
             payload["enrolment_only"] = True
-        return jwt.encode(payload, self.secret, algorithm=self.algorithm)
+        return jwt.encode(
+            payload,
+            self.keys.current,
+            algorithm=self.algorithm,
+            headers={"kid": self.keys.current_id},
+        )
 
     def decode(self, token: str) -> Claims:
         """Checks signature and claims; a token seen in the last seconds is not parsed again
@@ -122,9 +130,12 @@ class Tokens:
 
     def _decode(self, token: str) -> tuple[Claims, float]:
         try:
+            key = self.keys.get(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise TokenRefused("the access token is not signed with a key we hold")
             payload = jwt.decode(
                 token,
-                self.secret,
+                key,
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
@@ -146,16 +157,22 @@ class Tokens:
         SESSION_RECHECK_SECONDS; this process's own takes effect at once."""
         claims = self.decode(token)
         known = self._live.get(claims.session_id)
-        if known is not None and known[0] > time.monotonic():
+        if known is not None and known[0] > time.monotonic() and known[1] == claims.staff_id:
             return claims
-        revoked = await self.pool.fetchval(
-            "SELECT revoked_at IS NOT NULL OR expires_at < now() FROM auth_sessions "
-            "WHERE session_id = $1",
+        session = await self.pool.fetchrow(
+            "SELECT staff_id, revoked_at IS NOT NULL OR expires_at < now() AS ended "
+            "FROM auth_sessions WHERE session_id = $1",
             claims.session_id,
         )
-        if revoked is None or revoked:
+        if session is None or session["ended"]:
             self._live.pop(claims.session_id, None)
             raise TokenRefused("the session has ended; sign in again")
+        if session["staff_id"] != claims.staff_id:
+            log.warning(
+                "a token names another staff member's session",
+                session_id=str(claims.session_id),
+            )
+            raise TokenRefused("the session belongs to someone else")
         if len(self._live) > 10_000:
             self._live.clear()
         self._live[claims.session_id] = (

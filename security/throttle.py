@@ -1,68 +1,152 @@
-"""The sign-in throttle: failed sign-ins counted per account and per address."""
+"""The sign-in throttle (ADR 8): hard limits per account and address and per address; for an
+account alone only a slow-down, never a lock, so nobody can keep a staff member out.
+
+Each try reserves its place before the password is checked: the reservation is written as a
+failure, under a lock per source address, in the same transaction that counts. However many
+tries arrive at once, no more than the limit get past. A success removes the reservation (and
+the failures of that account from that address); a failure simply leaves it.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 
+from infra.logs import get_logger
+from infra.metrics import SIGN_IN_THROTTLED
+
+log = get_logger("security.throttle")
+
 DDL = """
-CREATE TABLE IF NOT EXISTS auth_login_failures (
-    key text NOT NULL,
-    failed_at timestamptz NOT NULL DEFAULT now()
+DROP TABLE IF EXISTS auth_login_failures;
+CREATE TABLE IF NOT EXISTS auth_sign_in_failures (
+    id bigserial PRIMARY KEY,
+    account text NOT NULL,
+    address text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE INDEX IF NOT EXISTS auth_login_failures_key ON auth_login_failures (key, failed_at);
+CREATE INDEX IF NOT EXISTS auth_sign_in_failures_address
+    ON auth_sign_in_failures (address, failed_at);
+CREATE INDEX IF NOT EXISTS auth_sign_in_failures_account
+    ON auth_sign_in_failures (account, failed_at);
 """
+ADDRESS_LOCK = 0x5349474E  # with the address's hash: one counter at a time per address
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins from this address (for this account, or for any)."""
+
+    def __init__(self, retry_after: int, limit: str) -> None:
+        super().__init__(f"try again in {retry_after} seconds")
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A reserved try: counted as a failure until it succeeds. `delay` is how long to hold
+    the answer (seconds) because the account is under attack from elsewhere."""
+
+    id: int
+    account: str
+    address: str
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_account_address: int
+    per_address: int
+    per_account: int  # beyond this, tries on the account are slowed down, never refused
+    slowdown_seconds: float
+    slowdown_max_seconds: float
+    window: timedelta
 
 
 class LoginThrottle:
-    """Counts failed sign-ins per account and per address over a sliding window."""
+    """Counts failed sign-ins over a sliding window, atomically."""
 
-    def __init__(
-        self, pool: asyncpg.Pool, *, per_account: int, per_address: int, window_seconds: int
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, limits: Limits) -> None:
         self.pool = pool
-        self.limits = {"account": per_account, "address": per_address}
-        self.window = timedelta(seconds=window_seconds)
+        self.limits = limits
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)
 
     @staticmethod
-    def keys(email: str, address: str) -> dict[str, str]:
-        # The email is hashed: the table must not become a list of who tried to sign in.
-        account = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return {"account": f"account:{account}", "address": f"address:{address}"}
+    def account_of(email: str) -> str:
+        # Hashed: the table must not become a list of who tried to sign in.
+        return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
-    async def retry_after(self, email: str, address: str) -> int:
-        """Seconds to wait before another try, 0 when a try is allowed now."""
-        wait = 0
-        for kind, key in self.keys(email, address).items():
-            rows = await self.pool.fetch(
-                "SELECT failed_at FROM auth_login_failures WHERE key = $1 "
-                "AND failed_at > now() - $2::interval ORDER BY failed_at DESC LIMIT $3",
-                key,
-                self.window,
-                self.limits[kind],
+    async def begin(self, email: str, address: str) -> Attempt:
+        """Reserve a try, or raise Throttled when this address has had too many failures."""
+        account = self.account_of(email)
+        window = self.limits.window
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", ADDRESS_LOCK, address
             )
-            if len(rows) >= self.limits[kind]:
-                oldest: datetime = rows[-1]["failed_at"]
-                free_at = oldest + self.window
-                wait = max(wait, int((free_at - datetime.now(UTC)).total_seconds()) + 1)
-        return wait
+            for limit, count, scope in (
+                ("account-address", self.limits.per_account_address, account),
+                ("address", self.limits.per_address, None),
+            ):
+                free_at = await conn.fetchval(
+                    "SELECT ceil(extract(epoch FROM failed_at + $4::interval - clock_timestamp()))"
+                    " FROM auth_sign_in_failures WHERE address = $1 "
+                    "AND ($2::text IS NULL OR account = $2) "
+                    "AND failed_at > clock_timestamp() - $4::interval "
+                    "ORDER BY failed_at DESC OFFSET $3 LIMIT 1",
+                    address,
+                    scope,
+                    count - 1,
+                    window,
+                )
+                if free_at is not None:
+                    SIGN_IN_THROTTLED.labels(limit).inc()
+                    raise Throttled(max(1, int(free_at)), limit)
+            failures = await conn.fetchval(
+                "SELECT count(*) FROM auth_sign_in_failures "
+                "WHERE account = $1 AND failed_at > clock_timestamp() - $2::interval",
+                account,
+                window,
+            )
+            attempt_id = await conn.fetchval(
+                "INSERT INTO auth_sign_in_failures (account, address) VALUES ($1, $2) RETURNING id",
+                account,
+                address,
+            )
+        return Attempt(attempt_id, account, address, self._delay(account, failures))
 
-    async def failed(self, email: str, address: str) -> None:
-        await self.pool.executemany(
-            "INSERT INTO auth_login_failures (key) VALUES ($1)",
-            [(key,) for key in self.keys(email, address).values()],
-        )
+    def _delay(self, account: str, failures: int) -> float:
+        """Nothing below the account's soft limit; above it a delay that doubles with every
+        further limit's worth of failures, up to the maximum."""
+        limits = self.limits
+        excess = failures - limits.per_account
+        if excess < 0:
+            return 0.0
+        SIGN_IN_THROTTLED.labels("account-slowdown").inc()
+        log.warning("sign-ins slowed down for an account under attack", account=account[:12])
+        delay = limits.slowdown_seconds * 2 ** (excess / limits.per_account)
+        return float(min(delay, limits.slowdown_max_seconds))
+
+    async def failed(self, attempt: Attempt) -> None:
+        """The reservation stays as the failure's record; failures past the window go."""
         await self.pool.execute(
-            "DELETE FROM auth_login_failures WHERE failed_at < now() - $1::interval", self.window
+            "DELETE FROM auth_sign_in_failures WHERE failed_at < clock_timestamp() - $1::interval",
+            self.limits.window,
         )
 
-    async def succeeded(self, email: str, address: str) -> None:
+    async def withdrawn(self, attempt: Attempt) -> None:
+        """The try neither failed nor succeeded (the password was right, a code is needed)."""
+        await self.pool.execute("DELETE FROM auth_sign_in_failures WHERE id = $1", attempt.id)
+
+    async def succeeded(self, attempt: Attempt) -> None:
         await self.pool.execute(
-            "DELETE FROM auth_login_failures WHERE key = $1",
-            self.keys(email, address)["account"],
+            "DELETE FROM auth_sign_in_failures WHERE id = $1 OR (account = $2 AND address = $3)",
+            attempt.id,
+            attempt.account,
+            attempt.address,
         )

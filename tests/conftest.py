@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -22,6 +21,7 @@ import pytest
 from api.app import create_app
 from clinic.platform import Platform
 from infra.db import drop_database
+from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 from security.sessions import Claims
@@ -42,8 +42,12 @@ def mongo_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(mongo_url: str) -> Settings:
+def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The session's settings, with random keys of its own: no test relies on a key anyone
+    else knows, and none reads the developer's secrets file."""
     return Settings(
+        **fresh_secrets(),
+        secrets_file=tmp_path_factory.mktemp("secrets") / "absent",
         database_url=os.environ.get(
             "CLINIC_TEST_DATABASE_URL", f"postgresql://127.0.0.1:5432/sonrisa_test_{RUN}"
         ),
@@ -102,12 +106,10 @@ async def platform(opened_platform: Platform) -> Platform:
 
 
 @asynccontextmanager
-async def running(
-    *parts: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
-) -> AsyncIterator[None]:
-    """Run long-lived parts (relay, consumers) as tasks; stop and await them on exit."""
+async def running(*parts: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIterator[None]:
+    """Run long-lived parts (relay, consumers, a server) as tasks; stop and await them on exit."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(part(stop)) for part in parts]
+    tasks = [asyncio.ensure_future(part(stop)) for part in parts]
     try:
         yield
     finally:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, expected_version, read_your_writes, written
+from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
 from api.permissions import (
     APPOINTMENTS_OVERRIDE,
     APPOINTMENTS_READ,
@@ -312,8 +312,8 @@ def reschedule(
     response: Response,
     who: Booker,
     running: Running,
+    version: RequiredVersion,
 ) -> dict[str, object]:
-    version = expected_version(request, required=True)
     result = running.scheduling.reschedule(appointment_id, body, who.meta, version)
     return written(response, _touched(request, result))
 
@@ -325,11 +325,11 @@ def cancel(
     response: Response,
     who: Booker,
     running: Running,
+    version: OptionalVersion,
     reason: Annotated[str, Query(max_length=500)] = "",
     by_patient: bool = False,
 ) -> dict[str, object]:
     """Cancels (records AppointmentCancelled); an appointment is never erased."""
-    version = expected_version(request, required=False)
     command = Cancel(reason=reason, by_patient=by_patient)
     result = running.scheduling.cancel(appointment_id, command, who.meta, version)
     return written(response, _touched(request, result))
@@ -337,9 +337,13 @@ def cancel(
 
 def _transition(step: str) -> Any:
     def change(
-        appointment_id: UUID, request: Request, response: Response, who: Booker, running: Running
+        appointment_id: UUID,
+        request: Request,
+        response: Response,
+        who: Booker,
+        running: Running,
+        version: OptionalVersion,
     ) -> dict[str, object]:
-        version = expected_version(request, required=False)
         result: Written = getattr(running.scheduling, step)(appointment_id, who.meta, version)
         return written(response, _touched(request, result))
 

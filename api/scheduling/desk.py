@@ -35,7 +35,7 @@ async def day_sheet(
     await read_your_writes(request, response, book.appointments.version_of)
     zone = ZoneInfo((await clinic_setup(running))["zone"])
     lines = await book.day_sheet(day, zone, provider)
-    request.state.access.details["patient_ids"] = sorted({line["patient_id"] for line in lines})
+    request.state.access.shows(lines)
     return {"day": day.isoformat(), "zone": str(zone), "items": lines}
 
 
@@ -46,7 +46,7 @@ async def list_waitlist(
     book = running.appointment_book
     await read_your_writes(request, response, book.waitlist.version_of)
     entries = await book.waiting()
-    request.state.access.details["patient_ids"] = sorted({e["patient_id"] for e in entries})
+    request.state.access.shows(entries)
     return {"items": entries}
 
 
@@ -86,7 +86,6 @@ async def waitlist_matches(
         request, response, book.appointments.version_of, book.waitlist.version_of
     )
     matches = await book.waitlist_matches(await clinic_setup(running), datetime.now(UTC))
-    request.state.access.details["patient_ids"] = sorted(
-        {c["patient_id"] for m in matches for c in m["candidates"]}
-    )
+    # The waiting patients, and in each slot the patient whose appointment freed it.
+    request.state.access.shows(matches)
     return {"items": matches}

@@ -263,3 +263,55 @@ async def test_the_first_admin_can_be_created_from_the_command_line(
         },
     )
     assert closed.status_code == 401
+
+
+async def test_reading_the_access_log_is_itself_logged_with_the_patients_it_showed(
+    client: httpx.AsyncClient, sign_in: SignIn, platform: Platform
+) -> None:
+    first = (await client.post("/api/patients", json=PATIENT)).json()["id"]
+    second = (await client.post("/api/patients", json=PATIENT)).json()["id"]
+    receptionist = await sign_in("receptionist")
+    await client.get(
+        f"/api/patients/{second}/medical-history",
+        headers={**receptionist, "X-Break-Glass-Reason": "fainted at the desk"},
+    )
+    auditor = await sign_in("auditor")
+    before = len(await entries(platform))
+
+    read = await client.get("/api/audit/access", params={"limit": 50}, headers=auditor)
+    assert read.status_code == 200
+    assert len(read.json()["items"]) == before
+
+    after = await entries(platform)
+    assert len(after) == before + 1
+    logged = after[-1]
+    assert (logged["action"], logged["actor_role"], logged["outcome"]) == (
+        "audit:read",
+        "auditor",
+        "done",
+    )
+    assert logged["route"] == "GET /api/audit/access"
+    details = logged["details"]
+    assert isinstance(details, dict)
+    assert details["patient_ids"] == sorted({first, second})
+    assert details["query"] == {"limit": 50, "after": 0}
+    # Searching for a patient finds the auditor's look at them, too.
+    about_first = await entries(platform, first)
+    assert about_first[-1]["action"] == "audit:read"
+
+
+async def test_a_search_of_the_access_log_for_one_patient_names_that_patient(
+    client: httpx.AsyncClient, sign_in: SignIn, platform: Platform
+) -> None:
+    patient_id = (await client.post("/api/patients", json=PATIENT)).json()["id"]
+    auditor = await sign_in("auditor")
+    read = await client.get(
+        "/api/audit/access", params={"patient_id": patient_id, "actor": "x"}, headers=auditor
+    )
+    assert read.status_code == 200
+    logged = (await entries(platform))[-1]
+    assert logged["patient_id"] == patient_id
+    details = logged["details"]
+    assert isinstance(details, dict)
+    assert details["query"] == {"patient_id": patient_id, "actor": "x", "limit": 100, "after": 0}
+    assert details["patient_ids"] == []

@@ -12,9 +12,9 @@ import httpx
 
 from clinic.platform import Platform
 from infra.settings import Settings
+from tests.chaos.harness import ClinicUp
 from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_patients_api import PATIENT
-from tests.chaos.harness import ClinicUp
 from tests.integration.helpers import caught_up, three_event_history
 from tests.integration.test_relay_crash import CLINIC, clinic_env, write_history
 

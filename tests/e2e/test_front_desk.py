@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import httpx
 
 from clinic.platform import Platform
@@ -116,3 +118,47 @@ async def test_a_cancellation_offers_the_slot_to_waiting_patients_who_fit_it(
         return await matches() == []
 
     await eventually(taken_again, what="the slot to be taken again")
+
+
+async def test_the_matches_for_freed_slots_log_every_patient_they_show(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    clinic = await set_up(anonymous, sign_in, platform)
+    cancelling, waiting = next(clinic.patients), next(clinic.patients)
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic, patient=cancelling), headers=clinic.desk
+    )
+    joined = await anonymous.post(
+        "/api/waitlist",
+        headers=clinic.desk,
+        json={
+            "patient_id": waiting,
+            "appointment_type": "check-up",
+            "weekdays": ["monday"],
+            "earliest": "09:00",
+            "latest": "12:00",
+        },
+    )
+    assert joined.status_code == 201, joined.text
+    await anonymous.delete(
+        f"/api/appointments/{booked.json()['id']}", headers=clinic.desk, params={"reason": "ill"}
+    )
+
+    async def offered() -> bool:
+        answer = await anonymous.get("/api/waitlist/matches", headers=clinic.desk)
+        return len(answer.json()["items"]) == 1
+
+    await eventually(offered, what="a match for the freed slot")
+    (match,) = (await anonymous.get("/api/waitlist/matches", headers=clinic.desk)).json()["items"]
+    assert match["slot"]["patient_id"] == cancelling
+    logged = (
+        await platform.access_log.search(
+            patient_id=None, actor=None, since=None, until=None, after_seq=0, limit=1000
+        )
+    )[-1]
+    assert logged["route"] == "GET /api/waitlist/matches"
+    assert logged["details"]["patient_ids"] == sorted({cancelling, waiting})
+    about_cancelling = await platform.access_log.search(
+        patient_id=UUID(cancelling), actor=None, since=None, until=None, after_seq=0, limit=1000
+    )
+    assert about_cancelling[-1]["route"] == "GET /api/waitlist/matches"

@@ -98,10 +98,11 @@ def _forge(platform: Platform, **changes: Any) -> str:
         "exp": now + timedelta(minutes=5),
         "jti": uuid4().hex,
     }
-    key = changes.pop("key", tokens.secret)
+    key = changes.pop("key", tokens.keys.current)
     algorithm = changes.pop("algorithm", tokens.algorithm)
+    kid = changes.pop("kid", tokens.keys.current_id)
     claims.update(changes)
-    return jwt.encode(claims, key, algorithm=algorithm)
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid} if kid else None)
 
 
 async def test_forged_expired_and_foreign_tokens_are_refused_with_401(
@@ -164,7 +165,7 @@ async def test_repeated_failures_are_throttled_without_revealing_whether_the_acc
     answers: dict[str, list[tuple[int, str, str | None]]] = {}
     for email in (ADMIN_EMAIL, "nobody@clinica.es"):
         answers[email] = []
-        for _ in range(platform.throttle.limits["account"] + 1):
+        for _ in range(platform.settings.login_failures_per_account_address + 1):
             response = await anonymous.post(
                 "/api/auth/login", json={"email": email, "password": "wrong password"}
             )
@@ -186,13 +187,14 @@ async def test_repeated_failures_are_throttled_without_revealing_whether_the_acc
         "/api/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}
     )
     assert blocked.status_code == 429
-    assert 0 < int(blocked.headers["Retry-After"]) <= platform.throttle.window.total_seconds() + 1
+    window = platform.settings.login_failure_window_seconds
+    assert 0 < int(blocked.headers["Retry-After"]) <= window + 1
 
 
 async def test_one_address_trying_many_accounts_is_throttled(
     anonymous: httpx.AsyncClient, platform: Platform
 ) -> None:
-    for n in range(platform.throttle.limits["address"]):
+    for n in range(platform.settings.login_failures_per_address):
         response = await anonymous.post(
             "/api/auth/login", json={"email": f"u{n}@x.es", "password": "nope"}
         )

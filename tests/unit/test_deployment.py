@@ -46,8 +46,12 @@ def _services() -> dict[str, dict[str, Any]]:
     return services
 
 
-SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY"}
-SUPPLIED_SECRET = "s" * 40  # what an operator exports before `docker compose up`
+SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY", "CLINIC_DATA_KEY"}
+
+
+def supplied(name: str) -> str:
+    """What an operator exports before `docker compose up`: a key of its own per variable."""
+    return f"{name.lower()}-{'s' * 32}"
 
 
 def _interpolate(value: str) -> str:
@@ -55,7 +59,7 @@ def _interpolate(value: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         if match.group("name") in SECRETS:
-            return SUPPLIED_SECRET
+            return supplied(match.group("name"))
         op = match.group("op")
         assert op in ("-", ":-"), f"{match.group(0)} has no default, so compose needs it set"
         return match.group("arg")
@@ -143,8 +147,10 @@ def test_the_api_in_compose_accepts_its_secrets() -> None:
         {k.removeprefix("CLINIC_").lower(): v for k, v in environment.items()}
     )
     assert settings.host == "0.0.0.0"
-    assert settings.secret("jwt_secret") == SUPPLIED_SECRET
-    assert settings.secret("audit_key") == SUPPLIED_SECRET
+    keys = settings.keyrings()
+    assert keys["jwt"].current == supplied("CLINIC_JWT_SECRET").encode()
+    assert keys["audit"].current == supplied("CLINIC_AUDIT_KEY").encode()
+    assert keys["data"].current == supplied("CLINIC_DATA_KEY").encode()
 
 
 def test_every_app_service_is_built_from_the_one_dockerfile() -> None:
@@ -304,14 +310,21 @@ def test_rabbitmq_publishes_amqp_and_management_ports() -> None:
     assert any(p.endswith(":15672") for p in ports)
 
 
-def test_prometheus_scrapes_the_api_metrics_endpoint() -> None:
+def test_prometheus_scrapes_every_process_on_the_metrics_port_which_is_not_published() -> None:
     config = yaml.safe_load(PROMETHEUS_FILE.read_text())
-    environment = _environment(_services()["api"])
-    target = f"api:{environment['CLINIC_PORT']}"
-    jobs = [
-        job
+    services = _services()
+    environment = _environment(services["api"])
+    metrics_port = environment["CLINIC_METRICS_PORT"]
+    assert metrics_port != environment["CLINIC_PORT"]
+    targets = {
+        target
         for job in config["scrape_configs"]
         if job.get("metrics_path", "/metrics") == "/metrics"
-        and any(target in group.get("targets", []) for group in job.get("static_configs", []))
-    ]
-    assert jobs, f"no scrape job reads {target}/metrics"
+        for group in job.get("static_configs", [])
+        for target in group.get("targets", [])
+    }
+    assert {f"{name}:{metrics_port}" for name in LONG_RUNNING_APP_SERVICES} <= targets
+    assert not any(t.endswith(f":{environment['CLINIC_PORT']}") for t in targets)
+    for name in APP_SERVICES:
+        published = [str(p) for p in services[name].get("ports", [])]
+        assert not any(metrics_port in p.split(":")[-1] for p in published), name

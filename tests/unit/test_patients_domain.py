@@ -210,7 +210,7 @@ def test_any_dni_is_accepted_with_its_control_letter_and_refused_with_any_other(
 @pytest.mark.parametrize("name", ["", "   ", "\t\n "])
 def test_an_empty_or_blank_given_name_is_refused(name: str) -> None:
     # Tabs and line breaks are refused in single-line text before emptiness is looked at.
-    with pytest.raises(InvalidValue, match="given name (must not be empty|contains a character)"):
+    with pytest.raises(InvalidValue, match=r"given name (must not be empty|contains a character)"):
         demographics(given_name=name)
 
 

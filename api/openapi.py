@@ -1,0 +1,143 @@
+"""The OpenAPI document, told truthfully: bearer auth where a guard asks for a token, and the
+problem+json answers each route can give.
+
+The answers are derived from what each route declares (its guard, its method, its path and
+body, If-Match, the sign-in throttle), not written route by route, so a new route is
+described correctly without anyone remembering to. A route may still name an answer only
+it gives (`responses=` on the route); every error answer is described as problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from api.problems import MEDIA_TYPE, ProblemDetails
+
+SCHEME = "bearerAuth"
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method changes something
+ANSWERS = {
+    400: "A header or the address is not valid (a control character, a malformed If-Match "
+    "or consistency token)",
+    401: "Not signed in, or the token is expired, forged or revoked",
+    403: "The role may not do this, or the second factor must be set up first",
+    404: "What the request names does not exist",
+    409: "The clinic's state does not allow it now (a refused transition, a duplicate, "
+    "a concurrent change)",
+    412: "If-Match names a version that is no longer the current one: reload and retry",
+    413: "The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES)",
+    422: "The request is not valid: `errors` says what, field by field",
+    428: "If-Match is required: send the ETag you read",
+    429: "Too many failed sign-ins from here: wait as Retry-After says",
+    500: "Something went wrong on the server; the correlation id is in the log",
+}
+HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    429: {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
+    },
+}
+
+
+def install_openapi(app: FastAPI, routes: list[APIRoute]) -> None:
+    """Make `app.openapi()` (and /openapi.json) return the document, with `routes` (the
+    routers' own routes, as included) described."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            describe(schema, [r for r in routes if r.include_in_schema])
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "the access token from POST /api/auth/login",
+    }
+    problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = components.setdefault("schemas", {})
+    schemas.update(problem.pop("$defs", {}))
+    schemas["ProblemDetails"] = problem
+    for route in routes:
+        marks = _marks(route)
+        for method in route.methods or ():
+            operation = schema["paths"][route.path_format][method.lower()]
+            if "sonrisa_permission" in marks:
+                operation["security"] = [{SCHEME: []}]
+                if "sonrisa_opening" in marks:  # open to nobody while the system is empty
+                    operation["security"].append({})
+            for status in _answers(route, method, operation, marks):
+                operation["responses"][str(status)] = _problem(status)
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    response["content"] = {
+                        MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+                    }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
+def _answers(
+    route: APIRoute, method: str, operation: dict[str, Any], marks: dict[str, Any]
+) -> set[int]:
+    """The error statuses this operation can answer with, from what it declares."""
+    guarded = "sonrisa_permission" in marks
+    write = method not in SAFE
+    found = {400, 500}
+    if guarded:
+        found |= {401, 403}
+    if route.param_convertors or (guarded and write):
+        found.add(404)
+    if guarded and write:
+        found.add(409)
+    if write or operation.get("parameters") or operation.get("requestBody"):
+        found.add(422)
+    if "requestBody" in operation:
+        found.add(413)
+    if marks.get("sonrisa_if_match"):
+        found.add(412)
+        if marks["sonrisa_if_match"] == "required":
+            found.add(428)
+    if marks.get("sonrisa_throttled"):
+        found.add(429)
+    return found
+
+
+def _problem(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": ANSWERS[status]}
+    if status in HEADERS:
+        response["headers"] = HEADERS[status]
+    return response
+
+
+def _marks(route: APIRoute) -> dict[str, Any]:
+    """What the route's dependencies declare about it (`sonrisa_*` attributes), at any depth."""
+    found: dict[str, Any] = {}
+    for dependant in _dependencies(route.dependant):
+        for name in dir(dependant.call):
+            if name.startswith("sonrisa_"):
+                found[name] = getattr(dependant.call, name)
+    return found
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)

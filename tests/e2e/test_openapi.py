@@ -1,0 +1,113 @@
+"""The OpenAPI document tells the truth: who needs a token, and every error each route gives, as
+problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from infra.settings import Settings
+from tests.conftest import SignIn
+from tests.e2e.test_access_control import app_routes, guard_of, path_of
+
+PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
+
+
+@pytest.fixture(scope="module")
+def document(settings: Settings) -> dict[str, Any]:
+    return create_app(settings).openapi()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+
+
+def test_bearer_tokens_are_declared_and_required_exactly_where_a_guard_asks(
+    document: dict[str, Any],
+) -> None:
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for route in app_routes():
+        kind, _ = guard_of(route)
+        for method in route.methods or ():
+            operation = document["paths"][route.path][method.lower()]
+            if kind == "public":
+                assert "security" not in operation, f"{method} {route.path}"
+            else:
+                assert {"bearerAuth": []} in operation["security"], f"{method} {route.path}"
+                assert "401" in operation["responses"]
+                assert "403" in operation["responses"]
+    register = document["paths"]["/api/auth/register"]["post"]
+    assert {} in register["security"], "the first admin registers without a token"
+
+
+def test_every_error_is_documented_as_problem_json(document: dict[str, Any]) -> None:
+    assert "ProblemDetails" in document["components"]["schemas"]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for method, path, operation in operations(document):
+        responses = operation["responses"]
+        assert {"400", "500"} <= set(responses), f"{method} {path}"
+        for status, response in responses.items():
+            if int(status) >= 400:
+                assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}
+        if "requestBody" in operation:
+            assert {"413", "422"} <= set(responses), f"{method} {path}"
+        if "{" in path:
+            assert "404" in responses, f"{method} {path}"
+
+
+def test_if_match_sign_in_throttling_and_conflicts_are_documented_where_they_happen(
+    document: dict[str, Any],
+) -> None:
+    paths = document["paths"]
+    for path, method in (
+        ("/api/patients/{patient_id}", "put"),
+        ("/api/appointments/{appointment_id}", "put"),
+    ):
+        operation = paths[path][method]
+        assert {"409", "412", "428"} <= set(operation["responses"])
+        assert "If-Match" in [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+    cancel = paths["/api/appointments/{appointment_id}"]["delete"]["responses"]
+    assert "412" in cancel
+    assert "428" not in cancel
+    login = paths["/api/auth/login"]["post"]["responses"]
+    assert "Retry-After" in login["429"]["headers"]
+    assert "401" in login
+
+
+def test_metrics_are_not_part_of_the_public_api(document: dict[str, Any]) -> None:
+    assert "/metrics" not in document["paths"]
+
+
+async def test_every_answer_the_routes_give_is_one_their_document_names(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, document: dict[str, Any]
+) -> None:
+    """Walk every route as nobody, as a dentist and as inventory staff, with an empty body and
+    ids that do not exist: each answer's status is documented, and each error is problem+json
+    with the documented fields."""
+    callers = {
+        "nobody": {},
+        "dentist": await sign_in("dentist"),
+        "inventory": await sign_in("inventory"),
+    }
+    undocumented = []
+    for route in app_routes():
+        for method in sorted(route.methods or ()):
+            documented = document["paths"][route.path][method.lower()]["responses"]
+            for who, headers in callers.items():
+                body: dict[str, str] | None = {} if method in {"POST", "PUT"} else None
+                answer = await anonymous.request(method, path_of(route), json=body, headers=headers)
+                if str(answer.status_code) not in documented:
+                    undocumented.append(f"{method} {route.path} as {who}: {answer.status_code}")
+                if answer.status_code >= 400:
+                    assert answer.headers["content-type"] == "application/problem+json"
+                    problem = answer.json()
+                    assert {"type", "title", "status", "detail", "instance"} <= set(problem)
+    assert undocumented == []
