@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(DEPS_HASH)
 MONGO_STAMP := $(MONGO_VENV)/.installed-mongoeco-4.11-pymongo
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit integration bench clean
+.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -47,6 +47,10 @@ test: lint typecheck
 
 bench: install
 	$(BIN)/python -m bench
+
+# The fault suite at length: every fault with 30 s of writes on each side (make test: 3 s).
+chaos: install
+	CHAOS_SECONDS=30 $(BIN)/pytest -p no:cacheprovider -s tests/chaos
 
 clean:
 	rm -rf $(VENV) $(MONGO_VENV) .mypy_cache .ruff_cache .pytest_cache

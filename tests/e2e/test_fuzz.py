@@ -1,0 +1,103 @@
+"""Schemathesis over the whole OpenAPI of a real `clinic up` with the demo clinic in it, as an
+admin and as a receptionist: no answer is a 500, every answer is one the OpenAPI promises
+(status, media type, schema), invalid data is refused, and auth is never ignored.
+
+`make test` gives each role about a minute and a half; `make fuzz` runs longer
+(`FUZZ_SECONDS` per role).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from clinic.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
+from clinic.platform import Platform
+from infra.settings import Settings
+from tests.chaos.harness import ClinicUp
+
+SECONDS = int(os.environ.get("FUZZ_SECONDS", "85"))
+SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
+CHECKS = (
+    "not_a_server_error,response_schema_conformance,status_code_conformance,"
+    "content_type_conformance,negative_data_rejection,ignored_auth"
+)
+PHASES = "examples,coverage,fuzzing,stateful"
+# The fuzzer's own session must outlive its run: these would end it.
+SESSION_ENDERS = ("/api/auth/logout", "/api/auth/password")
+ACCOUNTS = {"admin": DEMO_ADMIN_EMAIL, "receptionist": "pablo.navarro@sonrisa.demo"}
+
+
+async def _token(base: str, email: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        answer = await http.post(
+            "/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+        )
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+def _fuzz(base: str, token: str, report: Path) -> subprocess.CompletedProcess[str]:
+    excluded = [arg for path in SESSION_ENDERS for arg in ("--exclude-path", path)]
+    return subprocess.run(
+        [
+            SCHEMATHESIS,
+            "run",
+            f"{base}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            PHASES,
+            "--max-time",
+            str(SECONDS),
+            "--workers",
+            "2",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report),
+            "--suppress-health-check",
+            "all",
+            *excluded,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS * 3 + 120,
+        check=False,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+
+
+async def test_the_api_holds_under_fuzzing_as_an_admin_and_as_a_receptionist(
+    platform: Platform, settings: Settings, tmp_path: Path
+) -> None:
+    up = ClinicUp(settings, tmp_path)
+    up.start()
+    try:
+        await up.ready()
+        demo = await asyncio.to_thread(
+            subprocess.run,
+            [str(Path(sys.executable).with_name("clinic")), "demo-data"],
+            env=up.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        outcomes = {}
+        for role, email in ACCOUNTS.items():
+            token = await _token(up.base, email)
+            outcomes[role] = await asyncio.to_thread(_fuzz, up.base, token, tmp_path / role)
+    finally:
+        up.stop()
+    for role, outcome in outcomes.items():
+        print(f"\nschemathesis as {role}:\n{outcome.stdout[-3000:]}")  # noqa: T201
+        assert outcome.returncode == 0, f"schemathesis found failures as {role}: see above"
