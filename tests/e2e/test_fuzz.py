@@ -99,5 +99,5 @@ async def test_the_api_holds_under_fuzzing_as_an_admin_and_as_a_receptionist(
     finally:
         up.stop()
     for role, outcome in outcomes.items():
-        print(f"\nschemathesis as {role}:\n{outcome.stdout[-3000:]}")  # noqa: T201
+        print(f"\nschemathesis as {role}:\n{outcome.stdout[-3000:]}")
         assert outcome.returncode == 0, f"schemathesis found failures as {role}: see above"
