@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pyotp
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, written
+from api.deps import Running, services_of, written
 from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, authenticate, public
 from api.problems import Problem
 from api.services import Services
@@ -29,6 +29,10 @@ from domain.shared import Meta
 from security.sessions import Claims, TokenPair, TokenRefused
 
 router = APIRouter(prefix="/api", tags=["identity"])
+# The web app keeps its refresh token in this cookie, out of JavaScript's reach (ADR 10).
+REFRESH_COOKIE = "sonrisa_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
+RefreshIn = Literal["body", "cookie"]
 Public = Depends(public)
 Self = Annotated[Actor, Depends(allowed(PROFILE))]
 Admin = Annotated[Actor, Depends(allowed(STAFF_MANAGE))]
@@ -39,16 +43,24 @@ class Login(BaseModel):
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    refresh_in: RefreshIn = Field(
+        default="body",
+        description="`cookie`: the refresh token comes as an httpOnly cookie, not in the body",
+    )
 
 
 class Refresh(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
+        default=None, description="omit it to use the refresh cookie that sign-in set"
+    )
 
 
 class TokensOut(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None, description="absent when it was set as the httpOnly refresh cookie"
+    )
     token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
     second_factor_required: bool = Field(
@@ -56,12 +68,35 @@ class TokensOut(BaseModel):
     )
 
 
-def _tokens(pair: TokenPair, enrolment_only: bool) -> TokensOut:
+def _tokens(
+    pair: TokenPair, enrolment_only: bool, refresh_in: RefreshIn, request: Request, response: Response
+) -> TokensOut:
+    """The token pair; with `cookie`, the refresh token goes into the httpOnly cookie instead."""
+    if refresh_in == "cookie":
+        response.set_cookie(
+            REFRESH_COOKIE,
+            pair.refresh_token,
+            max_age=services_of(request).settings.refresh_token_days * 86_400,
+            path=REFRESH_COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return TokensOut(
         access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
+        refresh_token=pair.refresh_token if refresh_in == "body" else None,
         expires_in=pair.expires_in,
         second_factor_required=enrolment_only,
+    )
+
+
+def _forget_refresh_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=REFRESH_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
     )
 
 
@@ -105,7 +140,7 @@ async def register(
 
 
 @router.post("/auth/login", response_model=TokensOut, dependencies=[Public])
-async def login(body: Login, request: Request, running: Running) -> TokensOut:
+async def login(body: Login, request: Request, response: Response, running: Running) -> TokensOut:
     address = _address(request)
     wait = await running.throttle.retry_after(body.email, address)
     if wait:
@@ -132,27 +167,50 @@ async def login(body: Login, request: Request, running: Running) -> TokensOut:
         )
     await running.throttle.succeeded(body.email, address)
     claims = await run_in_threadpool(_claims, running, staff)
-    return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
+    pair = await running.tokens.start_session(claims)
+    return _tokens(pair, claims.enrolment_only, body.refresh_in, request, response)
 
 
 @router.post("/auth/refresh", response_model=TokensOut, dependencies=[Public])
-async def refresh(body: Refresh, running: Running) -> TokensOut:
+async def refresh(
+    body: Refresh, request: Request, response: Response, running: Running
+) -> TokensOut:
+    """Rotates the refresh token given in the body, or else the one in the refresh cookie
+    (and answers in the same way it was given)."""
+    refresh_in: RefreshIn = "body" if body.refresh_token else "cookie"
+    token = body.refresh_token or request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise Problem(
+            401, "unauthenticated", "Sign in again", "send a refresh token or its cookie"
+        )
     try:
-        staff_id, session_id = await running.tokens.rotate(body.refresh_token)
+        staff_id, session_id = await running.tokens.rotate(token)
     except TokenRefused as error:
-        raise Problem(401, "unauthenticated", "Sign in again", str(error)) from None
+        problem = Problem(401, "unauthenticated", "Sign in again", str(error))
+        if refresh_in == "cookie":
+            problem.headers["Set-Cookie"] = _expired_cookie(request)
+        raise problem from None
     staff = await run_in_threadpool(running.identity.staff, staff_id)
     if not staff.active:
         await running.tokens.end_session(session_id, "account deactivated")
         raise Problem(401, "unauthenticated", "Sign in again", "this account is deactivated")
     claims = await run_in_threadpool(_claims, running, staff, session_id)
-    return _tokens(await running.tokens.continue_session(claims), claims.enrolment_only)
+    pair = await running.tokens.continue_session(claims)
+    return _tokens(pair, claims.enrolment_only, refresh_in, request, response)
+
+
+def _expired_cookie(request: Request) -> str:
+    gone = Response()
+    _forget_refresh_cookie(request, gone)
+    return gone.headers["set-cookie"]
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(who: Self, running: Running) -> Response:
+async def logout(who: Self, request: Request, running: Running) -> Response:
     await running.tokens.end_session(who.claims.session_id, "signed out")
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    _forget_refresh_cookie(request, response)
+    return response
 
 
 @router.get("/auth/profile")

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
     audit_key: SecretStr | None = None
+    web_root: Path = PROJECT_ROOT / "frontend" / "dist"  # the built web app, served at `/`
 
     def postgres_env(self) -> dict[str, str]:
         """The database URL spelled as eventsourcing's POSTGRES_* settings."""
