@@ -11,7 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Running, services_of, written
-from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, authenticate, public
+from api.permissions import (
+    BREAK_GLASS_HEADER,
+    ENROLMENT_ACTIONS,
+    PROFILE,
+    STAFF_MANAGE,
+    Actor,
+    actions_of,
+    allowed,
+    authenticate,
+    break_glass_for,
+    public,
+)
 from api.problems import Problem
 from api.services import Services
 from commands.identity import (
@@ -69,7 +80,11 @@ class TokensOut(BaseModel):
 
 
 def _tokens(
-    pair: TokenPair, enrolment_only: bool, refresh_in: RefreshIn, request: Request, response: Response
+    pair: TokenPair,
+    enrolment_only: bool,
+    refresh_in: RefreshIn,
+    request: Request,
+    response: Response,
 ) -> TokensOut:
     """The token pair; with `cookie`, the refresh token goes into the httpOnly cookie instead."""
     if refresh_in == "cookie":
@@ -180,9 +195,7 @@ async def refresh(
     refresh_in: RefreshIn = "body" if body.refresh_token else "cookie"
     token = body.refresh_token or request.cookies.get(REFRESH_COOKIE)
     if not token:
-        raise Problem(
-            401, "unauthenticated", "Sign in again", "send a refresh token or its cookie"
-        )
+        raise Problem(401, "unauthenticated", "Sign in again", "send a refresh token or its cookie")
     try:
         staff_id, session_id = await running.tokens.rotate(token)
     except TokenRefused as error:
@@ -213,14 +226,28 @@ async def logout(who: Self, request: Request, running: Running) -> Response:
     return response
 
 
-@router.get("/auth/profile")
-async def profile(who: Self) -> dict[str, Any]:
-    return {
-        "staff_id": str(who.staff_id),
-        "name": who.claims.name,
-        "roles": list(who.roles),
-        "second_factor_required": who.claims.enrolment_only,
-    }
+class ProfileOut(BaseModel):
+    staff_id: str
+    name: str
+    roles: list[str]
+    second_factor_required: bool
+    may: list[str] = Field(description="the actions the roles allow (api/permissions.py)")
+    break_glass: list[str] = Field(
+        description=f"actions allowed only with an emergency reason in {BREAK_GLASS_HEADER}"
+    )
+
+
+@router.get("/auth/profile", response_model=ProfileOut)
+async def profile(who: Self) -> ProfileOut:
+    enrolling = who.claims.enrolment_only
+    return ProfileOut(
+        staff_id=str(who.staff_id),
+        name=who.claims.name,
+        roles=list(who.roles),
+        second_factor_required=enrolling,
+        may=sorted(ENROLMENT_ACTIONS) if enrolling else actions_of(who.roles),
+        break_glass=[] if enrolling else break_glass_for(who.roles),
+    )
 
 
 @router.put("/auth/password", status_code=200)
