@@ -168,7 +168,7 @@ export const en: typeof es = {
   },
   alerts: {
     title: "Medical alerts",
-    label: "{{count}} medical alerts",
+    prefix: "Medical alerts:",
     raise: "Add an alert",
     code: "Code",
     codeHint: "For example: anticoagulated, latex_allergy",
@@ -251,7 +251,6 @@ export const en: typeof es = {
     empty: "No appointments or free slots on these dates.",
     notSetUp: "The clinic has no providers or chairs yet.",
     freeSlot: "Free slot at {{time}}: book it",
-    appointmentLabel: "{{time}} {{patient}}, {{type}}, {{status}}",
     moveHelp: "Arrow keys move the appointment, Enter confirms, Escape leaves it where it was.",
     movingTo: "Moving to {{when}}",
     moved: "Appointment moved.",

@@ -166,7 +166,7 @@ export const es = {
   },
   alerts: {
     title: "Alertas médicas",
-    label: "{{count}} alertas médicas",
+    prefix: "Alertas médicas:",
     raise: "Añadir alerta",
     code: "Código",
     codeHint: "Por ejemplo: anticoagulated, latex_allergy",
@@ -249,7 +249,6 @@ export const es = {
     empty: "No hay citas ni huecos libres en estas fechas.",
     notSetUp: "La clínica aún no tiene profesionales ni gabinetes.",
     freeSlot: "Hueco libre a las {{time}}: dar cita",
-    appointmentLabel: "{{time}} {{patient}}, {{type}}, {{status}}",
     moveHelp: "Flechas para mover la cita, Intro para confirmar, Escape para dejarla donde estaba.",
     movingTo: "Moviendo a {{when}}",
     moved: "Cita cambiada de hora.",

@@ -11,7 +11,7 @@ export function LanguageSwitch() {
       className="language-switch"
       lang={other}
       onClick={() => chooseLanguage(other)}
-      aria-label={t("language.switchTo")}
+      title={t("language.switchTo")}
     >
       {other === "en" ? "English" : "Español"}
     </button>

@@ -156,7 +156,7 @@ export default function Calendar() {
         </div>
         <label>
           {t("appointment.provider")}{" "}
-          <select value={providerId ?? ""} onChange={(e) => set({ provider: e.target.value })}>
+          <select name="provider" value={providerId ?? ""} onChange={(e) => set({ provider: e.target.value })}>
             {providers.data.map((p) => (
               <option key={p.provider_id} value={p.provider_id}>
                 {p.name}
@@ -166,7 +166,7 @@ export default function Calendar() {
         </label>
         <label>
           {t("appointment.chair")}{" "}
-          <select value={chairId ?? ""} onChange={(e) => set({ chair: e.target.value })}>
+          <select name="chair" value={chairId ?? ""} onChange={(e) => set({ chair: e.target.value })}>
             {chairs.data.map((c) => (
               <option key={c.operatory_id} value={c.operatory_id}>
                 {c.name}
@@ -176,7 +176,7 @@ export default function Calendar() {
         </label>
         <label>
           {t("appointment.type")}{" "}
-          <select value={typeCode ?? ""} onChange={(e) => set({ type: e.target.value })}>
+          <select name="type" value={typeCode ?? ""} onChange={(e) => set({ type: e.target.value })}>
             {(types.data ?? []).map((x) => (
               <option key={x.code} value={x.code}>
                 {x.name} ({x.minutes} min)
@@ -196,7 +196,7 @@ export default function Calendar() {
           </button>
           <label>
             <span className="visually-hidden">{t("calendar.date")}</span>
-            <input type="date" value={date} onChange={(e) => e.target.value && set({ date: e.target.value })} />
+            <input type="date" name="date" value={date} onChange={(e) => e.target.value && set({ date: e.target.value })} />
           </label>
         </div>
       </div>

@@ -235,19 +235,16 @@ function CalendarGridView(props: GridProps) {
                     }
                     if (!moving?.keys) onOpen(line);
                   }}
-                  aria-label={t("calendar.appointmentLabel", {
-                    time: label,
-                    patient: line.patient_name ?? "—",
-                    type: typeName(line.appointment_type),
-                    status: t(`status.${line.status}`),
-                  })}
                   aria-describedby={canMove ? "move-help" : undefined}
                 >
                   <span className="time">{label}</span>
                   <span className="who">
                     {line.patient_name ?? "—"} <AlertBadges codes={line.alerts} />
                   </span>
-                  <span className="what">{typeName(line.appointment_type)}</span>
+                  <span className="what">
+                    {typeName(line.appointment_type)}
+                    <span className="visually-hidden">, {t(`status.${line.status}`)}</span>
+                  </span>
                 </button>
               );
             })}

@@ -5,7 +5,8 @@ export function AlertBadges({ codes }: { codes: string[] }) {
   const { t } = useTranslation();
   if (codes.length === 0) return null;
   return (
-    <span className="alerts" aria-label={t("alerts.label", { count: codes.length })}>
+    <span className="alerts">
+      <span className="visually-hidden">{t("alerts.prefix")}</span>
       {codes.map((code) => (
         <span key={code} className="alert-badge" title={t(`alertCode.${code}`, { defaultValue: code })}>
           <span aria-hidden="true">⚠ </span>
