@@ -1,6 +1,6 @@
 /** The patient directory: search as you type (the API ignores accents and case). */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { api, read } from "../api/client";
@@ -9,8 +9,6 @@ import { ACTIONS, useProfile } from "../auth/profile";
 import { formatPlainDate } from "../time/format";
 import { AlertBadges } from "../ui/AlertBadges";
 import { Empty, ErrorNote, Loading } from "../ui/states";
-
-const SETTLE_MS = 60; // long enough to skip mid-word requests, short enough to feel instant
 
 export function useDirectorySearch(q: string) {
   return useQuery({
@@ -24,21 +22,14 @@ export function useDirectorySearch(q: string) {
   });
 }
 
-function useSettled(value: string): string {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = window.setTimeout(() => setSettled(value), SETTLE_MS);
-    return () => window.clearTimeout(timer);
-  }, [value]);
-  return settled;
-}
-
 export default function Directory() {
   const { t, i18n } = useTranslation();
   const { may } = useProfile();
   // The search text is kept in memory only: never in the address bar, so not in the history.
+  // Every keystroke asks at once and aborts the previous request: waiting to see whether
+  // another key comes would only delay the answer to the last one.
   const [text, setText] = useState("");
-  const q = useSettled(text.trim());
+  const q = text.trim();
   const search = useDirectorySearch(q);
   const items = search.data?.items ?? [];
 
@@ -64,7 +55,12 @@ export default function Directory() {
           aria-controls="patient-results"
         />
       </div>
-      <div id="patient-results" aria-live="polite" aria-busy={search.isFetching}>
+      <div
+        id="patient-results"
+        aria-live="polite"
+        aria-busy={search.isFetching}
+        data-shown-query={search.data && !search.isPlaceholderData ? q : undefined}
+      >
         {search.isPending ? (
           <Loading />
         ) : search.isError ? (

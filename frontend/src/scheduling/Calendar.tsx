@@ -1,5 +1,5 @@
 /** The front desk's calendar: a day or a week, per provider or per chair, in the clinic's zone. */
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { describe, isProblem } from "../api/problems";
@@ -18,6 +18,15 @@ import { CalendarGrid } from "./CalendarGrid";
 import { useAppointmentTypes, useChairs, useClinicHours, useProviders } from "./reference";
 
 type View = "day" | "week";
+const NO_SLOTS: Slot[] = [];
+
+/** The same array as last time while its items are the same, so memoised children skip work. */
+function useSameItems<T>(items: T[]): T[] {
+  const kept = useRef(items);
+  const same = kept.current.length === items.length && kept.current.every((x, i) => x === items[i]);
+  if (!same) kept.current = items;
+  return kept.current;
+}
 type By = "provider" | "chair";
 
 function useBookingFor(patientId: string | null): Chosen | null {
@@ -70,10 +79,11 @@ export default function Calendar() {
   const [slot, setSlot] = useState<Slot | null>(null);
   const [open, setOpen] = useState<SheetLine | null>(null);
 
+  const perDay = useSameItems(sheets.lines);
   const lines = useMemo(() => {
-    const all = sheets.flatMap((s) => s.data ?? []);
+    const all = perDay.flat();
     return by === "chair" ? all.filter((l) => l.operatory_id === chairId) : all;
-  }, [sheets, by, chairId]);
+  }, [perDay, by, chairId]);
 
   const span = useMemo(() => {
     let from = 24 * 60;
@@ -122,8 +132,8 @@ export default function Calendar() {
   const failed = [hours, providers, chairs, types].find((q) => q.isError);
   if (failed) return <ErrorNote error={failed.error} retry={() => void failed.refetch()} />;
   if (!providers.data?.length || !chairs.data?.length) return <Empty>{t("calendar.notSetUp")}</Empty>;
-  const loading = sheets.some((s) => s.isPending);
-  const sheetError = sheets.find((s) => s.isError)?.error;
+  const loading = sheets.pending;
+  const sheetError = sheets.error;
   const step = view === "day" ? 1 : 7;
 
   return (
@@ -221,7 +231,7 @@ export default function Calendar() {
             from={span.from}
             to={span.to}
             lines={lines}
-            slots={slots.data ?? []}
+            slots={slots.data ?? NO_SLOTS}
             canBook={canBook}
             canMove={may(ACTIONS.appointmentsWrite)}
             typeName={typeName}

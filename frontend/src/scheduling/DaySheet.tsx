@@ -23,7 +23,8 @@ export default function DaySheet() {
   const providers = useProviders();
   const chairs = useChairs();
   const types = useAppointmentTypes();
-  const [sheet] = useDaySheets([day], provider);
+  const sheets = useDaySheets([day], provider);
+  const lines = sheets.lines[0] ?? [];
   const changed = useBookChanged();
   const [message, setMessage] = useState<{ tone: "success" | "error"; text: string } | null>(null);
   const step = useMutation({
@@ -83,11 +84,11 @@ export default function DaySheet() {
       </div>
       <h2 className="range">{formatDay(day, zone, i18n.language)}</h2>
       {message && <Notice tone={message.tone}>{message.text}</Notice>}
-      {!sheet || sheet.isPending ? (
+      {sheets.pending ? (
         <Loading />
-      ) : sheet.isError ? (
-        <ErrorNote error={sheet.error} retry={() => void sheet.refetch()} />
-      ) : sheet.data.length === 0 ? (
+      ) : sheets.error ? (
+        <ErrorNote error={sheets.error} retry={() => void changed()} />
+      ) : lines.length === 0 ? (
         <Empty>{t("daySheet.empty")}</Empty>
       ) : (
         <table className="day-sheet">
@@ -103,7 +104,7 @@ export default function DaySheet() {
             </tr>
           </thead>
           <tbody>
-            {sheet.data.map((line) => (
+            {lines.map((line) => (
               <tr key={line.appointment_id}>
                 <td>
                   {formatTime(line.start, zone, i18n.language)}–{formatTime(line.end, zone, i18n.language)}

@@ -1,10 +1,19 @@
 /** The appointment book over the API: day sheets, free slots and every change to a booking. */
 import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
 import { api, ok, read } from "../api/client";
 import type { SheetLine, Slot } from "../api/types";
 import { addDays, instantAt, isoInZone } from "../time/zone";
 
-export function useDaySheets(days: string[], provider: string | null) {
+export interface Sheets {
+  lines: SheetLine[][];
+  pending: boolean;
+  error: unknown;
+}
+
+/** The day sheets of these days; `lines` keeps its identity while the data is unchanged
+ * (background refetches do not re-render a 300-appointment week). */
+export function useDaySheets(days: string[], provider: string | null): Sheets {
   return useQueries({
     queries: days.map((day) => ({
       queryKey: ["book", "day-sheet", day, provider ?? "all"],
@@ -16,8 +25,15 @@ export function useDaySheets(days: string[], provider: string | null) {
           }),
         )) as { items: SheetLine[] }).items,
     })),
+    combine: (results) => ({
+      lines: results.map((r) => r.data ?? NO_LINES),
+      pending: results.some((r) => r.isPending),
+      error: results.find((r) => r.isError)?.error ?? null,
+    }),
   });
 }
+
+const NO_LINES: SheetLine[] = [];
 
 export interface SlotQuery {
   provider: string;
@@ -57,8 +73,12 @@ export function useFreeSlots(q: SlotQuery | null) {
 
 export function useBookChanged() {
   const client = useQueryClient();
-  return () => client.invalidateQueries({ queryKey: ["book"] }).then(() =>
-    client.invalidateQueries({ queryKey: ["appointments"] }),
+  return useCallback(
+    () =>
+      client
+        .invalidateQueries({ queryKey: ["book"] })
+        .then(() => client.invalidateQueries({ queryKey: ["appointments"] })),
+    [client],
   );
 }
 

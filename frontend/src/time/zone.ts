@@ -32,7 +32,7 @@ export interface WallClock {
   second: number;
 }
 
-export function wallClock(instant: Date, zone: string): WallClock {
+function askIntl(instant: Date, zone: string): WallClock {
   const values: Record<string, number> = {};
   for (const part of partsFormatter(zone).formatToParts(instant)) {
     if (part.type !== "literal") values[part.type] = Number(part.value);
@@ -47,11 +47,48 @@ export function wallClock(instant: Date, zone: string): WallClock {
   };
 }
 
-/** Minutes the zone is ahead of UTC at this instant (Madrid: 60 in winter, 120 in summer). */
-export function offsetMinutes(instant: Date, zone: string): number {
-  const w = wallClock(instant, zone);
+function exactOffset(ms: number, zone: string): number {
+  const w = askIntl(new Date(ms), zone);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return Math.round((asUtc - Math.floor(instant.getTime() / 1000) * 1000) / 60_000);
+  return Math.round((asUtc - Math.floor(ms / 1000) * 1000) / 60_000);
+}
+
+const HOUR = 3_600_000;
+const offsets = new Map<string, number | null>();
+
+/** Minutes the zone is ahead of UTC at this instant (Madrid: 60 in winter, 120 in summer).
+ * Asked of Intl once per zone and hour: an hour whose two ends agree has no change inside
+ * it (clocks change at most once in any hour), so every instant in it has that offset. */
+export function offsetMinutes(instant: Date, zone: string): number {
+  const ms = instant.getTime();
+  const bucket = Math.floor(ms / HOUR);
+  const key = `${zone}|${bucket}`;
+  let found = offsets.get(key);
+  if (found === undefined) {
+    const start = exactOffset(bucket * HOUR, zone);
+    found = start === exactOffset(bucket * HOUR + HOUR - 1, zone) ? start : null;
+    if (offsets.size > 20_000) offsets.clear();
+    offsets.set(key, found);
+  }
+  return found ?? exactOffset(ms, zone);
+}
+
+export function wallClock(instant: Date, zone: string): WallClock {
+  const local = new Date(instant.getTime() + offsetMinutes(instant, zone) * 60_000);
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
+  };
+}
+
+/** "HH:MM" for minutes past midnight: how Spain (and en-GB) write the time of day. */
+export function clockTime(minutes: number): string {
+  const m = ((minutes % 1440) + 1440) % 1440;
+  return `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
 }
 
 function pad(n: number, width = 2): string {
