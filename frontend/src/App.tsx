@@ -3,6 +3,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
+import { forgetWrites } from "./api/consistency";
 import { isProblem } from "./api/problems";
 import { ACTIONS, ProfileProvider, useProfile, useProfileQuery } from "./auth/profile";
 import { onSessionChange, resume } from "./auth/session";
@@ -108,7 +109,10 @@ export function Session({ client }: { client: QueryClient }) {
   const [gate, setGate] = useState<Gate>("resuming");
   useEffect(() => {
     const stop = onSessionChange((signedIn) => {
-      if (!signedIn) client.clear(); // nothing of the last user stays in memory either
+      if (!signedIn) {
+        client.clear(); // nothing of the last user stays in memory either
+        forgetWrites();
+      }
       setGate(signedIn ? "signed-in" : "signed-out");
     });
     void resume().then((ok) => {
