@@ -30,7 +30,7 @@ test("a receptionist finds Núñez by typing nunez, sees her alert, books a free
     await page.locator('select[name="chair"]').selectOption({ label: "Gabinete 2" });
     await page.getByRole("button", { name: "Día", exact: true }).click();
     await page.locator('input[name="date"]').fill(clinicDay(1));
-    const firstSlot = page.locator(".free-slot").first();
+    const firstSlot = page.locator(`.day-column[data-day="${clinicDay(1)}"] .free-slot`).first();
     await firstSlot.waitFor();
     const booked = await firstSlot.getAttribute("data-start");
     await firstSlot.click();
@@ -43,15 +43,17 @@ test("a receptionist finds Núñez by typing nunez, sees her alert, books a free
     await appointment.waitFor();
     assert.match(await appointment.innerText(), /Anticoagulado/, "the alert shows on the calendar too");
     const appointmentId = await appointment.getAttribute("data-appointment-id");
-    const later = new Date(new Date(booked).getTime() + 90 * 60_000);
-    let goal = null;
+    // Another free slot, near enough to drag to within the visible grid: the nearest one
+    // at least 45 minutes away (so the appointment really moves).
+    const bookedAt = new Date(booked).getTime();
+    const slots = [];
     for (const slot of await page.locator(".free-slot").all()) {
       const start = await slot.getAttribute("data-start");
-      if (new Date(start) >= later) {
-        goal = { slot, start };
-        break;
-      }
+      const distance = Math.abs(new Date(start).getTime() - bookedAt);
+      if (distance >= 45 * 60_000) slots.push({ slot, start, distance });
     }
+    slots.sort((a, b) => a.distance - b.distance);
+    const goal = slots[0];
     assert.ok(goal, "tomorrow has another free slot to move the appointment to");
     await goal.slot.scrollIntoViewIfNeeded();
     await appointment.scrollIntoViewIfNeeded();

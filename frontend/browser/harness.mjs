@@ -113,6 +113,17 @@ export function clinicDay(days = 0) {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
+/** Books through the API; a patient registered a moment ago may not be known to the
+ * appointment book yet (its own read model), so "unknown patient" is asked again. */
+export async function bookThroughApi(api, booking) {
+  for (let attempt = 0; ; attempt++) {
+    const booked = await api("POST", "/api/appointments", booking);
+    const unknown = booked.status === 422 && String(booked.body?.type).endsWith("/unknown-patient");
+    if (!unknown || attempt >= 40) return booked;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** A patient of the test's own, registered through the API. */
 export async function registerPatient(api, given, family) {
   const written = await api("POST", "/api/patients", {

@@ -1,7 +1,7 @@
 // Spanish by default, English one click away; times in the clinic's zone whatever the browser's.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { apiSession, BASE, clinicDay, launch, open, recorded, RECEPTIONIST, registerPatient, signIn } from "./harness.mjs";
+import { apiSession, BASE, bookThroughApi, clinicDay, launch, open, recorded, RECEPTIONIST, registerPatient, signIn } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -59,7 +59,7 @@ test("the calendar's times follow the clinic's zone across a change of clocks, i
     const morales = providers.find((p) => p.name === "Dr. Javier Morales").provider_id;
     const chair = (await api("GET", "/api/operatories")).body.items[1].operatory_id;
     for (const start of [`${saturday}T10:00:00${before}`, `${sunday}T10:00:00${after}`]) {
-      const booked = await api("POST", "/api/appointments", {
+      const booked = await bookThroughApi(api, {
         patient_id: patientId,
         provider_id: morales,
         operatory_id: chair,

@@ -72,6 +72,11 @@ export const en: typeof es = {
     "registration-closed": "Registration is closed.",
     "invalid-window": "The date range is not valid.",
     "payload-too-large": "What was sent is too large.",
+    "invalid-cursor": "The list changed meanwhile. Search again.",
+    "unknown-patient": "The calendar does not know this patient yet. Wait a moment and try again.",
+    "store-unavailable": "The server cannot save right now. Try again in a few seconds.",
+    "read-model-rebuilding": "The server is catching up. Try again in a few seconds.",
+    "idempotency-key-reused": "This request was already sent with other data. Reload and try again.",
   },
   field: {
     invalid: "Not valid",

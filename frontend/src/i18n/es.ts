@@ -70,6 +70,11 @@ export const es = {
     "registration-closed": "El registro está cerrado.",
     "invalid-window": "El intervalo de fechas no es válido.",
     "payload-too-large": "Lo enviado es demasiado grande.",
+    "invalid-cursor": "La lista cambió mientras tanto. Vuelva a buscar.",
+    "unknown-patient": "La agenda aún no conoce a este paciente. Espere un momento y vuelva a intentarlo.",
+    "store-unavailable": "El servidor no puede guardar ahora mismo. Vuelva a intentarlo en unos segundos.",
+    "read-model-rebuilding": "El servidor se está poniendo al día. Vuelva a intentarlo en unos segundos.",
+    "idempotency-key-reused": "Esta petición ya se envió con otros datos. Recargue y vuelva a intentarlo.",
   },
   field: {
     invalid: "Valor no válido",
