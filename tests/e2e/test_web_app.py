@@ -65,7 +65,7 @@ async def test_the_web_app_passes_its_browser_tests_against_the_running_platform
     ARTIFACTS.mkdir(parents=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**clinic_env(settings), "CLINIC_PORT": str(port), "CLINIC_LOG_LEVEL": "WARNING"}
+    env = {**clinic_env(settings), "CLINIC_PORT": str(port)}
     log = (ARTIFACTS / "clinic-up.log").open("wb")
     server = await asyncio.create_subprocess_exec(
         CLINIC, "up", env=env, stdout=log, stderr=subprocess.STDOUT
@@ -93,6 +93,7 @@ async def test_the_web_app_passes_its_browser_tests_against_the_running_platform
             stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await asyncio.wait_for(browser_tests.communicate(), timeout=1000)
+        died = server.returncode
     finally:
         if server.returncode is None:
             server.send_signal(signal.SIGTERM)
@@ -104,6 +105,9 @@ async def test_the_web_app_passes_its_browser_tests_against_the_running_platform
     report = out.decode(errors="replace")
     print(report)
     screenshots = sorted(str(p) for p in ARTIFACTS.glob("*.png"))
+    platform_log = ARTIFACTS / "clinic-up.log"
+    assert died is None, f"clinic up exited ({died}) during the browser tests; see {platform_log}"
     assert browser_tests.returncode == 0, (
-        f"browser tests failed; screenshots: {screenshots}\n{report[-6000:]}"
+        f"browser tests failed; screenshots: {screenshots}; the platform's log: {platform_log}"
+        f"\n{report[-6000:]}"
     )
