@@ -8,8 +8,14 @@ DEPS_HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(DEPS_HASH)
 MONGO_STAMP := $(MONGO_VENV)/.installed-mongoeco-4.11-pymongo
 BIN := $(VENV)/bin
+# The web app (frontend/): installed when its lockfile changes, built when its sources change.
+WEB := frontend
+WEB_STAMP := $(WEB)/node_modules/.installed-$(shell cat $(WEB)/package-lock.json | sha1sum | cut -c1-12)
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json $(WEB)/package-lock.json -type f 2>/dev/null | sort)
+WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean
+.PHONY: install run test lint typecheck unit integration bench chaos clean web web-install web-check client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -25,8 +31,34 @@ $(MONGO_STAMP):
 	$(MONGO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'mongoeco~=4.11.0' 'pymongo>=4.9,<5'
 	@touch $@
 
+web-install: $(WEB_STAMP)
+
+$(WEB_STAMP): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f $(WEB)/node_modules/.installed-* && touch $@
+
+web: $(WEB_BUILT)
+
+$(WEB_BUILT): $(WEB_STAMP)
+	cd $(WEB) && npx vite build --logLevel warn
+	@touch $@
+
+# Regenerates the web app's typed API client from the API's own OpenAPI (no server needed).
+client: install web-install
+	$(BIN)/python -m clinic.web_client
+	cd $(WEB) && npx openapi-typescript src/api/openapi.json -o src/api/schema.d.ts
+
+web-check: web-install
+	cd $(WEB) && npx tsc --noEmit
+	cd $(WEB) && npx eslint --max-warnings 0 .
+	cd $(WEB) && npx vitest run
+
+# The browser tests drive Debian's Chromium; the project installs it when it is missing.
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 # The first run creates .clinic-secrets (random keys, mode 600, git-ignored); later runs use it.
-run: install
+run: install web
 	$(BIN)/clinic secrets init
 	$(BIN)/clinic migrate
 	exec $(BIN)/clinic up
@@ -42,15 +74,19 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-test: lint typecheck
+test: lint typecheck web-check web chromium
 	$(BIN)/pytest
 
-bench: install
+bench: install bench-web
 	$(BIN)/python -m bench
 
 # The fault suite at length: every fault with 30 s of writes on each side (make test: 3 s).
 chaos: install
 	CHAOS_SECONDS=30 $(BIN)/pytest -p no:cacheprovider -s tests/chaos
 
+# The web app's benchmarks (o, p, q) in Chromium against a platform of their own.
+bench-web: install web chromium
+	$(BIN)/python -m bench.web
+
 clean:
-	rm -rf $(VENV) $(MONGO_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MONGO_VENV) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist test-results

@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import audit, health, identity, patients, scheduling
+from api import audit, health, identity, patients, scheduling, web
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -17,7 +17,15 @@ from api.problems import install
 from api.services import Services
 from infra.settings import Settings
 
-ROUTERS = (health.router, identity.router, patients.router, *scheduling.routers, audit.router)
+# The web app's catch-all comes last, so every route above it is matched first.
+ROUTERS = (
+    health.router,
+    identity.router,
+    patients.router,
+    *scheduling.routers,
+    audit.router,
+    web.router,
+)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
@@ -43,6 +51,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.web_root = settings.web_root
     install(app)
     for router in ROUTERS:
         app.include_router(router)

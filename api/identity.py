@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pyotp
@@ -12,7 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Running, services_of, written
-from api.permissions import PROFILE, STAFF_MANAGE, Actor, allowed, open_while, public
+from api.permissions import (
+    BREAK_GLASS_HEADER,
+    PROFILE,
+    STAFF_MANAGE,
+    Actor,
+    actions_of,
+    allowed,
+    break_glass_for,
+    open_while,
+    public,
+)
 from api.problems import Problem
 from api.services import Services
 from commands.identity import (
@@ -31,6 +41,10 @@ from security.sessions import Claims, TokenPair, TokenRefused
 from security.throttle import Attempt, Throttled
 
 router = APIRouter(prefix="/api", tags=["identity"])
+# The web app keeps its refresh token in this cookie, out of JavaScript's reach (ADR 10).
+REFRESH_COOKIE = "sonrisa_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
+RefreshIn = Literal["body", "cookie"]
 Public = Depends(public)
 Self = Annotated[Actor, Depends(allowed(PROFILE))]
 # What a signed-in person may do while their second factor is still to be set up.
@@ -51,16 +65,24 @@ class Login(BaseModel):
     email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    refresh_in: RefreshIn = Field(
+        default="body",
+        description="`cookie`: the refresh token comes as an httpOnly cookie, not in the body",
+    )
 
 
 class Refresh(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
+        default=None, description="omit it to use the refresh cookie that sign-in set"
+    )
 
 
 class TokensOut(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(
+        default=None, description="absent when it was set as the httpOnly refresh cookie"
+    )
     token_type: str = "bearer"  # noqa: S105 - the OAuth 2 token type, not a secret
     expires_in: int
     second_factor_required: bool = Field(
@@ -68,12 +90,39 @@ class TokensOut(BaseModel):
     )
 
 
-def _tokens(pair: TokenPair, enrolment_only: bool) -> TokensOut:
+def _tokens(
+    pair: TokenPair,
+    enrolment_only: bool,
+    refresh_in: RefreshIn,
+    request: Request,
+    response: Response,
+) -> TokensOut:
+    """The token pair; with `cookie`, the refresh token goes into the httpOnly cookie instead."""
+    if refresh_in == "cookie":
+        response.set_cookie(
+            REFRESH_COOKIE,
+            pair.refresh_token,
+            max_age=services_of(request).settings.refresh_token_days * 86_400,
+            path=REFRESH_COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return TokensOut(
         access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
+        refresh_token=pair.refresh_token if refresh_in == "body" else None,
         expires_in=pair.expires_in,
         second_factor_required=enrolment_only,
+    )
+
+
+def _forget_refresh_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=REFRESH_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
     )
 
 
@@ -132,7 +181,9 @@ SignInAttempt = Annotated[Attempt, Depends(sign_in_attempt)]
     dependencies=[Public],
     responses={401: {"description": "The email, password or code is not right, or missing"}},
 )
-async def login(body: Login, attempt: SignInAttempt, running: Running) -> TokensOut:
+async def login(
+    body: Login, attempt: SignInAttempt, request: Request, response: Response, running: Running
+) -> TokensOut:
     # An account under attack answers slowly, whoever asks and whatever the password:
     # guessing gets slow, and its owner still gets in (ADR 8).
     await asyncio.sleep(attempt.delay)
@@ -155,7 +206,8 @@ async def login(body: Login, attempt: SignInAttempt, running: Running) -> Tokens
         )
     await running.throttle.succeeded(attempt)
     claims = await run_in_threadpool(_claims, running, staff)
-    return _tokens(await running.tokens.start_session(claims), claims.enrolment_only)
+    pair = await running.tokens.start_session(claims)
+    return _tokens(pair, claims.enrolment_only, body.refresh_in, request, response)
 
 
 @router.post(
@@ -164,33 +216,67 @@ async def login(body: Login, attempt: SignInAttempt, running: Running) -> Tokens
     dependencies=[Public],
     responses={401: {"description": "The refresh token is unknown or spent, or the session ended"}},
 )
-async def refresh(body: Refresh, running: Running) -> TokensOut:
+async def refresh(
+    body: Refresh, request: Request, response: Response, running: Running
+) -> TokensOut:
+    """Rotates the refresh token given in the body, or else the one in the refresh cookie
+    (and answers in the same way it was given)."""
+    refresh_in: RefreshIn = "body" if body.refresh_token else "cookie"
+    token = body.refresh_token or request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise Problem(401, "unauthenticated", "Sign in again", "send a refresh token or its cookie")
     try:
-        staff_id, session_id = await running.tokens.rotate(body.refresh_token)
+        staff_id, session_id = await running.tokens.rotate(token)
     except TokenRefused as error:
-        raise Problem(401, "unauthenticated", "Sign in again", str(error)) from None
+        problem = Problem(401, "unauthenticated", "Sign in again", str(error))
+        if refresh_in == "cookie":
+            problem.headers["Set-Cookie"] = _expired_cookie(request)
+        raise problem from None
     staff = await run_in_threadpool(running.identity.staff, staff_id)
     if not staff.active:
         await running.tokens.end_session(session_id, "account deactivated")
         raise Problem(401, "unauthenticated", "Sign in again", "this account is deactivated")
     claims = await run_in_threadpool(_claims, running, staff, session_id)
-    return _tokens(await running.tokens.continue_session(claims), claims.enrolment_only)
+    pair = await running.tokens.continue_session(claims)
+    return _tokens(pair, claims.enrolment_only, refresh_in, request, response)
+
+
+def _expired_cookie(request: Request) -> str:
+    gone = Response()
+    _forget_refresh_cookie(request, gone)
+    return gone.headers["set-cookie"]
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(who: Enrolling, running: Running) -> Response:
+async def logout(who: Enrolling, request: Request, running: Running) -> Response:
     await running.tokens.end_session(who.claims.session_id, "signed out")
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    _forget_refresh_cookie(request, response)
+    return response
 
 
-@router.get("/auth/profile")
-async def profile(who: Enrolling) -> dict[str, Any]:
-    return {
-        "staff_id": str(who.staff_id),
-        "name": who.claims.name,
-        "roles": list(who.roles),
-        "second_factor_required": who.claims.enrolment_only,
-    }
+class ProfileOut(BaseModel):
+    staff_id: str
+    name: str
+    roles: list[str]
+    second_factor_required: bool
+    may: list[str] = Field(description="the actions the roles allow (api/permissions.py)")
+    break_glass: list[str] = Field(
+        description=f"actions allowed only with an emergency reason in {BREAK_GLASS_HEADER}"
+    )
+
+
+@router.get("/auth/profile", response_model=ProfileOut)
+async def profile(who: Enrolling) -> ProfileOut:
+    enrolling = who.claims.enrolment_only
+    return ProfileOut(
+        staff_id=str(who.staff_id),
+        name=who.claims.name,
+        roles=list(who.roles),
+        second_factor_required=enrolling,
+        may=[PROFILE] if enrolling else actions_of(who.roles),
+        break_glass=[] if enrolling else break_glass_for(who.roles),
+    )
 
 
 @router.put("/auth/password", status_code=200)

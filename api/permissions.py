@@ -67,6 +67,21 @@ def permitted(roles: tuple[str, ...] | frozenset[str], action: str) -> bool:
     return any(action in PERMISSIONS[Role(r)] for r in roles if r in known)
 
 
+def actions_of(roles: tuple[str, ...]) -> list[str]:
+    """Everything these roles may do, so a client shows only what the user can use."""
+    known = {r.value for r in Role}
+    return sorted({action for r in roles if r in known for action in PERMISSIONS[Role(r)]})
+
+
+def break_glass_for(roles: tuple[str, ...]) -> list[str]:
+    """The actions these roles may take only by giving an emergency reason."""
+    return sorted(
+        action
+        for action, fallback in BREAK_GLASS.items()
+        if not permitted(roles, action) and permitted(roles, fallback)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The signed-in staff member behind a request."""

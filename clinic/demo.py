@@ -45,7 +45,10 @@ PATIENTS = 40
 SPLIT = [["09:00", "14:00"], ["16:00", "20:00"]]
 MORNING, AFTERNOON = [SPLIT[0]], [SPLIT[1]]
 WEEKDAYS = tuple(day.value for day in WORKING_WEEK)
-OPENING = {day: SPLIT for day in WEEKDAYS}
+# Weekend mornings are for urgent care, so the demo clinic is open every day: whatever day
+# it is, tomorrow can be booked (the web app's browser tests rely on it).
+WEEKEND = {"saturday": [["10:00", "14:00"]], "sunday": [["10:00", "13:00"]]}
+OPENING = {**{day: SPLIT for day in WEEKDAYS}, **WEEKEND}
 CHAIRS = ("Gabinete 1", "Gabinete 2", "Gabinete 3")
 TYPES = {  # code: (name, minutes)
     "check-up": ("Revisión", 30),
@@ -81,7 +84,10 @@ class StaffSpec:
 
 
 CARMEN_HOURS = {**{d: SPLIT for d in WEEKDAYS[:4]}, "friday": MORNING}
-JAVIER_HOURS = {d: AFTERNOON if d in ("tuesday", "thursday") else SPLIT for d in WEEKDAYS}
+JAVIER_HOURS = {
+    **{d: AFTERNOON if d in ("tuesday", "thursday") else SPLIT for d in WEEKDAYS},
+    **WEEKEND,  # Dr. Morales covers urgent care at weekends
+}
 MARTA_HOURS = {d: MORNING for d in WEEKDAYS}  # the hygienist works mornings only
 STAFF = (
     StaffSpec("Lucía Fernández Ortega", "", Role.ADMIN),
@@ -104,7 +110,7 @@ SURNAMES = (
     "García Fernández González Rodríguez López Martínez Sánchez Pérez Gómez Martín Jiménez "
     "Hernández Díaz Moreno Muñoz Álvarez Romero Gutiérrez Navarro Torres Domínguez Vázquez "
     "Ramos Gil Ramírez Serrano Blanco Molina Suárez Ortega Delgado Castro Ortiz Rubio Marín "
-    "Sanz Núñez Medina Garrido Cortés Castillo Santos Lozano Guerrero Cano Prieto Méndez "
+    "Sanz Medina Garrido Cortés Castillo Santos Lozano Guerrero Cano Prieto Méndez "
     "Calvo Gallego Vidal León Peña Herrera Márquez Cabrera Fuentes Carrasco Ibáñez Pascual"
 )
 STREETS = (
@@ -114,6 +120,11 @@ STREETS = (
 )
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+# One patient is always there, with the same alert: the browser tests and the docs find her
+# by typing "nunez". (No random patient is a Núñez, so she is the only one.)
+NUNEZ = ("Rocío", "Núñez Carrasco", date(1961, 4, 17), "female")
+NUNEZ_CHART = 2  # anticoagulated: the alert a desk must see before an extraction
 
 # (history entries, alert) for the patients whose chart should say something.
 HistoryItem = tuple[str, str, str | None, str | None]  # kind, description, severity, notes
@@ -257,7 +268,7 @@ class _Demo:
         for code, (name, minutes) in TYPES.items():
             command = DefineAppointmentType(code=code, name=name, minutes=minutes)
             scheduling.define_appointment_type(command, self.meta())
-        day, reason = next_holiday(self.today)
+        day, reason = next_holiday(self.today + timedelta(days=1))  # tomorrow stays open
         scheduling.add_closure(AddClosure(first_day=day, last_day=day, reason=reason), self.meta())
         self.summary.operatories, self.summary.appointment_types = len(chairs), len(TYPES)
         self.summary.closures.append((day, reason))
@@ -274,13 +285,34 @@ class _Demo:
         return _Provider(provider_id, kind, spec.hours, spec.chair)
 
     def register_patients(self) -> list[UUID]:
-        registered = [self.register_patient() for _ in range(PATIENTS)]
+        nunez = self.register_nunez()
+        registered = [self.register_patient() for _ in range(PATIENTS - 1)]
         adults = [patient_id for patient_id, age in registered if age >= 30]
+        charts = [c for n, c in enumerate(CLINICAL) if n != NUNEZ_CHART]
+        self.record_chart(nunez, *CLINICAL[NUNEZ_CHART])
         for patient_id, (entries, alert) in zip(
-            self.rng.sample(adults, min(len(adults), len(CLINICAL))), CLINICAL, strict=False
+            self.rng.sample(adults, min(len(adults), len(charts))), charts, strict=False
         ):
             self.record_chart(patient_id, entries, alert)
-        return [patient_id for patient_id, _ in registered]
+        return [nunez, *(patient_id for patient_id, _ in registered)]
+
+    def register_nunez(self) -> UUID:
+        given, family, born, sex = NUNEZ
+        command = RegisterPatient(
+            given_name=given,
+            family_name=family,
+            birth_date=born,
+            sex=sex,
+            national_id="50123456" + DNI_LETTERS[50123456 % 23],
+            phone="+34 612 345 678",
+            email="rocio.nunez@example.com",
+            address=AddressIn(
+                line1="Calle de Alcalá, 120", line2="3º B", city="Madrid", postal_code="28009"
+            ),
+            consents=Consents(sms=True, email=True, whatsapp=False),
+        )
+        self.summary.patients += 1
+        return self.platform.patients.register(command, self.meta()).id
 
     def register_patient(self) -> tuple[UUID, int]:
         rng = self.rng

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     login_slowdown_seconds: float = Field(default=1.0, ge=0)
     login_slowdown_max_seconds: float = Field(default=5.0, ge=0)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    web_root: Path = PROJECT_ROOT / "frontend" / "dist"  # the built web app, served at `/`
 
     @field_validator("trusted_proxies")
     @classmethod

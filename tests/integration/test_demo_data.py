@@ -6,12 +6,13 @@ import asyncio
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from clinic.demo import DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
@@ -20,7 +21,7 @@ from clinic.registry import CONTEXTS
 from commands.base import clinic_today
 from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
-from tests.conftest import eventually
+from tests.conftest import SignIn, eventually
 from tests.integration.helpers import caught_up
 from tests.integration.test_relay_crash import clinic_env
 
@@ -29,6 +30,7 @@ OPENING = ((time(9), time(14)), (time(16), time(20)))
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
+ONE_DAY = timedelta(days=1)
 
 
 async def _events(platform: Platform) -> dict[str, int]:
@@ -157,3 +159,35 @@ async def test_clinic_demo_data_prints_how_to_sign_in_and_refuses_a_clinic_with_
     assert again.returncode == 1
     assert "already has staff" in again.stdout
     assert await _events(platform) == before
+
+
+async def test_the_demo_clinic_always_has_rocio_nunez_with_her_alert_and_tomorrow_to_book(
+    platform: Platform, pipeline: None, anonymous: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    today = clinic_today()
+    await asyncio.to_thread(create_demo_clinic, platform, today)
+    await eventually(lambda: caught_up(platform), what="every read model to catch up")
+    anonymous.headers.update(await sign_in("receptionist"))
+
+    found = (await anonymous.get("/api/patients", params={"q": "nunez"})).json()["items"]
+    assert [(p["given_name"], p["family_name"]) for p in found] == [("Rocío", "Núñez Carrasco")]
+    chart = (await anonymous.get(f"/api/patients/{found[0]['patient_id']}")).json()
+    assert [a["code"] for a in chart["alerts"]] == ["anticoagulated"]
+
+    providers = (await anonymous.get("/api/providers")).json()["items"]
+    morales = next(p for p in providers if p["name"] == "Dr. Javier Morales")
+    chairs = (await anonymous.get("/api/operatories")).json()["items"]
+    tomorrow = today + timedelta(days=1)
+    window = [datetime.combine(d, time(0), CLINIC_ZONE) for d in (tomorrow, tomorrow + ONE_DAY)]
+    slots = await anonymous.get(
+        "/api/availability",
+        params={
+            "provider": morales["provider_id"],
+            "operatory": chairs[1]["operatory_id"],
+            "type": "check-up",
+            "from": window[0].isoformat(),
+            "to": window[1].isoformat(),
+        },
+    )
+    assert slots.status_code == 200, slots.text
+    assert len(slots.json()["slots"]) >= 2
