@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +26,7 @@ from api.deps import services_of
 from api.permissions import AccessIntent, Actor, bearer
 from api.problems import problem_response
 from commands.base import REQUEST_KEY
+from infra.db import UNAVAILABLE
 from infra.logs import get_logger
 from security.idempotency import (
     Answer,
@@ -97,7 +98,7 @@ class Idempotency:
             while isinstance(claim, InProgress) and loop.time() < deadline:
                 await asyncio.sleep(0.1)
                 claim = await keys.claim(owner, key, request_print)
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        except UNAVAILABLE:
             unavailable = problem_response(
                 request,
                 503,
@@ -156,22 +157,29 @@ class Idempotency:
             # not be written, say): a retry gets that answer. Otherwise it may have written
             # before it failed, and a retry must not write again.
             kept = Answer(status, headers, b"".join(chunks), _plain(scope)) if answered else None
-            await keys.keep(owner, key, kept or _UNEXPECTED)
+            await _settle(keys.keep(owner, key, kept or _UNEXPECTED))
             raise
         except BaseException:  # cancelled (shutdown, client gone): no answer was given
-            await keys.release(owner, key)
+            await _settle(keys.release(owner, key))
             raise
         finally:
             REQUEST_KEY.reset(carrying)
         if status == 503:  # "nothing was saved, try again": the retry must run again
-            await keys.release(owner, key)
+            await _settle(keys.release(owner, key))
             return
-        try:
-            await keys.keep(owner, key, Answer(status, headers, b"".join(chunks), _plain(scope)))
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-            # Answered already; a retry finds the key unanswered, runs again, and the
-            # command's RequestClaim answers it as this one was answered.
-            log.warning("idempotency answer not kept", error="store unavailable")
+        await _settle(
+            keys.keep(owner, key, Answer(status, headers, b"".join(chunks), _plain(scope)))
+        )
+
+
+async def _settle(step: Awaitable[None]) -> None:
+    """Note what became of a key; if PostgreSQL is out of reach the key stays "in progress",
+    and a retry, after waiting for it, runs again: the command's RequestClaim then answers
+    as the first try was answered, so nothing is written twice."""
+    try:
+        await step
+    except UNAVAILABLE:
+        log.warning("idempotency key not settled", error="store unavailable")
 
 
 async def _actor(request: Request) -> Actor | None:

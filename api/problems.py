@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from commands.base import NotFound, StaleVersion, StoreUnavailable
 from commands.identity import AlreadyExists
 from domain.shared import DomainError, TransitionRefused
+from infra.db import UNAVAILABLE
 from infra.logs import get_logger
 from infra.readiness import NotReady
 
@@ -150,9 +150,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailable)
     @app.exception_handler(pymongo.errors.ConnectionFailure)
-    @app.exception_handler(asyncpg.PostgresConnectionError)
-    @app.exception_handler(asyncpg.InterfaceError)
-    @app.exception_handler(ConnectionError)
     async def on_unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("a store is unavailable", error_type=type(error).__name__)
         detail = (
@@ -161,6 +158,9 @@ def install(app: FastAPI) -> None:
             else "a store the clinic's records live in cannot be reached; try again shortly"
         )
         return _retry_later(request, "store-unavailable", "Temporarily unavailable", detail)
+
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_unavailable)
 
     @app.exception_handler(NotReady)
     async def on_not_ready(request: Request, error: NotReady) -> JSONResponse:

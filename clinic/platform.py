@@ -28,7 +28,7 @@ from commands.identity import Identity
 from commands.patients import Patients
 from commands.scheduling import Scheduling
 from infra import mongo
-from infra.db import create_pool, ensure_database
+from infra.db import UNAVAILABLE, create_pool, ensure_database
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
 from infra.sealing import Sealer
@@ -46,11 +46,8 @@ from security.throttle import Limits, LoginThrottle
 
 # Failures of the stores themselves, not of a message: wait them out, never dead-letter.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+    *UNAVAILABLE,
     TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     pymongo.errors.ConnectionFailure,

@@ -39,7 +39,7 @@ A = TypeVar("A", bound=Aggregate)
 
 # The calendar a clinic works in: wide enough for any birth date, booking or audit window,
 # narrow enough that converting between zones can never overflow.
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+EARLIEST_DAY, LATEST_DAY = date(1800, 1, 1), date(2199, 12, 31)
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 
 

@@ -9,6 +9,19 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+# PostgreSQL is out of reach, or dropped us mid-conversation: a restart, a failover, an
+# administrator terminating backends (AdminShutdown is an "operator intervention", not a
+# connection error), or a connection left half-way through a message. Whatever was asked
+# may or may not have happened; the caller answers "try again", never "something broke".
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
 
 async def ensure_database(dsn: str) -> bool:
     """Create the database named in `dsn` if it does not exist; True when created."""

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import asyncpg
 
+from infra.db import UNAVAILABLE
 from infra.keys import Keyring
 
 APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
@@ -178,7 +179,7 @@ class AccessLog:
         for wait in (0.05, 0.2, 0.5, 1.0):
             try:
                 return await self._append_all(accesses)
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            except UNAVAILABLE:
                 await asyncio.sleep(wait)
         return await self._append_all(accesses)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 
 from api.app import create_app
 from infra.settings import Settings
@@ -19,6 +20,11 @@ PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
 @pytest.fixture(scope="module")
 def document(settings: Settings) -> dict[str, Any]:
     return create_app(settings).openapi()
+
+
+def documented_routes() -> list[APIRoute]:
+    """The routes the document describes: the web app's pages are not part of the API."""
+    return [route for route in app_routes() if route.include_in_schema]
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -34,7 +40,7 @@ def test_bearer_tokens_are_declared_and_required_exactly_where_a_guard_asks(
 ) -> None:
     scheme = document["components"]["securitySchemes"]["bearerAuth"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
-    for route in app_routes():
+    for route in documented_routes():
         kind, _ = guard_of(route)
         for method in route.methods or ():
             operation = document["paths"][route.path][method.lower()]
@@ -98,7 +104,7 @@ async def test_every_answer_the_routes_give_is_one_their_document_names(
         "inventory": await sign_in("inventory"),
     }
     undocumented = []
-    for route in app_routes():
+    for route in documented_routes():
         for method in sorted(route.methods or ()):
             documented = document["paths"][route.path][method.lower()]["responses"]
             for who, headers in callers.items():

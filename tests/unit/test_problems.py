@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, Request
@@ -36,6 +37,11 @@ def app_raising(error: Exception) -> FastAPI:
             "invalid-data",
         ),
         (RuntimeError("bug"), 500, "internal-error"),
+        # PostgreSQL went away mid-request: "try again", never "something broke".
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), 503, "store-unavailable"),
+        (asyncpg.InternalClientError("another operation is in progress"), 503, "store-unavailable"),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("closed"), 503, "store-unavailable"),
+        (ConnectionRefusedError("refused"), 503, "store-unavailable"),
     ],
 )
 async def test_each_error_maps_to_its_status_and_stable_type(
