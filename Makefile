@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck unit integration bench chaos clean web web-install web-check client chromium bench-web
+.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean web web-install web-check client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -83,6 +83,10 @@ bench: install bench-web
 # The fault suite at length: every fault with 30 s of writes on each side (make test: 3 s).
 chaos: install
 	CHAOS_SECONDS=30 $(BIN)/pytest -p no:cacheprovider -s tests/chaos
+
+# Schemathesis at length over the whole API, as an admin and a receptionist (make test: 85 s each).
+fuzz: install
+	FUZZ_SECONDS=600 $(BIN)/pytest -p no:cacheprovider -s tests/e2e/test_fuzz.py
 
 # The web app's benchmarks (o, p, q) in Chromium against a platform of their own.
 bench-web: install web chromium

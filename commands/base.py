@@ -45,7 +45,9 @@ _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 
 def _iso_text(value: Any) -> Any:
     """Only ISO 8601 text: `-124` or `1700000000` is not a day or an instant here."""
-    if isinstance(value, str) and not _ISO_DATE.match(value):
+    if isinstance(value, date):  # already one, from Python rather than from a request
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
         raise ValueError("write it in ISO 8601, like 2030-03-04 or 2030-03-04T10:00:00+01:00")
     return value
 

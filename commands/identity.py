@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import cache
 from typing import Annotated
 from uuid import UUID
@@ -12,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from commands.base import ClinicApplication, Command, Written
 from domain.identity import (
@@ -66,9 +68,22 @@ class TotpPolicy(Command):
     roles: list[Role] = Field(max_length=6)
 
 
+def _base32(secret: str) -> str:
+    """A secret an authenticator app can hold: base32 that decodes (its length matters too)."""
+    try:
+        base64.b32decode(secret + "=" * (-len(secret.rstrip("=")) % 8), casefold=False)
+    except binascii.Error as error:
+        raise ValueError(
+            "not a secret from /api/auth/totp/setup: ask for a new one and scan it again"
+        ) from error
+    return secret
+
+
 class EnableTotp(Command):
     secret: Annotated[
-        str, StringConstraints(min_length=16, max_length=64, pattern=r"^[A-Z2-7]+=*$")
+        str,
+        StringConstraints(min_length=16, max_length=64, pattern=r"^[A-Z2-7]+=*$"),
+        AfterValidator(_base32),
     ]
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 

@@ -87,3 +87,29 @@ async def test_a_totp_secret_that_is_not_base32_is_refused(
         headers=await sign_in("dentist"),
     )
     assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize("first_day", [0, 1700000000, True])
+async def test_a_closure_from_a_number_instead_of_a_day_is_refused_and_not_saved(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, first_day: object
+) -> None:
+    admin = await sign_in("admin")
+    closure = {"first_day": first_day, "last_day": "2031-01-01", "reason": "fuzzed"}
+    answer = await anonymous.post("/api/closures", json=closure, headers=admin)
+    assert answer.status_code == 422, answer.text
+    assert "ISO 8601" in answer.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "secret", ["AAAAAAAAAAAAAAAAA", "ABCDEFGHIJKLMNOPQRS", "AAAAAAAAAAAAAAAA="]
+)
+async def test_a_second_factor_secret_that_is_not_base32_gets_a_4xx(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, secret: str
+) -> None:
+    answer = await anonymous.post(
+        "/api/auth/totp/enable",
+        json={"secret": secret, "code": "000000"},
+        headers=await sign_in("admin"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert "totp/setup" in answer.json()["errors"][0]["message"]
