@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from commands.base import ClinicApplication, Command, Day, Written
 from domain.patients import (
@@ -35,9 +35,9 @@ class AddressIn(Command):
 
 
 class Consents(Command):
-    sms: bool = False
-    email: bool = False
-    whatsapp: bool = False
+    sms: StrictBool = False
+    email: StrictBool = False
+    whatsapp: StrictBool = False
 
 
 class PatientDetails(Command):

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from commands.base import ClinicApplication, Command, Day, Decided, Instant, WallClock, Written
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
@@ -34,7 +34,7 @@ class BookAppointment(Command):
     operatory_id: UUID
     start: Instant
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=480)
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
     override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -78,21 +78,21 @@ class AddOperatory(Command):
 class DefineAppointmentType(Command):
     code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    minutes: int = Field(ge=5, le=480)
+    minutes: StrictInt = Field(ge=5, le=480)
 
 
 class Reschedule(Command):
     """A new time, and optionally another provider or chair."""
 
     start: Instant
-    duration_minutes: int = Field(ge=5, le=480)
+    duration_minutes: StrictInt = Field(ge=5, le=480)
     provider_id: UUID | None = None
     operatory_id: UUID | None = None
 
 
 class Cancel(Command):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
-    by_patient: bool = False
+    by_patient: StrictBool = False
 
 
 class JoinWaitlist(Command):

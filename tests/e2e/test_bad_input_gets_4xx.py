@@ -12,6 +12,7 @@ import pytest
 from clinic.platform import Platform
 from tests.conftest import SignIn
 from tests.e2e.test_appointment_book import set_up
+from tests.integration.helpers import registration
 
 
 def _cursor(value: Any) -> str:
@@ -100,9 +101,7 @@ async def test_a_closure_from_a_number_instead_of_a_day_is_refused_and_not_saved
     assert "ISO 8601" in answer.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize(
-    "secret", ["AAAAAAAAAAAAAAAAA", "ABCDEFGHIJKLMNOPQRS", "AAAAAAAAAAAAAAAA="]
-)
+@pytest.mark.parametrize("secret", ["AAAAAAAAAAAAAAAAA", "BB2BB7AA2ABA77AB", "AAAAAAAAAAAAAAAA="])
 async def test_a_second_factor_secret_that_is_not_base32_gets_a_4xx(
     anonymous: httpx.AsyncClient, sign_in: SignIn, secret: str
 ) -> None:
@@ -113,3 +112,19 @@ async def test_a_second_factor_secret_that_is_not_base32_gets_a_4xx(
     )
     assert answer.status_code == 422, answer.text
     assert "totp/setup" in answer.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("consent", [0, 1, "true", "yes"])
+async def test_a_consent_that_is_not_true_or_false_is_refused(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, consent: object
+) -> None:
+    """Consent is a patient's explicit yes: a 1 or a "yes" from a form bug is not one."""
+    patient = {
+        **registration(1).model_dump(mode="json"),
+        "consents": {"sms": consent, "email": False, "whatsapp": False},
+    }
+    answer = await anonymous.post(
+        "/api/patients", json=patient, headers=await sign_in("receptionist")
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["location"][-2:] == ["consents", "sms"]
