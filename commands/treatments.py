@@ -1,0 +1,352 @@
+"""Commands on treatments, examinations, plans and the catalogue, and the Application that
+handles them: load, decide, save. A treatment that does a plan's item completes the item in
+the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from commands.base import ClinicApplication, Command, Instant, Written
+from domain.shared import InvalidValue, Meta, TransitionRefused
+from domain.treatments import (
+    CATALOGUE_ID,
+    Catalogue,
+    Examination,
+    Procedure,
+    Site,
+    Treatment,
+    TreatmentPlan,
+)
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Notes = Annotated[str, StringConstraints(max_length=4000)]
+Surfaces = Annotated[str, StringConstraints(max_length=8)]
+Tooth = Annotated[int, Field(ge=0, le=999)]
+Area = Annotated[int, Field(ge=0, le=99)]
+# Euros: text or a number in JSON; exactness (whole cents, not negative) is the domain's rule.
+Fee = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MaterialIn(Command):
+    item: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    lot: Annotated[str, StringConstraints(max_length=120)] | None = None
+
+
+class Where(Command):
+    """Where in the mouth: a tooth and surfaces, an area (quadrant or sextant), or neither."""
+
+    tooth: Tooth | None = None
+    surfaces: Surfaces = ""
+    area: Area | None = None
+
+
+class RecordTreatment(Where):
+    patient_id: UUID
+    provider_id: UUID | None = Field(default=None, description="who did it; default: you")
+    appointment_id: UUID | None = None
+    performed_at: Instant | None = Field(default=None, description="default: now")
+    code: Code
+    fee: Fee | None = Field(default=None, description="default: the catalogue's current fee")
+    clinical_notes: Notes | None = None
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
+    plan_id: UUID | None = None
+    plan_item_id: UUID | None = None
+
+
+class AmendTreatment(Where):
+    fee: Fee
+    clinical_notes: Notes | None = None
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
+    reason: Reason
+
+
+class VoidTreatment(Command):
+    reason: Reason
+
+
+class FindingIn(Command):
+    tooth: Tooth
+    condition: Annotated[str, StringConstraints(max_length=32)]
+    surfaces: Surfaces = ""
+    material: Annotated[str, StringConstraints(max_length=32)] | None = None
+    grade: int | None = None
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+    multiline = frozenset({"note"})
+
+
+class RecordExamination(Command):
+    patient_id: UUID
+    provider_id: UUID | None = None
+    examined_at: Instant | None = None
+    findings: list[FindingIn] = Field(max_length=500)
+
+
+class PlanItemIn(Where):
+    code: Code
+    fee: Fee | None = None
+    phase: Annotated[str, StringConstraints(max_length=32)] = "basic"
+    priority: int = 3
+
+
+class DraftPlan(Command):
+    patient_id: UUID
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    items: list[PlanItemIn] = Field(default_factory=list, max_length=200)
+
+
+class WithdrawPlanItem(Command):
+    reason: Reason
+
+
+class LinkPlanItem(Command):
+    appointment_id: UUID
+
+
+class AcceptPlan(Command):
+    signed_by: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    document_version: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    consented_at: Instant | None = None
+
+
+class DeclinePlan(Command):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ProcedureIn(Command):
+    code: Code
+    name_es: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    name_en: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    fee: Fee
+    minutes: int
+    site: Site
+    marks: Annotated[str, StringConstraints(max_length=32)] | None = None
+    min_surfaces: int = 0
+    max_surfaces: int = 0
+    materials: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+
+
+class ChangeFee(Command):
+    fee: Fee
+
+
+class Treatments(ClinicApplication):
+    """The command side of the `treatments` context."""
+
+    def __init__(
+        self, env: dict[str, str] | None = None, now: Callable[[], datetime] = utc_now
+    ) -> None:
+        super().__init__(env)
+        self.now = now
+
+    # The catalogue ---------------------------------------------------------------------
+
+    def catalogue(self) -> Catalogue:
+        """The clinic's catalogue; the default one until the clinic changes it."""
+        if self.exists(CATALOGUE_ID):
+            return self.load(CATALOGUE_ID, Catalogue)
+        return Catalogue.open(Meta.unrecorded())
+
+    def _catalogue_change(self, decide: Callable[[Catalogue], object], meta: Meta) -> Written:
+        def decided(catalogue: Catalogue) -> None:
+            decide(catalogue)
+
+        return self.change(
+            CATALOGUE_ID,
+            Catalogue,
+            decided,
+            new=lambda: Catalogue.open(meta),
+            attempts=5,
+        )
+
+    def add_procedure(self, cmd: ProcedureIn, meta: Meta) -> Written:
+        procedure = Procedure.create(cmd.model_dump())
+        return self._catalogue_change(lambda c: c.add(procedure, meta), meta)
+
+    def change_fee(self, code: str, cmd: ChangeFee, meta: Meta) -> Written:
+        """The new fee applies to what is recorded from now on; recorded treatments keep
+        theirs."""
+        return self._catalogue_change(lambda c: c.change_fee(code, cmd.fee, meta), meta)
+
+    # Treatments ------------------------------------------------------------------------
+
+    def record(self, cmd: RecordTreatment, meta: Meta) -> Written:
+        procedure = self.catalogue().procedure(cmd.code)
+        placement = procedure.place(cmd.tooth, cmd.surfaces, cmd.area)
+        provider = cmd.provider_id or _staff(meta)
+        plan_item = (cmd.plan_id, cmd.plan_item_id) if cmd.plan_id and cmd.plan_item_id else None
+
+        def make() -> tuple[Treatment, list[TreatmentPlan]]:
+            treatment = Treatment.record(
+                patient_id=cmd.patient_id,
+                provider_id=provider,
+                procedure=procedure,
+                placement=placement,
+                fee=cmd.fee,
+                performed_at=cmd.performed_at or self.now(),
+                clinical_notes=cmd.clinical_notes,
+                materials=[m.model_dump() for m in cmd.materials],
+                appointment_id=cmd.appointment_id,
+                plan_item=plan_item,
+                meta=meta,
+            )
+            if plan_item is None:
+                return treatment, []
+            plan = self.load(plan_item[0], TreatmentPlan)
+            if plan.patient_id != cmd.patient_id:
+                raise TransitionRefused("that plan belongs to another patient")
+            plan.complete_item(plan_item[1], treatment.id, procedure.code, meta)
+            return treatment, [plan]
+
+        return self.create(make, attempts=5)
+
+    def amend(
+        self, treatment_id: UUID, cmd: AmendTreatment, meta: Meta, expected_version: int | None
+    ) -> Written:
+        catalogue = self.catalogue()
+
+        def decide(treatment: Treatment) -> None:
+            procedure = catalogue.procedure(treatment.code)
+            treatment.amend(
+                procedure=procedure,
+                placement=procedure.place(cmd.tooth, cmd.surfaces, cmd.area),
+                fee=cmd.fee,
+                clinical_notes=cmd.clinical_notes,
+                materials=[m.model_dump() for m in cmd.materials],
+                reason=cmd.reason,
+                meta=meta,
+            )
+
+        return self.change(treatment_id, Treatment, decide, expected_version)
+
+    def void(
+        self, treatment_id: UUID, cmd: VoidTreatment, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self.change(
+            treatment_id, Treatment, lambda t: t.void(cmd.reason, meta), expected_version
+        )
+
+    def record_examination(self, cmd: RecordExamination, meta: Meta) -> Written:
+        return self.create(
+            lambda: Examination.record(
+                patient_id=cmd.patient_id,
+                provider_id=cmd.provider_id or _staff(meta),
+                examined_at=cmd.examined_at or self.now(),
+                findings=[f.model_dump() for f in cmd.findings],
+                meta=meta,
+            )
+        )
+
+    # Plans -----------------------------------------------------------------------------
+
+    def draft_plan(self, cmd: DraftPlan, meta: Meta) -> Written:
+        catalogue = self.catalogue()
+
+        def make() -> TreatmentPlan:
+            plan = TreatmentPlan.draft(cmd.patient_id, cmd.title, meta)
+            for item in cmd.items:
+                self._add(plan, catalogue, item, meta)
+            return plan
+
+        return self.create(make)
+
+    @staticmethod
+    def _add(plan: TreatmentPlan, catalogue: Catalogue, item: PlanItemIn, meta: Meta) -> UUID:
+        procedure = catalogue.procedure(item.code)
+        return plan.add_item(
+            procedure=procedure,
+            placement=procedure.place(item.tooth, item.surfaces, item.area),
+            fee=item.fee,
+            phase=item.phase,
+            priority=item.priority,
+            meta=meta,
+        )
+
+    def add_plan_item(
+        self, plan_id: UUID, cmd: PlanItemIn, meta: Meta, expected_version: int | None
+    ) -> Written:
+        """`created` is the new item's id."""
+        catalogue = self.catalogue()
+        return self.change(
+            plan_id,
+            TreatmentPlan,
+            lambda plan: self._add(plan, catalogue, cmd, meta),
+            expected_version,
+        )
+
+    def withdraw_plan_item(
+        self,
+        plan_id: UUID,
+        item_id: UUID,
+        cmd: WithdrawPlanItem,
+        meta: Meta,
+        expected_version: int | None,
+    ) -> Written:
+        return self.change(
+            plan_id,
+            TreatmentPlan,
+            lambda plan: plan.withdraw_item(item_id, cmd.reason, meta),
+            expected_version,
+        )
+
+    def link_plan_item(
+        self,
+        plan_id: UUID,
+        item_id: UUID,
+        cmd: LinkPlanItem,
+        meta: Meta,
+        expected_version: int | None,
+    ) -> Written:
+        return self.change(
+            plan_id,
+            TreatmentPlan,
+            lambda plan: plan.link_item(item_id, cmd.appointment_id, meta),
+            expected_version,
+        )
+
+    def present_plan(self, plan_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        return self.change(
+            plan_id, TreatmentPlan, lambda plan: plan.present(meta), expected_version
+        )
+
+    def accept_plan(
+        self, plan_id: UUID, cmd: AcceptPlan, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self.change(
+            plan_id,
+            TreatmentPlan,
+            lambda plan: plan.accept(
+                signed_by=cmd.signed_by,
+                document_version=cmd.document_version,
+                consented_at=cmd.consented_at or self.now(),
+                meta=meta,
+            ),
+            expected_version,
+        )
+
+    def decline_plan(
+        self, plan_id: UUID, cmd: DeclinePlan, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self.change(
+            plan_id, TreatmentPlan, lambda plan: plan.decline(cmd.reason, meta), expected_version
+        )
+
+
+def _staff(meta: Meta) -> UUID:
+    """The staff member acting, as the provider when none is named."""
+    try:
+        return UUID(meta.actor_id)
+    except ValueError:
+        raise InvalidValue("name the provider who did it", field="provider_id") from None
