@@ -149,7 +149,8 @@ def test_a_filling_then_an_extraction_leaves_the_tooth_missing_and_an_implant_re
     treatments: Treatments,
 ) -> None:
     run(treatments, [("caries", 36), ("fill", 36), ("extract", 36)])
-    projection, documents = TreatmentChart(), {}
+    projection = TreatmentChart()
+    documents: dict[UUID, Versioned] = {}
     for envelope in envelopes(treatments):
         if envelope.aggregate_type == "RequestClaim":
             continue
