@@ -31,6 +31,7 @@ CONTEXT = "treatments"
 PER_SURFACE = frozenset({Mark.CARIES.value, Mark.RESTORATION.value, Mark.SEALANT.value})
 CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 _WHERE = ("tooth", "surfaces", "area")
+NOT_CHARTED = ("history", "clinical_notes", "materials", "procedure_name", "fee")
 _AMENDABLE = (*_WHERE, "fee", "clinical_notes", "materials")
 
 
@@ -325,13 +326,17 @@ class TreatmentQueries:
         self.chart_store = MongoStore(mongo, TreatmentChart())
         self.list_store = PostgresStore(pool, TreatmentList())
 
-    async def contributions(self, patient_id: UUID) -> list[Document]:
+    async def contributions(
+        self, patient_id: UUID, leave_out: tuple[str, ...] = ()
+    ) -> list[Document]:
         self.states.require(TreatmentChart.name)
-        cursor = self.chart_store.documents.find({"patient_id": str(patient_id)})
+        fields = {name: 0 for name in leave_out} or None
+        cursor = self.chart_store.documents.find({"patient_id": str(patient_id)}, fields)
         return [{**d, "id": d.pop("_id")} async for d in cursor]
 
     async def chart(self, patient_id: UUID) -> Document:
-        return odontogram(patient_id, await self.contributions(patient_id))
+        """The live chart; what it does not draw (histories, notes, materials) stays behind."""
+        return odontogram(patient_id, await self.contributions(patient_id, NOT_CHARTED))
 
     async def chart_as_of(self, patient_id: UUID, moment: datetime) -> Document:
         """The chart as it showed at `moment`: each contribution folded from the event store
