@@ -204,7 +204,7 @@ async def patient_chart(
         request.state.access.details["as_of"] = as_of.isoformat()
         chart = await records.chart_as_of(patient_id, as_of)
     else:
-        await read_your_writes(request, response, records.chart_store.version_of)
+        await read_your_writes(request, response, records.charted(patient_id))
         chart = await records.chart(patient_id)
     if numbering == "universal":
         for number, tooth in chart["teeth"].items():

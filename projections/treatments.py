@@ -2,14 +2,15 @@
 
 Mongo `treatment_chart`: one contribution per treatment, examination and plan (the
 foundation's fold per aggregate, with its version, so duplicates, gaps and parking work
-as everywhere else), each carrying its patient's id; a patient's odontogram, treatment
-history and plans are composed from that patient's contributions by a pure function
-(ADR 11). PostgreSQL `treatment_list`: one row per treatment for the cross-patient list and
+as everywhere else), each carrying its patient's id; a patient's odontogram is composed
+from that patient's contributions by a pure function after every batch and kept keyed by
+patient; history and plans are read from the contributions (ADR 11). PostgreSQL `treatment_list`: one row per treatment for the cross-patient list and
 the daily production report (no clinical notes in it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,14 +18,16 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.shared import DEFAULT_ZONE
 from domain.treatments import Mark, PlanStatus, plan_totals
+from infra.db import storable
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
 from projections.base import Document, Versioned, fold_until
-from projections.mongo import MongoProjection, MongoStore
+from projections.mongo import WRITE_SLICE, MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
 
 CONTEXT = "treatments"
@@ -118,13 +121,42 @@ def _plan(doc: Document, envelope: Envelope) -> Document:
 
 
 class TreatmentChart(MongoProjection):
-    """Each treatment, examination and plan as its contribution to its patient's chart."""
+    """Each treatment, examination and plan as its contribution to its patient's chart, and
+    each patient's odontogram composed from them (`odontograms`, keyed by patient)."""
 
     name = "treatment_chart"
     contexts = (CONTEXT,)
     aggregate_types = frozenset({"Treatment", "Examination", "TreatmentPlan"})
     collection = "treatment_chart"
+    odontograms = "treatment_odontograms"
     indexes = ("patient_id",)
+
+    async def derive(
+        self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID] | None
+    ) -> None:
+        """Compose again the odontogram of every patient these contributions belong to."""
+        contributions, charts = database[self.collection], database[self.odontograms]
+        fields = dict.fromkeys(NOT_CHARTED, 0)
+        if ids is None:
+            cursor = contributions.find({}, fields)
+        else:
+            named = {"_id": {"$in": [str(i) for i in ids]}}
+            patients = sorted({d["patient_id"] async for d in contributions.find(named)})
+            if not patients:
+                return
+            cursor = contributions.find({"patient_id": {"$in": patients}}, fields)
+        by_patient: dict[str, list[Document]] = {}
+        async for found in cursor:
+            contribution = {**found, "id": found.pop("_id")}
+            by_patient.setdefault(contribution["patient_id"], []).append(contribution)
+        requests = [
+            ReplaceOne({"_id": p}, storable(odontogram(UUID(p), found)), upsert=True)
+            for p, found in by_patient.items()
+        ]
+        for start in range(0, len(requests), WRITE_SLICE):
+            await charts.bulk_write(requests[start : start + WRITE_SLICE], ordered=False)
+        if ids is None:
+            await charts.delete_many({"_id": {"$nin": list(by_patient)}})
 
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         doc = dict(document or {})
@@ -335,8 +367,22 @@ class TreatmentQueries:
         return [{**d, "id": d.pop("_id")} async for d in cursor]
 
     async def chart(self, patient_id: UUID) -> Document:
-        """The live chart; what it does not draw (histories, notes, materials) stays behind."""
-        return odontogram(patient_id, await self.contributions(patient_id, NOT_CHARTED))
+        """The live chart, as composed when its contributions were last written."""
+        self.states.require(TreatmentChart.name)
+        charts = self.chart_store.database[TreatmentChart.odontograms]
+        found = await charts.find_one({"_id": str(patient_id)}, {"_id": 0})
+        return found if found is not None else odontogram(patient_id, [])
+
+    def charted(self, patient_id: UUID) -> Callable[[UUID], Awaitable[int]]:
+        """The version of an aggregate the patient's composed chart has taken in (for
+        read-your-writes: the contribution is written a moment before the chart)."""
+        charts = self.chart_store.database[TreatmentChart.odontograms]
+
+        async def version_of(aggregate_id: UUID) -> int:
+            found = await charts.find_one({"_id": str(patient_id)}, {"contributions": 1})
+            return int(((found or {}).get("contributions") or {}).get(str(aggregate_id), 0))
+
+        return version_of
 
     async def chart_as_of(self, patient_id: UUID, moment: datetime) -> Document:
         """The chart as it showed at `moment`: each contribution folded from the event store
