@@ -4,8 +4,9 @@ Mongo `treatment_chart`: one contribution per treatment, examination and plan (t
 foundation's fold per aggregate, with its version, so duplicates, gaps and parking work
 as everywhere else), each carrying its patient's id; a patient's odontogram is composed
 from that patient's contributions by a pure function after every batch and kept keyed by
-patient; history and plans are read from the contributions (ADR 11). PostgreSQL `treatment_list`: one row per treatment for the cross-patient list and
-the daily production report (no clinical notes in it).
+patient; history and plans are read from the contributions (ADR 11). PostgreSQL
+`treatment_list`: one row per treatment for the cross-patient list and the daily
+production report (no clinical notes in it).
 """
 
 from __future__ import annotations
