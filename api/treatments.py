@@ -347,7 +347,8 @@ def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
     """Every procedure with its code, names, category, current fee, duration, what it applies
     to and its bill of materials."""
     procedures = running.treatments.catalogue().procedures.values()
-    return {"items": [p.as_dict() for p in sorted(procedures, key=lambda p: p.code)]}
+    ordered = sorted(procedures, key=lambda p: p.code)
+    return {"items": [{**p.as_dict(), "needs_consent": p.needs_consent} for p in ordered]}
 
 
 @router.post("/catalogue", status_code=201, response_model=WrittenOut)

@@ -143,6 +143,11 @@ class Procedure:
             )
         return Placement(tooth=tooth, surfaces=checked)
 
+    @property
+    def needs_consent(self) -> bool:
+        """Surgery (extractions, implants) needs written informed consent (Ley 41/2002)."""
+        return self.category == "surgical"
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
@@ -271,9 +276,6 @@ DEFAULT_CATALOGUE: tuple[Procedure, ...] = (
     _p("ORTHO-C", "Consulta de ortodoncia", "Orthodontic consultation", "orthodontic", "0.00",
        30, Site.MOUTH),
 )  # fmt: skip
-
-# Procedures that need written informed consent before they are done (Ley 41/2002).
-NEEDS_CONSENT = frozenset({"IMPLANT", "EXT-S", "EXT-Q"})
 
 
 class Catalogue(Aggregate):

@@ -129,6 +129,8 @@ def test_the_default_catalogue_covers_what_a_clinic_does_with_exact_fees() -> No
     assert {"SEAL", "FLUOR", "WHITEN", "ORTHO-C"} <= codes
     assert all(isinstance(p.fee, Decimal) and p.fee >= 0 for p in DEFAULT_CATALOGUE)
     assert catalogue.procedure("fill-2").name_es.startswith("Obturación")
+    consented = {p.code for p in DEFAULT_CATALOGUE if p.needs_consent}
+    assert consented == {"IMPLANT", "EXT-S", "EXT-Q"}
 
 
 def test_a_fee_change_applies_to_treatments_recorded_after_it_and_never_to_past_ones() -> None:
