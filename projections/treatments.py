@@ -142,7 +142,8 @@ class TreatmentChart(MongoProjection):
             cursor = contributions.find({}, fields)
         else:
             named = {"_id": {"$in": [str(i) for i in ids]}}
-            patients = sorted({d["patient_id"] async for d in contributions.find(named)})
+            owners = contributions.find(named, {"patient_id": 1})
+            patients = sorted({d["patient_id"] async for d in owners})
             if not patients:
                 return
             cursor = contributions.find({"patient_id": {"$in": patients}}, fields)
