@@ -5,7 +5,7 @@ the same transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -32,6 +32,9 @@ Tooth = Annotated[int, Field(ge=0, le=999)]
 Area = Annotated[int, Field(ge=0, le=99)]
 # Euros: text or a number in JSON; exactness (whole cents, not negative) is the domain's rule.
 Fee = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)]
+
+
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def utc_now() -> datetime:
@@ -186,6 +189,7 @@ class Treatments(ClinicApplication):
         procedure = self.catalogue().procedure(cmd.code)
         placement = procedure.place(cmd.tooth, cmd.surfaces, cmd.area)
         provider = cmd.provider_id or _staff(meta)
+        performed_at = _not_later_than(cmd.performed_at, self.now(), "performed_at")
         plan_item = (cmd.plan_id, cmd.plan_item_id) if cmd.plan_id and cmd.plan_item_id else None
 
         def make() -> tuple[Treatment, list[TreatmentPlan]]:
@@ -195,7 +199,7 @@ class Treatments(ClinicApplication):
                 procedure=procedure,
                 placement=placement,
                 fee=cmd.fee,
-                performed_at=cmd.performed_at or self.now(),
+                performed_at=performed_at,
                 clinical_notes=cmd.clinical_notes,
                 materials=[m.model_dump() for m in cmd.materials],
                 appointment_id=cmd.appointment_id,
@@ -243,7 +247,7 @@ class Treatments(ClinicApplication):
             lambda: Examination.record(
                 patient_id=cmd.patient_id,
                 provider_id=cmd.provider_id or _staff(meta),
-                examined_at=cmd.examined_at or self.now(),
+                examined_at=_not_later_than(cmd.examined_at, self.now(), "examined_at"),
                 findings=[f.model_dump() for f in cmd.findings],
                 meta=meta,
             )
@@ -330,7 +334,7 @@ class Treatments(ClinicApplication):
             lambda plan: plan.accept(
                 signed_by=cmd.signed_by,
                 document_version=cmd.document_version,
-                consented_at=cmd.consented_at or self.now(),
+                consented_at=_not_later_than(cmd.consented_at, self.now(), "consented_at"),
                 meta=meta,
             ),
             expected_version,
@@ -342,6 +346,15 @@ class Treatments(ClinicApplication):
         return self.change(
             plan_id, TreatmentPlan, lambda plan: plan.decline(cmd.reason, meta), expected_version
         )
+
+
+def _not_later_than(moment: datetime | None, now: datetime, field: str) -> datetime:
+    """What was done or found happened already (a few minutes of clock skew allowed)."""
+    if moment is None:
+        return now
+    if moment > now + CLOCK_SKEW:
+        raise InvalidValue(f"{field} is in the future", field=field)
+    return moment
 
 
 def _staff(meta: Meta) -> UUID:

@@ -248,7 +248,7 @@ def _plan_order(plan: Document) -> tuple[str, str]:
 def treatment_history(contributions: list[Document]) -> list[Document]:
     """The patient's treatments, voided and amended ones too, each with its own history."""
     found = [c for c in contributions if c["kind"] == "treatment"]
-    return sorted(found, key=lambda c: (c["performed_at"], c["recorded_at"], c["treatment_id"]))
+    return sorted(found, key=_when)
 
 
 class TreatmentList(PostgresProjection):

@@ -188,6 +188,7 @@ BAD: list[tuple[str, dict[str, Any], int, str]] = [
     ("a procedure that does not exist", {"code": "D2391"}, 422, "invalid-data"),
     ("surfaces on a whole-mouth procedure", {"code": "CLEAN", "tooth": None}, 422, "invalid-data"),
     ("an unknown field", {"colour": "A2"}, 422, "invalid-request"),
+    ("done in the future", {"performed_at": "2199-01-01T10:00:00+01:00"}, 422, "invalid-data"),
 ]
 
 

@@ -35,7 +35,9 @@ PATIENT = uuid4()
 
 @pytest.fixture
 def treatments() -> Iterator[Treatments]:
-    app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START)
+    app = Treatments(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START + timedelta(days=1)
+    )
     yield app
     app.close()
 
@@ -115,7 +117,9 @@ def chart_of(documents: dict[UUID, Versioned]) -> dict[str, object]:
 def test_any_sequence_of_chart_events_gives_the_same_odontogram_live_and_rebuilt(
     steps: list[tuple[str, int]], shuffler: random.Random
 ) -> None:
-    app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START)
+    app = Treatments(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START + timedelta(days=1)
+    )
     run(app, steps)
     log = [e for e in envelopes(app) if e.aggregate_type != "RequestClaim"]
     projection = TreatmentChart()
