@@ -40,6 +40,7 @@ from commands.treatments import (
     ProcedureIn,
     RecordExamination,
     RecordTreatment,
+    RecordVisit,
     VoidTreatment,
     WithdrawPlanItem,
 )
@@ -160,6 +161,23 @@ def void_treatment(
     """Entered in error: the treatment stays, marked void, out of the chart and production."""
     result = running.treatments.void(treatment_id, body, who.meta, version)
     return _touched(request, response, result)
+
+
+@router.post("/appointments/{appointment_id}/treatments", status_code=201)
+def record_visit(
+    appointment_id: UUID,
+    body: RecordVisit,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Recorder,
+) -> dict[str, object]:
+    """Everything done at one appointment, each treatment linked to it: all of it is
+    recorded, or none (send it before or after `POST /api/appointments/{id}/complete`)."""
+    request.state.access.patient_id = body.patient_id
+    results = running.treatments.record_visit(body, who.meta, appointment_id)
+    first = _touched(request, response, results[0])
+    return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
 
 
 @router.post("/examinations", status_code=201, response_model=WrittenOut)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from pydantic import Field, StringConstraints
 
 from commands.base import ClinicApplication, Command, Instant, Written
@@ -54,17 +55,32 @@ class Where(Command):
     area: Area | None = None
 
 
-class RecordTreatment(Where):
-    patient_id: UUID
-    provider_id: UUID | None = Field(default=None, description="who did it; default: you")
-    appointment_id: UUID | None = None
-    performed_at: Instant | None = Field(default=None, description="default: now")
+class TreatmentDone(Where):
+    """One procedure done: what, where, for what fee, with which notes and materials, and
+    the plan item it does, if any."""
+
     code: Code
     fee: Fee | None = Field(default=None, description="default: the catalogue's current fee")
     clinical_notes: Notes | None = None
     materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
     plan_id: UUID | None = None
     plan_item_id: UUID | None = None
+
+
+class RecordTreatment(TreatmentDone):
+    patient_id: UUID
+    provider_id: UUID | None = Field(default=None, description="who did it; default: you")
+    appointment_id: UUID | None = None
+    performed_at: Instant | None = Field(default=None, description="default: now")
+
+
+class RecordVisit(Command):
+    """Everything done at one appointment, recorded together: all of it or none."""
+
+    patient_id: UUID
+    provider_id: UUID | None = Field(default=None, description="who did it; default: you")
+    performed_at: Instant | None = Field(default=None, description="default: now")
+    treatments: list[TreatmentDone] = Field(min_length=1, max_length=50)
 
 
 class AmendTreatment(Where):
@@ -186,35 +202,60 @@ class Treatments(ClinicApplication):
     # Treatments ------------------------------------------------------------------------
 
     def record(self, cmd: RecordTreatment, meta: Meta) -> Written:
-        procedure = self.catalogue().procedure(cmd.code)
-        placement = procedure.place(cmd.tooth, cmd.surfaces, cmd.area)
+        """RecordTreatment; a plan's item it does is completed in the same transaction."""
+        visit = RecordVisit(
+            patient_id=cmd.patient_id,
+            provider_id=cmd.provider_id,
+            performed_at=cmd.performed_at,
+            treatments=[TreatmentDone.model_validate(cmd.model_dump(include=DONE_FIELDS))],
+        )
+        return self.record_visit(visit, meta, cmd.appointment_id)[0]
+
+    def record_visit(
+        self, cmd: RecordVisit, meta: Meta, appointment_id: UUID | None
+    ) -> list[Written]:
+        """Every treatment of one visit (and the plan items they do) in one transaction."""
+        catalogue = self.catalogue()
         provider = cmd.provider_id or _staff(meta)
         performed_at = _not_later_than(cmd.performed_at, self.now(), "performed_at")
-        plan_item = (cmd.plan_id, cmd.plan_item_id) if cmd.plan_id and cmd.plan_item_id else None
+        done = [(d, catalogue.procedure(d.code)) for d in cmd.treatments]
+        placed = [(d, p, p.place(d.tooth, d.surfaces, d.area)) for d, p in done]
+        made: list[Treatment] = []
 
-        def make() -> tuple[Treatment, list[TreatmentPlan]]:
-            treatment = Treatment.record(
-                patient_id=cmd.patient_id,
-                provider_id=provider,
-                procedure=procedure,
-                placement=placement,
-                fee=cmd.fee,
-                performed_at=performed_at,
-                clinical_notes=cmd.clinical_notes,
-                materials=[m.model_dump() for m in cmd.materials],
-                appointment_id=cmd.appointment_id,
-                plan_item=plan_item,
-                meta=meta,
-            )
-            if plan_item is None:
-                return treatment, []
-            plan = self.load(plan_item[0], TreatmentPlan)
-            if plan.patient_id != cmd.patient_id:
-                raise TransitionRefused("that plan belongs to another patient")
-            plan.complete_item(plan_item[1], treatment.id, procedure.code, meta)
-            return treatment, [plan]
+        def make() -> tuple[Treatment, list[Aggregate]]:
+            made.clear()
+            plans: dict[UUID, TreatmentPlan] = {}
+            for item, procedure, placement in placed:
+                plan_item = (
+                    (item.plan_id, item.plan_item_id)
+                    if item.plan_id and item.plan_item_id
+                    else None
+                )
+                treatment = Treatment.record(
+                    patient_id=cmd.patient_id,
+                    provider_id=provider,
+                    procedure=procedure,
+                    placement=placement,
+                    fee=item.fee,
+                    performed_at=performed_at,
+                    clinical_notes=item.clinical_notes,
+                    materials=[m.model_dump() for m in item.materials],
+                    appointment_id=appointment_id,
+                    plan_item=plan_item,
+                    meta=meta,
+                )
+                made.append(treatment)
+                if plan_item is not None:
+                    plan_id, item_id = plan_item
+                    plan = plans.get(plan_id) or self.load(plan_id, TreatmentPlan)
+                    if plan.patient_id != cmd.patient_id:
+                        raise TransitionRefused("that plan belongs to another patient")
+                    plan.complete_item(item_id, treatment.id, procedure.code, meta)
+                    plans[plan_id] = plan
+            return made[0], [*made[1:], *plans.values()]
 
-        return self.create(make, attempts=5)
+        first = self.create(make, attempts=5)
+        return [first, *(Written.of(t) for t in made[1:])]
 
     def amend(
         self, treatment_id: UUID, cmd: AmendTreatment, meta: Meta, expected_version: int | None
@@ -346,6 +387,9 @@ class Treatments(ClinicApplication):
         return self.change(
             plan_id, TreatmentPlan, lambda plan: plan.decline(cmd.reason, meta), expected_version
         )
+
+
+DONE_FIELDS = set(TreatmentDone.model_fields)
 
 
 def _not_later_than(moment: datetime | None, now: datetime, field: str) -> datetime:

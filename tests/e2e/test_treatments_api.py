@@ -147,6 +147,33 @@ async def _plan_version(platform: Platform, plan_id: str, version: int) -> bool:
     return await platform.projectors["treatment_chart"].store.version_of(UUID(plan_id)) >= version
 
 
+async def test_a_visit_records_all_its_treatments_against_the_appointment_or_none_of_them(
+    client: httpx.AsyncClient, platform: Platform, pipeline: None
+) -> None:
+    patient, appointment = str(uuid4()), str(uuid4())
+    done = [
+        {"code": "CLEAN"},
+        {"code": "FILL-2", "tooth": 14, "surfaces": "DO", "clinical_notes": "Caries distal."},
+    ]
+    refused = await client.post(
+        f"/api/appointments/{appointment}/treatments",
+        json={"patient_id": patient, "treatments": [*done, {"code": "FILL-1", "tooth": 19}]},
+    )
+    assert refused.status_code == 422
+    assert await treatment_events(platform) == 0
+
+    visit = await client.post(
+        f"/api/appointments/{appointment}/treatments",
+        json={"patient_id": patient, "treatments": done},
+    )
+    assert visit.status_code == 201, visit.text
+    assert len(visit.json()["items"]) == 2
+    await eventually(lambda: caught_up(platform), what="the visit projected")
+    history = (await client.get(f"/api/patients/{patient}/treatments")).json()["items"]
+    assert sorted(t["code"] for t in history) == ["CLEAN", "FILL-2"]
+    assert {t["appointment_id"] for t in history} == {appointment}
+
+
 async def test_the_chart_as_of_five_past_instants_equals_what_the_api_returned_then(
     client: httpx.AsyncClient, platform: Platform, pipeline: None
 ) -> None:
