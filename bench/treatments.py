@@ -133,8 +133,8 @@ async def chart(harness: Harness, headers: dict[str, str]) -> list[Row]:
             every.append(time.perf_counter() - started)
     teeth = len(response.json()["teeth"])
     detail = (
-        f"{CHART_TREATMENTS} treatments on {teeth} teeth: GET chart (guard, access log, find of "
-        f"every contribution, composed) vs pymongo find_one; {CHART_READS} reads each"
+        f"{CHART_TREATMENTS} treatments on {teeth} teeth: GET chart (guard, access log, "
+        f"find_one of the composed odontogram) vs bare find_one; {CHART_READS} reads each"
     )
     return [
         Row("(h) GET chart, 300 treatments, p50", percentile(http, 0.5) * 1000,
