@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import audit, health, identity, patients, scheduling, web
+from api import audit, health, identity, patients, scheduling, treatments, web
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -23,6 +23,7 @@ ROUTERS = (
     identity.router,
     patients.router,
     *scheduling.routers,
+    treatments.router,
     audit.router,
     web.router,
 )

@@ -50,12 +50,16 @@ async def access_log(
 
 @router.get("/patients/{patient_id}/events")
 async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, Any]:
-    """Every event of the patient's record, with who caused it and when."""
+    """Every event of the patient's record, treatments, examinations and plans included,
+    with who caused it and when."""
     events = await running.patient_records.history(patient_id)
+    events += await running.treatment_records.events(patient_id)
     return {
         "patient_id": str(patient_id),
         "events": [
             {
+                "context": e.context,
+                "aggregate_id": str(e.aggregate_id),
                 "version": e.version,
                 "type": e.event_type,
                 "at": e.timestamp.isoformat(),

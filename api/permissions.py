@@ -33,7 +33,14 @@ SCHEDULE_MANAGE = "schedule:manage"  # change that reference data
 APPOINTMENTS_READ = "appointments:read"  # the appointment book, day sheets
 APPOINTMENTS_WRITE = "appointments:write"  # book, move, confirm, check in, cancel, …
 APPOINTMENTS_OVERRIDE = "appointments:override"  # book outside hours, giving a reason
+TREATMENTS_READ = "treatments:read"  # treatments (without clinical notes), plans, their fees
+TREATMENTS_WRITE = "treatments:write"  # record, amend and void treatments; chart conditions
+PLANS_WRITE = "plans:write"  # draft plans, add and withdraw items, present, take consent
+CATALOGUE_READ = "catalogue:read"  # procedures, fees, bills of materials (no patient data)
+CATALOGUE_MANAGE = "catalogue:manage"  # add procedures, change fees
+REPORTS_READ = "reports:read"  # production per provider and day (no patient data)
 _DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE}
+_CLINICIAN = {TREATMENTS_READ, TREATMENTS_WRITE, PLANS_WRITE, CATALOGUE_READ}
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
@@ -45,16 +52,51 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             SCHEDULE_MANAGE,
             APPOINTMENTS_OVERRIDE,
             *_DESK,
+            TREATMENTS_READ,
+            CATALOGUE_READ,
+            CATALOGUE_MANAGE,
+            REPORTS_READ,
         }
     ),
     Role.DENTIST: frozenset(
-        {PROFILE, PATIENTS_READ, PATIENTS_WRITE, CLINICAL_READ, CLINICAL_WRITE, *_DESK}
+        {
+            PROFILE,
+            PATIENTS_READ,
+            PATIENTS_WRITE,
+            CLINICAL_READ,
+            CLINICAL_WRITE,
+            *_DESK,
+            *_CLINICIAN,
+            REPORTS_READ,
+        }
     ),
-    Role.HYGIENIST: frozenset({PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE, *_DESK}),
-    Role.RECEPTIONIST: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE, *_DESK}),
-    Role.INVENTORY: frozenset({PROFILE}),
+    Role.HYGIENIST: frozenset(
+        {PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE, *_DESK, *_CLINICIAN}
+    ),
+    Role.RECEPTIONIST: frozenset(
+        {
+            PROFILE,
+            PATIENTS_READ,
+            PATIENTS_WRITE,
+            *_DESK,
+            TREATMENTS_READ,
+            CATALOGUE_READ,
+            REPORTS_READ,
+        }
+    ),
+    Role.INVENTORY: frozenset({PROFILE, CATALOGUE_READ}),
     Role.AUDITOR: frozenset(
-        {PROFILE, PATIENTS_READ, CLINICAL_READ, AUDIT_READ, SCHEDULE_READ, APPOINTMENTS_READ}
+        {
+            PROFILE,
+            PATIENTS_READ,
+            CLINICAL_READ,
+            AUDIT_READ,
+            SCHEDULE_READ,
+            APPOINTMENTS_READ,
+            TREATMENTS_READ,
+            CATALOGUE_READ,
+            REPORTS_READ,
+        }
     ),
 }
 # Who may read clinical data in an emergency, giving a reason that is logged.

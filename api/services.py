@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from commands.identity import Identity
 from commands.patients import Patients
 from commands.scheduling import Scheduling
+from commands.treatments import Treatments
 from infra.settings import Settings
 from projections.identity import StaffQueries
 from projections.patients import PatientQueries
 from projections.scheduling import SchedulingQueries
+from projections.treatments import TreatmentQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
@@ -38,3 +40,5 @@ class Services:
     access_log: AccessLog
     idempotency: IdempotencyKeys
     readiness: Readiness
+    treatments: Treatments
+    treatment_records: TreatmentQueries

@@ -11,7 +11,10 @@
 (f) availability for one provider over one week, p50/p99, vs the same SQL run bare;
 (t) `clinic up` from start to serving with 10,000 and 200,000 events in the store;
 (u) rebuilding the Mongo patient chart vs pymongo `insert_many` of the same documents;
-(v) 300 registrations at once, p50/p99, and any that failed.
+(v) 300 registrations at once, p50/p99, and any that failed;
+(g) RecordTreatment to the odontogram in Mongo at 50/s, p50/p99;
+(h) the chart of a patient with 300 treatments over HTTP vs a bare pymongo `find_one`;
+(i) rebuilding the odontogram's read model vs `insert_many` of the same documents.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -31,7 +34,18 @@ import time
 
 from rich.console import Console
 
-from bench import burst, chart, cpu, lag, rebuild, register, relaying, scheduling, startup
+from bench import (
+    burst,
+    chart,
+    cpu,
+    lag,
+    rebuild,
+    register,
+    relaying,
+    scheduling,
+    startup,
+    treatments,
+)
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
 from clinic.supervisor import event_loop_factory
@@ -69,6 +83,8 @@ async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
             rows += await rebuild.run(harness, sizes)
         with console.status("(e) booking and (f) availability: HTTP API vs bare"):
             rows += await scheduling.run(harness, sizes)
+        with console.status("(g) (h) (i) treatments: lag to the chart, chart reads, rebuild"):
+            rows += await treatments.run(harness, sizes)
         with console.status("(v) registrations all at once"):
             rows += await burst.run(harness, sizes)
         with console.status("(t) clinic up from start to serving"):

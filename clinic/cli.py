@@ -415,6 +415,8 @@ def demo_data(
             ("patients", str(summary.patients)),
             ("medical history entries", str(summary.history_entries)),
             ("alerts", str(summary.alerts)),
+            ("examinations and treatments", f"{summary.examinations}, {summary.treatments}"),
+            ("plans accepted, pending", f"{summary.plans_accepted}, {summary.plans_pending}"),
             (f"appointments, {week}", f"{summary.appointments} ({summary.confirmed} confirmed)"),
         ):
             table.add_row(what, count)

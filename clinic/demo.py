@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID, uuid4
 
 from clinic.platform import Platform
@@ -30,11 +30,20 @@ from commands.scheduling import (
     DefineAppointmentType,
     SetHours,
 )
+from commands.treatments import (
+    AcceptPlan,
+    DraftPlan,
+    FindingIn,
+    PlanItemIn,
+    RecordExamination,
+    RecordTreatment,
+)
 from domain.identity import Role, check_password
 from domain.scheduling import OutsideHours, SlotTaken
 from domain.scheduling.calendar import WORKING_WEEK
 from domain.scheduling.reference import ProviderKind
 from domain.shared import Meta
+from domain.treatments import TreatmentPlan
 
 DEMO_ADMIN_EMAIL = "admin@sonrisa.demo"
 DEMO_PASSWORD = "sonrisa-demo-dientes-sanos"  # noqa: S105 - printed for the demo's users
@@ -187,6 +196,10 @@ class DemoSummary:
     refused: int = 0
     first_day: date | None = None
     last_day: date | None = None
+    examinations: int = 0
+    treatments: int = 0
+    plans_accepted: int = 0
+    plans_pending: int = 0
 
 
 def create_demo_clinic(
@@ -214,6 +227,7 @@ def create_demo_clinic(
     ]
     patients = demo.register_patients()
     demo.book_week(providers, chairs, patients)
+    demo.chart_and_plan(patients)
     return demo.summary
 
 
@@ -417,6 +431,89 @@ class _Demo:
                 self.summary.confirmed += 1
             return
         self.summary.refused += 1
+
+    def clinician(self) -> Meta:
+        """A dentist of the demo clinic, at random: who examines, treats and plans."""
+        dentists = [i for i, s in enumerate(STAFF) if s.role == Role.DENTIST]
+        staff_id = self.staff_ids[self.rng.choice(dentists)]
+        return Meta(str(staff_id), "dentist", self.correlation, str(uuid4()))
+
+    def chart_and_plan(self, patients: list[UUID]) -> None:
+        """Charts and past treatments for half the patients; plans, accepted (some of it
+        done) and pending, for some of them."""
+        treatments = self.platform.treatments
+        now = datetime.now(UTC)
+        for n, patient_id in enumerate(patients[: len(patients) // 2]):
+            tooth = self.rng.choice(CARIES_TEETH)
+            exam_at = now - timedelta(days=60 + self.rng.randint(0, 200))
+            findings = [
+                FindingIn(tooth=tooth, condition="caries", surfaces="O"),
+                FindingIn(tooth=self.rng.choice((18, 28, 38, 48)), condition="missing"),
+            ]
+            if n % 4 == 0:
+                findings.append(FindingIn(tooth=31, condition="mobility", grade=1))
+            examination = RecordExamination(
+                patient_id=patient_id, examined_at=exam_at, findings=findings
+            )
+            treatments.record_examination(examination, self.clinician())
+            self.summary.examinations += 1
+            for code, where, days in _history(self.rng, tooth):
+                command = RecordTreatment(
+                    patient_id=patient_id,
+                    code=code,
+                    performed_at=exam_at + timedelta(days=days),
+                    clinical_notes=self.rng.choice(TREATMENT_NOTES),
+                    **where,
+                )
+                treatments.record(command, self.clinician())
+                self.summary.treatments += 1
+            if n % 3 == 0:
+                self.plan(patient_id, accepted=n % 2 == 0)
+
+    def plan(self, patient_id: UUID, *, accepted: bool) -> None:
+        treatments, meta = self.platform.treatments, self.clinician()
+        items = [
+            PlanItemIn(code="RCT-M", tooth=46, phase="urgent", priority=1),
+            PlanItemIn(code="CROWN", tooth=46, phase="rehabilitation", priority=2),
+            PlanItemIn(code="WHITEN", phase="aesthetic", priority=5),
+        ]
+        draft = DraftPlan(patient_id=patient_id, title="Rehabilitación del 46", items=items)
+        plan_id = treatments.draft_plan(draft, meta).id
+        treatments.present_plan(plan_id, meta, None)
+        if not accepted:
+            self.summary.plans_pending += 1
+            return
+        consent = AcceptPlan(signed_by="El paciente", document_version="CI-2026-01")
+        treatments.accept_plan(plan_id, consent, meta, None)
+        self.summary.plans_accepted += 1
+        first = treatments.load(plan_id, TreatmentPlan).items
+        item_id = next(i for i, item in first.items() if item.code == "RCT-M")
+        done = RecordTreatment(
+            patient_id=patient_id, code="RCT-M", tooth=46, plan_id=plan_id, plan_item_id=item_id
+        )
+        treatments.record(done, meta)
+        self.summary.treatments += 1
+
+
+CARIES_TEETH = (14, 15, 16, 17, 24, 25, 26, 27, 34, 35, 36, 37, 44, 45, 47)
+TREATMENT_NOTES = (
+    "Sin incidencias.",
+    "Anestesia infiltrativa; buena tolerancia.",
+    "Se recomienda revisión en seis meses.",
+    "Sensibilidad postoperatoria leve esperada.",
+)
+
+
+def _history(rng: random.Random, tooth: int) -> list[tuple[str, dict[str, object], int]]:
+    """Past treatments after an examination: the check itself, a cleaning, the filling."""
+    done: list[tuple[str, dict[str, object], int]] = [("EXAM", {}, 0)]
+    if rng.random() < 0.8:
+        done.append(("CLEAN", {}, rng.randint(1, 20)))
+    if rng.random() < 0.7:
+        done.append(("FILL-1", {"tooth": tooth, "surfaces": "O"}, rng.randint(7, 40)))
+    if rng.random() < 0.2:
+        done.append(("RX-PAN", {}, 0))
+    return done
 
 
 def _visits(

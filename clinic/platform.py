@@ -27,6 +27,7 @@ from commands.base import ClinicApplication
 from commands.identity import Identity
 from commands.patients import Patients
 from commands.scheduling import Scheduling
+from commands.treatments import Treatments
 from infra import mongo
 from infra.db import UNAVAILABLE, create_pool, ensure_database
 from infra.eventstore import Envelope, EventStoreReader
@@ -39,6 +40,7 @@ from projections.mongo import MongoProjection, MongoStore
 from projections.patients import PatientQueries
 from projections.postgres import PostgresProjection, PostgresStore
 from projections.scheduling import SchedulingQueries
+from projections.treatments import TreatmentQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
@@ -169,6 +171,10 @@ class Platform:
     def scheduling(self) -> Scheduling:
         return self.application(Scheduling)
 
+    @property
+    def treatments(self) -> Treatments:
+        return self.application(Treatments)
+
     def services(self) -> Services:
         """What the HTTP layer works with."""
         return Services(
@@ -184,6 +190,8 @@ class Platform:
             access_log=self.access_log,
             idempotency=self.idempotency,
             readiness=self.readiness,
+            treatments=self.treatments,
+            treatment_records=TreatmentQueries(self.pool, self.mongo_db, self.reader, self.states),
         )
 
     async def migrate(self, *, mongo: bool = True) -> None:

@@ -11,6 +11,7 @@ from commands.base import ClinicApplication
 from commands.identity import Identity
 from commands.patients import Patients
 from commands.scheduling import Scheduling
+from commands.treatments import Treatments
 from infra.eventstore import contexts_of
 from projections.base import Projection
 from projections.identity import StaffDirectory
@@ -22,8 +23,9 @@ from projections.scheduling import (
     ProviderDirectory,
     Waitlist,
 )
+from projections.treatments import TreatmentChart, TreatmentList
 
-APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling)
+APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling, Treatments)
 CONTEXTS: tuple[str, ...] = contexts_of(APPLICATIONS)
 
 READ_MODELS: tuple[Projection, ...] = (
@@ -35,6 +37,8 @@ READ_MODELS: tuple[Projection, ...] = (
     ProviderDirectory(),
     Waitlist(),
     PatientRoster(),
+    TreatmentChart(),
+    TreatmentList(),
 )
 
 

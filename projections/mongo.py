@@ -30,6 +30,13 @@ class MongoProjection(Projection):
     collection: ClassVar[str]
     indexes: ClassVar[tuple[str, ...]] = ()
 
+    async def derive(
+        self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID] | None
+    ) -> None:
+        """Bring what is composed from several documents (a patient's chart, ADR 11) in step
+        with the documents of `ids` (every id a batch named, applied or not, so a batch
+        redelivered after a crash repairs it), or with all of them after a rebuild."""
+
 
 class MongoStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], projection: MongoProjection):
@@ -95,6 +102,7 @@ class MongoStore:
         outcome = await decide(await self._load(ids), await self._stuck(ids))
         await self._write(outcome.changed)
         await self._mark(outcome.stuck, outcome.freed)
+        await self.projection.derive(self.database, ids)
         await self._advance(positions)
 
     def _key(self, aggregate_id: UUID) -> str:
@@ -146,6 +154,7 @@ class MongoStore:
         # Indexed after the swap: the embedded server's SQLite engine carries a shadow's
         # indexes into a rename badly, and a live collection's indexes stay valid anyway.
         await self._index(self.documents)
+        await self.projection.derive(self.database, None)
         await self.statuses.delete_many({"projection": self.projection.name})
         await self.parked.delete_many({"projection": self.projection.name})
         await self._mark(stuck, set())

@@ -11,7 +11,16 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.app import DOCUMENTATION_PATHS, ROUTERS, create_app
-from api.permissions import BREAK_GLASS_HEADER, PERMISSIONS, permitted
+from api.permissions import (
+    BREAK_GLASS_HEADER,
+    CLINICAL_READ,
+    PERMISSIONS,
+    PLANS_WRITE,
+    REPORTS_READ,
+    TREATMENTS_READ,
+    TREATMENTS_WRITE,
+    permitted,
+)
 from api.web import WEB_PATHS
 from clinic.platform import Platform
 from commands.identity import RegisterStaff
@@ -124,6 +133,19 @@ def test_the_permission_table_keeps_auditors_read_only_and_inventory_away_from_p
     assert writes
     assert not (PERMISSIONS[Role.AUDITOR] & writes)
     assert not any(a.startswith(("patients:", "clinical:")) for a in PERMISSIONS[Role.INVENTORY])
+
+
+def test_clinicians_record_and_plan_the_desk_sees_fees_and_inventory_sees_no_treatments() -> None:
+    for role in ("dentist", "hygienist"):
+        assert all(permitted((role,), a) for a in (TREATMENTS_WRITE, PLANS_WRITE, CLINICAL_READ))
+    desk = ("receptionist",)
+    assert permitted(desk, TREATMENTS_READ)
+    assert permitted(desk, REPORTS_READ)
+    assert not any(permitted(desk, a) for a in (TREATMENTS_WRITE, PLANS_WRITE, CLINICAL_READ))
+    assert not any(
+        permitted(("inventory",), a) for a in (TREATMENTS_READ, REPORTS_READ, PLANS_WRITE)
+    )
+    assert permitted(("auditor",), TREATMENTS_READ)
 
 
 async def test_a_receptionist_sees_contact_details_but_not_the_medical_history(

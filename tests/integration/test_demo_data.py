@@ -90,6 +90,14 @@ async def test_demo_data_gives_staff_patients_chairs_and_a_booked_week(
     assert any(set(p["document"]["given_name"]) & set("áéíóúÁÉÍÓÚñ") for p in patients)
     assert sum(p["document"]["active_alerts"] for p in patients) >= 3
 
+    treated = await platform.pool.fetch("SELECT code FROM treatment_list")
+    assert len(treated) == summary.treatments >= 20
+    assert {"EXAM", "RCT-M"} <= {row["code"] for row in treated}
+    plans = await platform.mongo_db["treatment_chart"].find({"kind": "plan"}).to_list()
+    assert {p["status"] for p in plans} == {"accepted", "presented"}
+    assert summary.plans_accepted >= 1
+    assert summary.plans_pending >= 1
+
     setup = await platform.pool.fetchval("SELECT document FROM clinic_setup")
     assert len(setup["operatories"]) == 3
     assert len(setup["appointment_types"]) >= 5

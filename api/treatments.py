@@ -1,0 +1,411 @@
+"""HTTP for the `treatments` context: treatments, examinations, plans, the tooth chart, the
+catalogue and the production report. Requests become commands and queries, nothing else.
+
+Every route that shows or changes a patient's treatments is logged in the access log
+(`patient_data=True`); clinical notes and the chart are shown only to those who may read
+clinical data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
+
+from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
+from api.permissions import (
+    CATALOGUE_MANAGE,
+    CATALOGUE_READ,
+    CLINICAL_READ,
+    PLANS_WRITE,
+    REPORTS_READ,
+    TREATMENTS_READ,
+    TREATMENTS_WRITE,
+    Actor,
+    allowed,
+)
+from api.problems import Problem
+from commands.base import Day, Instant, Written
+from commands.treatments import (
+    AcceptPlan,
+    AmendTreatment,
+    ChangeFee,
+    DeclinePlan,
+    DraftPlan,
+    LinkPlanItem,
+    PlanItemIn,
+    ProcedureIn,
+    RecordExamination,
+    RecordTreatment,
+    RecordVisit,
+    VoidTreatment,
+    WithdrawPlanItem,
+)
+from domain.treatments import universal
+
+router = APIRouter(prefix="/api", tags=["treatments"])
+Reader = Annotated[Actor, Depends(allowed(TREATMENTS_READ, patient_data=True))]
+Recorder = Annotated[Actor, Depends(allowed(TREATMENTS_WRITE, patient_data=True))]
+Planner = Annotated[Actor, Depends(allowed(PLANS_WRITE, patient_data=True))]
+ChartReader = Annotated[Actor, Depends(allowed(CLINICAL_READ, patient_data=True))]
+CatalogueReader = Annotated[Actor, Depends(allowed(CATALOGUE_READ))]
+CatalogueManager = Annotated[Actor, Depends(allowed(CATALOGUE_MANAGE))]
+ReportReader = Annotated[Actor, Depends(allowed(REPORTS_READ))]
+LONGEST_REPORT = timedelta(days=366)
+CLINICAL = ("clinical_notes",)
+
+
+class WrittenOut(BaseModel):
+    id: str
+    version: int
+
+
+def _touched(request: Request, response: Response, result: Written) -> dict[str, object]:
+    """The answer to a write, with the patient it touched named for the access log."""
+    if result.patient_id is not None:
+        request.state.access.patient_id = result.patient_id
+    return written(response, result)
+
+
+def _shown(who: Actor, treatment: dict[str, Any]) -> dict[str, Any]:
+    """A treatment as this person may see it: clinical notes only for clinical readers."""
+    if who.may(CLINICAL_READ):
+        return treatment
+    return {
+        **{k: v for k, v in treatment.items() if k not in CLINICAL},
+        "history": [
+            {k: v for k, v in entry.items() if k not in CLINICAL}
+            for entry in treatment.get("history", [])
+        ],
+    }
+
+
+# Treatments ---------------------------------------------------------------------------------
+
+
+@router.post("/treatments", status_code=201, response_model=WrittenOut)
+def record_treatment(
+    body: RecordTreatment, request: Request, response: Response, running: Running, who: Recorder
+) -> dict[str, object]:
+    """RecordTreatment: a completed procedure. Its fee is the catalogue's unless given."""
+    request.state.access.patient_id = body.patient_id
+    result = running.treatments.record(body, who.meta)
+    response.headers["Location"] = f"/api/treatments/{result.id}"
+    return _touched(request, response, result)
+
+
+@router.get("/treatments")
+async def list_treatments(
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Reader,
+    provider: UUID | None = None,
+    code: Annotated[str | None, Query(max_length=16)] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Treatments across patients, newest first (no clinical notes: the desk reads it too)."""
+    records = running.treatment_records
+    await read_your_writes(request, response, records.list_store.version_of)
+    items = await records.across_patients(
+        provider=provider, code=code, since=since, until=until, limit=limit
+    )
+    request.state.access.shows(items)
+    return {"items": items}
+
+
+@router.get("/treatments/{treatment_id}")
+async def get_treatment(
+    treatment_id: UUID, request: Request, response: Response, running: Running, who: Reader
+) -> dict[str, Any]:
+    records = running.treatment_records
+    await read_your_writes(request, response, records.chart_store.version_of)
+    found = await records.contribution(treatment_id)
+    if found is None or found.get("kind") != "treatment":
+        raise Problem(404, "not-found", "Not found", f"treatment {treatment_id} does not exist")
+    request.state.access.patient_id = UUID(found["patient_id"])
+    response.headers["ETag"] = f'"{found["version"]}"'
+    return _shown(who, found)
+
+
+@router.put("/treatments/{treatment_id}", response_model=WrittenOut)
+def amend_treatment(
+    treatment_id: UUID,
+    body: AmendTreatment,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Recorder,
+    version: RequiredVersion,
+) -> dict[str, object]:
+    """A correction, with its reason; the treatment as first recorded stays in its history."""
+    result = running.treatments.amend(treatment_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/treatments/{treatment_id}/void", response_model=WrittenOut)
+def void_treatment(
+    treatment_id: UUID,
+    body: VoidTreatment,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Recorder,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    """Entered in error: the treatment stays, marked void, out of the chart and production."""
+    result = running.treatments.void(treatment_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/appointments/{appointment_id}/treatments", status_code=201)
+def record_visit(
+    appointment_id: UUID,
+    body: RecordVisit,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Recorder,
+) -> dict[str, object]:
+    """Everything done at one appointment, each treatment linked to it: all of it is
+    recorded, or none (send it before or after `POST /api/appointments/{id}/complete`)."""
+    request.state.access.patient_id = body.patient_id
+    results = running.treatments.record_visit(body, who.meta, appointment_id)
+    first = _touched(request, response, results[0])
+    return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
+
+
+@router.post("/examinations", status_code=201, response_model=WrittenOut)
+def record_examination(
+    body: RecordExamination, request: Request, response: Response, running: Running, who: Recorder
+) -> dict[str, object]:
+    """Conditions found per tooth and surface: caries, restorations, missing teeth, ..."""
+    request.state.access.patient_id = body.patient_id
+    return _touched(request, response, running.treatments.record_examination(body, who.meta))
+
+
+# A patient's treatments, chart and plans ------------------------------------------------
+
+
+@router.get("/patients/{patient_id}/treatments")
+async def patient_treatments(
+    patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
+) -> dict[str, Any]:
+    """The patient's treatment history (the seed's `GET /treatments/:patientId`), voided and
+    amended treatments included, each with its own history."""
+    records = running.treatment_records
+    await read_your_writes(request, response, records.chart_store.version_of)
+    history = await records.history(patient_id)
+    return {"patient_id": str(patient_id), "items": [_shown(who, t) for t in history]}
+
+
+@router.get("/patients/{patient_id}/chart")
+async def patient_chart(
+    patient_id: UUID,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: ChartReader,
+    as_of: Annotated[
+        Instant | None, Query(description="the chart as it showed at this instant")
+    ] = None,
+    numbering: Annotated[str, Query(pattern="^(fdi|universal)$")] = "fdi",
+) -> dict[str, Any]:
+    """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
+    records = running.treatment_records
+    if as_of is not None:
+        request.state.access.details["as_of"] = as_of.isoformat()
+        chart = await records.chart_as_of(patient_id, as_of)
+    else:
+        await read_your_writes(request, response, records.charted(patient_id))
+        chart = await records.chart(patient_id)
+    if numbering == "universal":
+        for number, tooth in chart["teeth"].items():
+            tooth["universal"] = universal(int(number))
+    return {**chart, "numbering": numbering, "as_of": _iso(as_of)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@router.get("/patients/{patient_id}/plans")
+async def patient_plans(
+    patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
+) -> dict[str, Any]:
+    records = running.treatment_records
+    await read_your_writes(request, response, records.chart_store.version_of)
+    return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
+
+
+# Plans ------------------------------------------------------------------------------------
+
+
+@router.post("/plans", status_code=201, response_model=WrittenOut)
+def draft_plan(
+    body: DraftPlan, request: Request, response: Response, running: Running, who: Planner
+) -> dict[str, object]:
+    request.state.access.patient_id = body.patient_id
+    result = running.treatments.draft_plan(body, who.meta)
+    response.headers["Location"] = f"/api/plans/{result.id}"
+    return _touched(request, response, result)
+
+
+@router.get("/plans/{plan_id}")
+async def get_plan(
+    plan_id: UUID, request: Request, response: Response, running: Running, who: Reader
+) -> dict[str, Any]:
+    records = running.treatment_records
+    await read_your_writes(request, response, records.chart_store.version_of)
+    found = await records.contribution(plan_id)
+    if found is None or found.get("kind") != "plan":
+        raise Problem(404, "not-found", "Not found", f"plan {plan_id} does not exist")
+    request.state.access.patient_id = UUID(found["patient_id"])
+    response.headers["ETag"] = f'"{found["version"]}"'
+    return found
+
+
+@router.post("/plans/{plan_id}/items", status_code=201)
+def add_plan_item(
+    plan_id: UUID,
+    body: PlanItemIn,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    result = running.treatments.add_plan_item(plan_id, body, who.meta, version)
+    return {**_touched(request, response, result), "item_id": str(result.created)}
+
+
+@router.post("/plans/{plan_id}/items/{item_id}/withdraw", response_model=WrittenOut)
+def withdraw_plan_item(
+    plan_id: UUID,
+    item_id: UUID,
+    body: WithdrawPlanItem,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    result = running.treatments.withdraw_plan_item(plan_id, item_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/plans/{plan_id}/items/{item_id}/appointment", response_model=WrittenOut)
+def link_plan_item(
+    plan_id: UUID,
+    item_id: UUID,
+    body: LinkPlanItem,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    """The appointment at which this item is to be done."""
+    result = running.treatments.link_plan_item(plan_id, item_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/plans/{plan_id}/present", response_model=WrittenOut)
+def present_plan(
+    plan_id: UUID,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    result = running.treatments.present_plan(plan_id, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/plans/{plan_id}/accept", response_model=WrittenOut)
+def accept_plan(
+    plan_id: UUID,
+    body: AcceptPlan,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    """The patient's consent: who signed, which document version, when; you took it."""
+    result = running.treatments.accept_plan(plan_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+@router.post("/plans/{plan_id}/decline", response_model=WrittenOut)
+def decline_plan(
+    plan_id: UUID,
+    body: DeclinePlan,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Planner,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    result = running.treatments.decline_plan(plan_id, body, who.meta, version)
+    return _touched(request, response, result)
+
+
+# The catalogue and the production report ----------------------------------------------------
+
+
+@router.get("/catalogue")
+def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
+    """Every procedure with its code, names, category, current fee, duration, what it applies
+    to and its bill of materials."""
+    procedures = running.treatments.catalogue().procedures.values()
+    ordered = sorted(procedures, key=lambda p: p.code)
+    return {"items": [{**p.as_dict(), "needs_consent": p.needs_consent} for p in ordered]}
+
+
+@router.post("/catalogue", status_code=201, response_model=WrittenOut)
+def add_procedure(
+    body: ProcedureIn, response: Response, running: Running, who: CatalogueManager
+) -> dict[str, object]:
+    return written(response, running.treatments.add_procedure(body, who.meta))
+
+
+@router.put("/catalogue/{code}/fee", response_model=WrittenOut)
+def change_fee(
+    code: Annotated[str, Path(max_length=16)],
+    body: ChangeFee,
+    response: Response,
+    running: Running,
+    who: CatalogueManager,
+) -> dict[str, object]:
+    """The new fee applies to treatments recorded from now on, never to past ones."""
+    return written(response, running.treatments.change_fee(code, body, who.meta))
+
+
+@router.get("/reports/production")
+async def production_report(
+    request: Request,
+    response: Response,
+    running: Running,
+    who: ReportReader,
+    since: Annotated[Day, Query(alias="from")],
+    until: Annotated[Day, Query(alias="to")],
+) -> dict[str, Any]:
+    """Per clinic day and provider: treatments done and their fees, voided ones left out."""
+    if until < since or until - since > LONGEST_REPORT:
+        raise Problem(
+            400,
+            "invalid-range",
+            "The dates are not a valid range",
+            "`to` is on or after `from`, at most a year later",
+        )
+    records = running.treatment_records
+    await read_your_writes(request, response, records.list_store.version_of)
+    return {"from": since.isoformat(), "to": until.isoformat(),
+            "rows": await records.production(since, until)}  # fmt: skip

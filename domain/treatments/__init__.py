@@ -1,0 +1,50 @@
+"""The `treatments` context's domain: tooth chart notation (`teeth`), the procedure
+catalogue (`catalogue`), recorded treatments and examinations (`records`) and treatment
+plans with their consent (`plans`)."""
+
+from domain.treatments.catalogue import (
+    CATALOGUE_ID,
+    DEFAULT_CATALOGUE,
+    Catalogue,
+    Mark,
+    Placement,
+    Procedure,
+    Site,
+    valid_fee,
+)
+from domain.treatments.plans import Phase, PlanStatus, TreatmentPlan, plan_totals
+from domain.treatments.records import Examination, Finding, Treatment
+from domain.treatments.teeth import (
+    VALID_TEETH,
+    Surface,
+    is_anterior,
+    surfaces_of,
+    universal,
+    valid_surfaces,
+    valid_tooth,
+)
+
+__all__ = [
+    "CATALOGUE_ID",
+    "DEFAULT_CATALOGUE",
+    "VALID_TEETH",
+    "Catalogue",
+    "Examination",
+    "Finding",
+    "Mark",
+    "Phase",
+    "Placement",
+    "PlanStatus",
+    "Procedure",
+    "Site",
+    "Surface",
+    "Treatment",
+    "TreatmentPlan",
+    "is_anterior",
+    "plan_totals",
+    "surfaces_of",
+    "universal",
+    "valid_fee",
+    "valid_surfaces",
+    "valid_tooth",
+]

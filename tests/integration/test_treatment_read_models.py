@@ -1,0 +1,155 @@
+"""The patient-keyed chart, fed by many aggregates, survives what the foundation's read
+models survive: a projector killed mid-stream, and one treatment its fold cannot apply."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from uuid import UUID, uuid4
+
+import pytest
+
+from clinic.platform import Platform
+from commands.treatments import RecordTreatment
+from domain.shared import Meta
+from domain.treatments import VALID_TEETH, is_anterior
+from infra.eventstore import Envelope
+from infra.settings import Settings
+from projections.base import Document, Projection
+from tests.conftest import eventually, running
+from tests.integration.helpers import caught_up
+from tests.integration.test_relay_crash import CLINIC, clinic_env
+
+META_ID = str(uuid4())
+PATIENTS = [uuid4() for _ in range(20)]
+TREATMENTS = 300
+
+
+def _write(platform: Platform, count: int) -> list[UUID]:
+    meta = Meta(META_ID, "dentist", "corr", "req")
+    written = []
+    for n in range(count):
+        tooth = VALID_TEETH[n % len(VALID_TEETH)]
+        body = RecordTreatment(
+            patient_id=PATIENTS[n % len(PATIENTS)],
+            code="FILL-1",
+            tooth=tooth,
+            surfaces="I" if is_anterior(tooth) else "O",
+        )
+        written.append(platform.treatments.record(body, meta).id)
+    return written
+
+
+def start_projector(settings: Settings) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [CLINIC, "project", "treatment_chart", "treatment_list"],
+        env=clinic_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _chart_holds(platform: Platform, count: int) -> bool:
+    return len(await platform.projectors["treatment_chart"].store.dump()) >= count
+
+
+async def _charts(platform: Platform) -> dict[UUID, Document]:
+    records = platform.services().treatment_records
+    return {p: await records.chart(p) for p in PATIENTS}
+
+
+async def test_a_chart_projector_killed_mid_stream_catches_up_to_what_a_rebuild_gives(
+    platform: Platform, settings: Settings
+) -> None:
+    async with running(platform.relay().run):
+        projector = start_projector(settings)
+        writer = asyncio.create_task(asyncio.to_thread(_write, platform, TREATMENTS))
+        try:
+            await eventually(lambda: _chart_holds(platform, 60), within=120, what="progress")
+            os.kill(projector.pid, signal.SIGKILL)
+            projector.wait()
+            await writer
+            assert len(await platform.projectors["treatment_chart"].store.dump()) < TREATMENTS
+            projector = start_projector(settings)
+            await eventually(lambda: caught_up(platform), within=180, what="every event")
+        finally:
+            projector.kill()
+            projector.wait()
+            await writer
+    live = {
+        n: await platform.projectors[n].store.dump() for n in ("treatment_chart", "treatment_list")
+    }
+    live_charts = await _charts(platform)
+    assert len(live["treatment_chart"]) == len(live["treatment_list"]) == TREATMENTS
+    for name, before in live.items():
+        await platform.rebuild(name)
+        assert await platform.projectors[name].store.dump() == before, name
+    assert await _charts(platform) == live_charts
+    assert sum(len(c["teeth"]) for c in live_charts.values()) > 0
+
+
+@pytest.fixture
+def defect(platform: Platform) -> Iterator[set[str]]:
+    """A chart fold that cannot apply treatments of the procedures put in the set."""
+    projection: Projection = platform.projectors["treatment_chart"].projection
+    original = projection.evolve
+    broken: set[str] = set()
+
+    def evolve(document: Document | None, envelope: Envelope) -> Document:
+        if envelope.payload.get("code") in broken:
+            raise KeyError("a field this version of the projection did not expect")
+        return original(document, envelope)
+
+    projection.evolve = evolve  # type: ignore[method-assign]
+    try:
+        yield broken
+    finally:
+        projection.__dict__.pop("evolve", None)
+
+
+async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_chart_shows(
+    platform: Platform, pipeline: None, defect: set[str]
+) -> None:
+    meta = Meta(META_ID, "dentist", "corr", "req")
+    patient = PATIENTS[0]
+    fine = await asyncio.to_thread(
+        platform.treatments.record,
+        RecordTreatment(patient_id=patient, code="FILL-1", tooth=36, surfaces="O"),
+        meta,
+    )
+    await eventually(lambda: _at(platform, fine.id), what="the first treatment")
+    defect.add("CROWN")
+    victim = (
+        await asyncio.to_thread(
+            platform.treatments.record,
+            RecordTreatment(patient_id=patient, code="CROWN", tooth=46),
+            meta,
+        )
+    ).id
+    after = await asyncio.to_thread(
+        platform.treatments.record,
+        RecordTreatment(patient_id=patient, code="EXT-S", tooth=48),
+        meta,
+    )
+    await eventually(lambda: _at(platform, after.id), what="later treatments to flow")
+    store = platform.projectors["treatment_chart"].store
+    await eventually(lambda: _stuck(platform, victim), what="the victim parked")
+    chart = await platform.services().treatment_records.chart(patient)
+    assert set(chart["teeth"]) == {"36", "48"}
+
+    defect.clear()
+    assert await platform.projectors["treatment_chart"].retry() == {}
+    assert victim not in await store.stuck()
+    chart = await platform.services().treatment_records.chart(patient)
+    assert chart["teeth"]["46"]["conditions"] == ["crown"]
+
+
+async def _at(platform: Platform, aggregate_id: UUID) -> bool:
+    return await platform.projectors["treatment_chart"].store.version_of(aggregate_id) >= 1
+
+
+async def _stuck(platform: Platform, aggregate_id: UUID) -> bool:
+    return aggregate_id in await platform.projectors["treatment_chart"].store.stuck()
