@@ -10,11 +10,13 @@ from __future__ import annotations
 from commands.base import ClinicApplication
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.reminders import Reminders
 from commands.scheduling import Scheduling
 from infra.eventstore import contexts_of
 from projections.base import Projection
 from projections.identity import StaffDirectory
 from projections.patients import PatientChart, PatientDirectory
+from projections.reminders import DueList, ReminderContacts
 from projections.scheduling import (
     AppointmentBook,
     ClinicSetupView,
@@ -23,7 +25,7 @@ from projections.scheduling import (
     Waitlist,
 )
 
-APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling)
+APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling, Reminders)
 CONTEXTS: tuple[str, ...] = contexts_of(APPLICATIONS)
 
 READ_MODELS: tuple[Projection, ...] = (
@@ -35,6 +37,8 @@ READ_MODELS: tuple[Projection, ...] = (
     ProviderDirectory(),
     Waitlist(),
     PatientRoster(),
+    DueList(),
+    ReminderContacts(),
 )
 
 
