@@ -214,13 +214,13 @@ class Reminders(ClinicApplication):
 
     # The dispatcher, around each send
 
-    def due(self, reminder: UUID) -> Reminder | None:
-        """The reminder when it is still due now, by the event store; else None."""
+    def due(self, reminder: UUID, now: datetime) -> Reminder | None:
+        """The reminder when it is still due at `now`, by the event store; else None."""
         try:
             found = self.load(reminder, Reminder)
         except NotFound:
             return None
-        return found if found.is_due(self.now()) else None
+        return found if found.is_due(now) else None
 
     def record_sent(
         self,
@@ -228,17 +228,18 @@ class Reminders(ClinicApplication):
         channel: Channel,
         provider_message_id: str,
         consent: dict[str, bool],
+        sent_at: datetime,
         meta: Meta,
     ) -> Written:
-        sent_at = self.now()
         return self.change(
             reminder,
             Reminder,
             lambda r: r.record_sent(channel.value, provider_message_id, sent_at, consent, meta),
         )
 
-    def record_failure(self, reminder: UUID, channel: Channel, reason: str, meta: Meta) -> Written:
-        now = self.now()
+    def record_failure(
+        self, reminder: UUID, channel: Channel, reason: str, now: datetime, meta: Meta
+    ) -> Written:
         return self.change(
             reminder,
             Reminder,

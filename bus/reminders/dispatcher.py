@@ -134,11 +134,11 @@ class Dispatcher:
         for reminder_id in claimed:
             if stop is not None and stop.is_set():
                 break  # what is left is released on the way out
-            await self._one(reminder_id, policy)
+            await self._one(reminder_id, policy, self.now())
         return len(claimed)
 
-    async def _one(self, reminder_id: UUID, policy: Policy) -> None:
-        reminder = await asyncio.to_thread(self.reminders.due, reminder_id)
+    async def _one(self, reminder_id: UUID, policy: Policy, now: datetime) -> None:
+        reminder = await asyncio.to_thread(self.reminders.due, reminder_id, now)
         if reminder is None:
             version = await asyncio.to_thread(self._version, reminder_id)
             await self.due.settle(reminder_id, version)
@@ -160,7 +160,7 @@ class Dispatcher:
             provider_id = await self.senders[choice].send(outgoing)
         except SendFailed as error:
             written = await asyncio.to_thread(
-                self.reminders.record_failure, reminder_id, choice, str(error), self.meta
+                self.reminders.record_failure, reminder_id, choice, str(error), now, self.meta
             )
             final = reminder.attempts + 1 >= self.reminders.backoff.attempts
             REMINDERS_FAILED.labels(choice.value, str(final).lower()).inc()
@@ -179,6 +179,7 @@ class Dispatcher:
                 choice,
                 provider_id,
                 consent,
+                self.now(),
                 self.meta,
             )
             REMINDERS_SENT.labels(choice.value).inc()
