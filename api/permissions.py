@@ -33,7 +33,10 @@ SCHEDULE_MANAGE = "schedule:manage"  # change that reference data
 APPOINTMENTS_READ = "appointments:read"  # the appointment book, day sheets
 APPOINTMENTS_WRITE = "appointments:write"  # book, move, confirm, check in, cancel, …
 APPOINTMENTS_OVERRIDE = "appointments:override"  # book outside hours, giving a reason
-_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE}
+REMINDERS_READ = "reminders:read"  # reminders sent, due, failed; the policy
+REMINDERS_SEND = "reminders:send"  # send one now
+REMINDERS_MANAGE = "reminders:manage"  # the clinic's reminder policy
+_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE, REMINDERS_READ, REMINDERS_SEND}
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
@@ -44,6 +47,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             STAFF_MANAGE,
             SCHEDULE_MANAGE,
             APPOINTMENTS_OVERRIDE,
+            REMINDERS_MANAGE,
             *_DESK,
         }
     ),
@@ -54,7 +58,15 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.RECEPTIONIST: frozenset({PROFILE, PATIENTS_READ, PATIENTS_WRITE, *_DESK}),
     Role.INVENTORY: frozenset({PROFILE}),
     Role.AUDITOR: frozenset(
-        {PROFILE, PATIENTS_READ, CLINICAL_READ, AUDIT_READ, SCHEDULE_READ, APPOINTMENTS_READ}
+        {
+            PROFILE,
+            PATIENTS_READ,
+            CLINICAL_READ,
+            AUDIT_READ,
+            SCHEDULE_READ,
+            APPOINTMENTS_READ,
+            REMINDERS_READ,
+        }
     ),
 }
 # Who may read clinical data in an emergency, giving a reason that is logged.

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.reminders import Reminders
 from commands.scheduling import Scheduling
+from infra.links import LinkSigner
 from infra.settings import Settings
 from projections.identity import StaffQueries
 from projections.patients import PatientQueries
+from projections.reminders import ReminderQueries
 from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
+from security.reminder_links import LinkUses
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
 
@@ -38,3 +42,7 @@ class Services:
     access_log: AccessLog
     idempotency: IdempotencyKeys
     readiness: Readiness
+    reminders: Reminders
+    reminder_list: ReminderQueries
+    links: LinkSigner
+    link_uses: LinkUses

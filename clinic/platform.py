@@ -48,6 +48,7 @@ from projections.reminders import ReminderQueries
 from projections.scheduling import SchedulingQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
+from security.reminder_links import LinkUses
 from security.sessions import Tokens
 from security.throttle import Limits, LoginThrottle
 
@@ -108,10 +109,10 @@ class Platform:
     throttle: LoginThrottle
     access_log: AccessLog
     idempotency: IdempotencyKeys
+    links: LinkSigner  # signs patients' confirm and cancel links
     projectors: dict[str, Projector] = field(default_factory=dict)
     states: ReadModelStates = field(default_factory=ReadModelStates)
     _seen: dict[str, str] | None = None  # the dependencies as `watch_dependencies` last saw
-    links: LinkSigner | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Platform:
@@ -157,6 +158,7 @@ class Platform:
             ),
             access_log=AccessLog(pool, keys["audit"]),
             idempotency=IdempotencyKeys(pool),
+            links=LinkSigner(keys["links"]),
         )
         reminders = applications[Reminders]
         assert isinstance(reminders, Reminders)
@@ -165,7 +167,6 @@ class Platform:
             longest=timedelta(seconds=settings.reminders_retry_longest_seconds),
             attempts=settings.reminders_attempts,
         )
-        platform.links = LinkSigner(keys["links"])
         platform.projectors = {
             p.name: Projector(p, store_for(p, pool, database), reader) for p in registry.READ_MODELS
         }
@@ -228,7 +229,6 @@ class Platform:
         return senders
 
     def reminder_dispatcher(self, worker: str | None = None) -> Dispatcher:
-        assert self.links is not None
         s = self.settings
         return Dispatcher(
             self.reminders,
@@ -269,12 +269,22 @@ class Platform:
             access_log=self.access_log,
             idempotency=self.idempotency,
             readiness=self.readiness,
+            reminders=self.reminders,
+            reminder_list=self.reminder_queries,
+            links=self.links,
+            link_uses=LinkUses(self.pool),
         )
 
     async def migrate(self, *, mongo: bool = True) -> None:
         """Create what the event store and read models need; safe to run again."""
         await self.pool.execute(POSITION_DDL)
-        for part in (self.tokens, self.throttle, self.access_log, self.idempotency):
+        for part in (
+            self.tokens,
+            self.throttle,
+            self.access_log,
+            self.idempotency,
+            LinkUses(self.pool),
+        ):
             await part.migrate()
         for projector in self.projectors.values():
             if mongo or not isinstance(projector.store, MongoStore):

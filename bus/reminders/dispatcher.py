@@ -34,6 +34,7 @@ from infra.metrics import (
 from infra.outbound import Outgoing, Sender, SendFailed
 
 log = get_logger("bus.reminders")
+LINK_PATH = "/api/reminder-links"  # where the API answers them
 
 
 class DueReminders(Protocol):
@@ -74,7 +75,7 @@ class Links:
             )
             for action in (LinkAction.CONFIRM, LinkAction.CANCEL)
         ]
-        return f"{base}/r/{made[0]}", f"{base}/r/{made[1]}"
+        return f"{base}{LINK_PATH}/{made[0]}", f"{base}{LINK_PATH}/{made[1]}"
 
 
 def utc_now() -> datetime:

@@ -116,7 +116,6 @@ def dispatcher(
     worker: str | None = None,
     lease_seconds: float = 30.0,
 ) -> Dispatcher:
-    assert platform.links is not None
     return Dispatcher(
         platform.reminders,
         platform.reminder_queries,

@@ -129,7 +129,7 @@ async def test_booked_reminders_are_due_and_arrive_in_the_patients_language(
     assert es["Subject"] == "Recordatorio de su cita en Sonrisa"
     assert "Monday 4 March 2030 at 11:00" in text_of(en)
     assert en["Subject"] == "Reminder of your appointment at Sonrisa"
-    assert "https://clinic.example.test/r/" in html_of(en)
+    assert "https://clinic.example.test/api/reminder-links/" in html_of(en)
 
     async def recorded() -> bool:
         return [r["status"] for r in await due_list(platform, first)] == ["sent", "scheduled"]
