@@ -96,9 +96,9 @@ def test_the_admins_policy_decides_the_next_bookings(reminders: Reminders) -> No
 
 def test_a_send_is_recorded_once_with_the_consent_it_relied_on(reminders: Reminders) -> None:
     written = reminders.send_now(SendReminder(patient_id=uuid4(), text="Su cita es mañana"), META)
-    assert reminders.due(written.id) is not None
-    reminders.record_sent(written.id, Channel.EMAIL, "<m@x>", {"email": True}, META)
-    assert reminders.due(written.id) is None
+    assert reminders.due(written.id, NOW) is not None
+    reminders.record_sent(written.id, Channel.EMAIL, "<m@x>", {"email": True}, NOW, META)
+    assert reminders.due(written.id, NOW) is None
 
 
 def test_a_skip_names_its_reason(reminders: Reminders) -> None:
