@@ -304,9 +304,12 @@ class Platform:
         return [
             (self.settings.queue_name(name), projector.binding_keys)
             for name, projector in self.projectors.items()
-        ] + [
-            (self.settings.queue_name(AppointmentReactions.name), AppointmentReactions.binding_keys)
         ]
+
+    def worker_queues(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The queues of the workers that react to events (the reminder worker)."""
+        reactions = AppointmentReactions
+        return [(self.settings.queue_name(reactions.name), reactions.binding_keys)]
 
     def relay(self) -> Relay:
         return Relay(
@@ -315,7 +318,7 @@ class Platform:
             reader=self.reader,
             rabbitmq_url=self.settings.rabbitmq_url,
             exchange=self.settings.exchange,
-            queues=self.queues(),
+            queues=[*self.queues(), *self.worker_queues()],
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
         )

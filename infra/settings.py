@@ -168,9 +168,11 @@ class Settings(BaseSettings):
 
     def keyrings(self) -> dict[str, Keyring]:
         """Every purpose's keys, checked: present, long enough, and none used for two purposes."""
-        rings = {p.name: self.keyring(p.name) for p in PURPOSES}
+        rings: dict[str, Keyring] = {}
         owner: dict[str, str] = {}
-        for name, ring in rings.items():
+        for purpose in PURPOSES:
+            name = purpose.name
+            ring = rings[name] = self.keyring(name)
             for kid in ring.keys:
                 if kid in owner:
                     raise UnsafeSecrets(
