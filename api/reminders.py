@@ -138,13 +138,24 @@ _PAGE = _pages.from_string(
     '{% if action %}<form method="post"><button type="submit">{{ action }}</button></form>'
     "{% endif %}</main></body></html>"
 )
+LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The link is not valid (altered, or signed with an unknown key)"},
+    409: {"description": "The link was used already, or the appointment cannot change now"},
+    410: {"description": "The link has expired"},
+    503: {"description": "The clinic's records could not be reached; nothing changed"},
+}
 _WORDS = {
     "confirm": ("Confirmar su cita / Confirm your appointment", "Confirmar / Confirm"),
     "cancel": ("Cancelar su cita / Cancel your appointment", "Cancelar / Cancel"),
 }
 
 
-def _page(status: int, title: str, text: str, **extra: Any) -> HTMLResponse:
+def _page(
+    request: Request, status: int, kind: str, title: str, text: str, **extra: Any
+) -> HTMLResponse:
+    """A page for a person (a browser asks for HTML); problem+json for any other client."""
+    if status >= 400 and "text/html" not in request.headers.get("accept", ""):
+        raise Problem(status, kind, title, text or title)
     values = {"lang": "es", "when": None, "action": None, "clinic": "", "address": "", **extra}
     return HTMLResponse(
         _PAGE.render(title=title, text=text, **values),
@@ -153,16 +164,20 @@ def _page(status: int, title: str, text: str, **extra: Any) -> HTMLResponse:
     )
 
 
-def _refused(error: LinkRefused) -> HTMLResponse:
+def _refused(request: Request, error: LinkRefused) -> HTMLResponse:
     if error.reason == "expired":
         return _page(
+            request,
             410,
+            "link-expired",
             "Enlace caducado / Link expired",
             "Este enlace ha caducado. "
             "Llame a la clínica. / This link has expired. Please call the clinic.",
         )
     return _page(
+        request,
         400,
+        "link-invalid",
         "Enlace no válido / Invalid link",
         "Este enlace no es válido. / This link is not valid.",
     )
@@ -173,18 +188,25 @@ async def _visit(running: Services, link: Link) -> tuple[dict[str, Any] | None, 
     return visit, await asyncio.to_thread(running.reminders.policy)
 
 
-@router.get("/reminder-links/{token}", response_class=HTMLResponse, dependencies=[Depends(public)])
-async def show_link(token: str, running: Running) -> HTMLResponse:
+@router.get(
+    "/reminder-links/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(public)],
+    responses=LINK_ANSWERS,
+)
+async def show_link(token: str, request: Request, running: Running) -> HTMLResponse:
     try:
         link = running.links.verify(token, datetime.now(UTC))
     except LinkRefused as error:
-        return _refused(error)
+        return _refused(request, error)
     visit, policy = await _visit(running, link)
     if visit is None:
-        return _page(404, "Cita no encontrada / Appointment not found", "")
+        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
     title, button = _WORDS[link.action.value]
     return _page(
+        request,
         200,
+        "",
         title,
         "",
         when=_local(visit, policy),
@@ -201,18 +223,25 @@ def _local(visit: dict[str, Any], policy: Policy) -> str:
     return f"{spoken(start, zone, 'es')} / {spoken(start, zone, 'en')}"
 
 
-@router.post("/reminder-links/{token}", response_class=HTMLResponse, dependencies=[Depends(public)])
+@router.post(
+    "/reminder-links/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(public)],
+    responses=LINK_ANSWERS,
+)
 async def use_link(token: str, request: Request, running: Running) -> HTMLResponse:
     try:
         link = running.links.verify(token, datetime.now(UTC))
     except LinkRefused as error:
-        return _refused(error)
+        return _refused(request, error)
     visit, policy = await _visit(running, link)
     if visit is None:
-        return _page(404, "Cita no encontrada / Appointment not found", "")
+        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
     if not await running.link_uses.take(link.use_id):
         return _page(
+            request,
             409,
+            "link-used",
             "Enlace ya usado / Link already used",
             "Este enlace ya se usó. / This link was used already.",
         )
@@ -234,11 +263,13 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
             done = "Su cita está cancelada. / Your appointment is cancelled."
     except StoreUnavailable:
         await running.link_uses.give_back(link.use_id)
-        return _page(503, "Inténtelo de nuevo / Please try again", "")
+        return _page(request, 503, "store-unavailable", "Inténtelo de nuevo / Please try again", "")
     except DomainError as error:
-        return _page(409, "No se pudo / Not possible", str(error))
+        return _page(request, 409, "transition-refused", "No se pudo / Not possible", str(error))
     return _page(
+        request,
         200,
+        "",
         "Hecho / Done",
         done,
         when=_local(visit, policy),

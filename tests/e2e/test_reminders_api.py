@@ -16,6 +16,8 @@ from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import NEXT_MONDAY, appointment, set_up
 from tests.integration.reminder_helpers import register_remindable
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
 
 async def booked(
     http: httpx.AsyncClient, sign_in: SignIn, platform: Platform
@@ -59,11 +61,11 @@ async def test_a_confirm_link_confirms_once_and_is_refused_after(
     appointment_id, _ = await booked(anonymous, sign_in, platform)
     path = link(platform, appointment_id, LinkAction.CONFIRM, datetime.now(UTC))
 
-    shown = await anonymous.get(path)
+    shown = await anonymous.get(path, headers=BROWSER)
     assert shown.status_code == 200
     assert "lunes 4 de marzo de 2030 a las 10:00" in shown.text
     assert "Paciente" not in shown.text, "the page reveals only time and place"
-    used = await anonymous.post(path)
+    used = await anonymous.post(path, headers=BROWSER)
     assert used.status_code == 200, used.text
     assert (await status_of(platform, appointment_id)).status is Status.CONFIRMED
     events = await platform.reader.aggregate_events("scheduling", appointment_id)
@@ -72,7 +74,7 @@ async def test_a_confirm_link_confirms_once_and_is_refused_after(
         "patient",
     )
 
-    again = await anonymous.post(path)
+    again = await anonymous.post(path, headers=BROWSER)
     assert again.status_code == 409
     assert "text/html" in again.headers["content-type"]
     assert "ya se usó" in again.text
@@ -86,14 +88,17 @@ async def test_an_expired_or_altered_link_gets_a_clear_page_and_changes_nothing(
         platform, appointment_id, LinkAction.CONFIRM, datetime.now(UTC) - timedelta(days=15)
     )
     for method in ("GET", "POST"):
-        refused = await anonymous.request(method, expired)
+        refused = await anonymous.request(method, expired, headers=BROWSER)
         assert refused.status_code == 410
         assert "caducado" in refused.text
     fresh = link(platform, appointment_id, LinkAction.CONFIRM, datetime.now(UTC))
-    tampered = await anonymous.post(altered(fresh))
+    tampered = await anonymous.post(altered(fresh), headers=BROWSER)
     assert tampered.status_code == 400
     assert "text/html" in tampered.headers["content-type"]
     assert "no es válido" in tampered.text
+    as_problem = await anonymous.post(altered(fresh))
+    assert as_problem.status_code == 400
+    assert as_problem.json()["type"].endswith("/link-invalid")
     assert (await status_of(platform, appointment_id)).status is Status.BOOKED
 
 
@@ -102,7 +107,7 @@ async def test_a_cancel_link_cancels_as_the_patient(
 ) -> None:
     appointment_id, _ = await booked(anonymous, sign_in, platform)
     path = link(platform, appointment_id, LinkAction.CANCEL, datetime.now(UTC))
-    assert (await anonymous.post(path)).status_code == 200
+    assert (await anonymous.post(path, headers=BROWSER)).status_code == 200
     events = await platform.reader.aggregate_events("scheduling", appointment_id)
     cancelled = events[-1]
     assert cancelled.event_type == "AppointmentCancelled"
