@@ -13,6 +13,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from clinic.platform import Platform
 from commands.patients import Consents, UpdatePatient
@@ -228,6 +229,8 @@ async def test_while_smtp_is_down_sends_back_off_and_are_delivered_once_it_is_ba
     written = await asyncio.to_thread(
         platform.reminders.send_now, SendReminder(patient_id=patient, text="Hola"), META
     )
+    failed_before = _sample("sonrisa_reminders_failed_total", channel="email", final="false")
+    sent_before = _sample("sonrisa_reminders_sent_total", channel="email")
     down = SmtpServer(port=free_port())  # nothing listens there yet
     clock = Clock(datetime.now(MADRID) + timedelta(seconds=1))
     sending = dispatcher(platform, down, clock)
@@ -255,6 +258,18 @@ async def test_while_smtp_is_down_sends_back_off_and_are_delivered_once_it_is_ba
         await eventually(lambda: _status(platform, written.id, "sent"), what="sent")
     finally:
         down.stop()
+    assert _sample("sonrisa_reminders_failed_total", channel="email", final="false") == (
+        failed_before + 2
+    )
+    assert _sample("sonrisa_reminders_sent_total", channel="email") == sent_before + 1
+    clock.now += timedelta(hours=1)
+    await sending.dispatch_once()
+    assert _sample("sonrisa_reminders_due") == 0
+    assert _sample("sonrisa_reminders_oldest_due_seconds") == 0
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def _claimed(sending: Any) -> bool:
