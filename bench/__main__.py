@@ -11,7 +11,9 @@
 (f) availability for one provider over one week, p50/p99, vs the same SQL run bare;
 (t) `clinic up` from start to serving with 10,000 and 200,000 events in the store;
 (u) rebuilding the Mongo patient chart vs pymongo `insert_many` of the same documents;
-(v) 300 registrations at once, p50/p99, and any that failed.
+(v) 300 registrations at once, p50/p99, and any that failed;
+(j) reminder emails/s vs raw aiosmtplib; (k) due-to-sent delay, p50/p99, 5,000 due within a
+minute; (l) AppointmentBooked events to reminders scheduled, events/s.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -31,7 +33,18 @@ import time
 
 from rich.console import Console
 
-from bench import burst, chart, cpu, lag, rebuild, register, relaying, scheduling, startup
+from bench import (
+    burst,
+    chart,
+    cpu,
+    lag,
+    rebuild,
+    register,
+    relaying,
+    reminders,
+    scheduling,
+    startup,
+)
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table
 from clinic.supervisor import event_loop_factory
@@ -71,6 +84,8 @@ async def main(sizes: Sizes, console: Console, *, in_process: bool) -> None:
             rows += await scheduling.run(harness, sizes)
         with console.status("(v) registrations all at once"):
             rows += await burst.run(harness, sizes)
+        with console.status("(j) (k) (l) the reminder worker"):
+            rows += await reminders.run(harness, sizes)
         with console.status("(t) clinic up from start to serving"):
             rows += await startup.run(harness, sizes)
     finally:

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, NotFound, WallClock, Written
+from commands.base import ClinicApplication, Command, Decided, NotFound, WallClock, Written
 from domain.reminders import (
     POLICY_ID,
     RECALL,
@@ -224,30 +224,42 @@ class Reminders(ClinicApplication):
 
     def record_sent(
         self,
-        reminder: UUID,
+        reminder: UUID | Reminder,
         channel: Channel,
         provider_message_id: str,
         consent: dict[str, bool],
         sent_at: datetime,
         meta: Meta,
     ) -> Written:
-        return self.change(
+        return self._on(
             reminder,
-            Reminder,
             lambda r: r.record_sent(channel.value, provider_message_id, sent_at, consent, meta),
         )
 
     def record_failure(
-        self, reminder: UUID, channel: Channel, reason: str, now: datetime, meta: Meta
+        self, reminder: UUID | Reminder, channel: Channel, reason: str, now: datetime, meta: Meta
     ) -> Written:
-        return self.change(
-            reminder,
-            Reminder,
-            lambda r: r.record_failure(channel.value, reason, now, self.backoff, meta),
+        return self._on(
+            reminder, lambda r: r.record_failure(channel.value, reason, now, self.backoff, meta)
         )
 
-    def skip(self, reminder: UUID, reason: Skip, consent: dict[str, bool], meta: Meta) -> Written:
-        return self.change(reminder, Reminder, lambda r: r.skip(reason, consent, meta))
+    def skip(
+        self, reminder: UUID | Reminder, reason: Skip, consent: dict[str, bool], meta: Meta
+    ) -> Written:
+        return self._on(reminder, lambda r: r.skip(reason, consent, meta))
+
+    def _on(self, reminder: UUID | Reminder, decide: Callable[[Reminder], None]) -> Written:
+        """Decide on the reminder as the dispatcher loaded it (saving a second read), or load
+        it by id; a concurrent change to it makes the save a `StaleVersion`, never a loss."""
+        if isinstance(reminder, UUID):
+            return self.change(reminder, Reminder, decide)
+        loaded = reminder
+
+        def attempt() -> tuple[Reminder, Decided]:
+            decide(loaded)
+            return loaded, Decided()
+
+        return self._save_decided(attempt)
 
     def plan_of(self, appointment_id: UUID) -> ReminderPlan | None:
         return self._plan(appointment_id)

@@ -201,6 +201,18 @@ class ReminderQueries:
             version,
         )
 
+    async def settle_all(self, settled: dict[UUID, int]) -> None:
+        """`settle` for many reminders in one statement."""
+        if settled:
+            await self.pool.execute(
+                "UPDATE reminders r SET claimed_by = NULL, lease_until = NULL, "
+                "settled_version = greatest(r.settled_version, s.version) "
+                "FROM unnest($1::uuid[], $2::bigint[]) AS s(id, version) "
+                "WHERE r.aggregate_id = s.id",
+                list(settled),
+                list(settled.values()),
+            )
+
     async def release(self, worker: str) -> None:
         """Give back what `worker` claimed and did not get to (a clean stop)."""
         await self.pool.execute(

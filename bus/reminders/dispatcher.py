@@ -18,6 +18,7 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 from bus.reminders.messages import render
+from commands.base import StaleVersion
 from commands.reminders import Reminders
 from domain.reminders import Channel, Contact, Kind, Policy, Reminder, Skip, choose_channel
 from domain.reminders.policy import address_of
@@ -46,6 +47,8 @@ class DueReminders(Protocol):
     ) -> list[UUID]: ...
 
     async def settle(self, reminder: UUID, version: int) -> None: ...
+
+    async def settle_all(self, settled: dict[UUID, int]) -> None: ...
 
     async def release(self, worker: str) -> None: ...
 
@@ -132,51 +135,64 @@ class Dispatcher:
         if not claimed:
             return 0
         policy = await asyncio.to_thread(self.reminders.policy)
-        for reminder_id in claimed:
-            if stop is not None and stop.is_set():
-                break  # what is left is released on the way out
-            await self._one(reminder_id, policy, self.now())
+        # Settled together at the end: a worker that dies first leaves them leased, and the
+        # next one finds in the event store that they are done.
+        settled: dict[UUID, int] = {}
+        try:
+            for reminder_id in claimed:
+                if stop is not None and stop.is_set():
+                    break  # what is left is released on the way out
+                settled[reminder_id] = await self._one(reminder_id, policy, self.now())
+        finally:
+            await self.due.settle_all(settled)
         return len(claimed)
 
-    async def _one(self, reminder_id: UUID, policy: Policy, now: datetime) -> None:
+    async def _one(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
+        """Sends the reminder if it is still due; the version the event store has it at."""
+        try:
+            return await self._send(reminder_id, policy, now)
+        except StaleVersion:
+            # Changed meanwhile (a reschedule re-armed it, another worker after a lease ran
+            # out): what the event store holds now decides what happens next.
+            return await asyncio.to_thread(self._version, reminder_id)
+
+    async def _send(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
         reminder = await asyncio.to_thread(self.reminders.due, reminder_id, now)
         if reminder is None:
-            version = await asyncio.to_thread(self._version, reminder_id)
-            await self.due.settle(reminder_id, version)
-            return
+            return await asyncio.to_thread(self._version, reminder_id)
         contact = await self.due.contact(reminder.patient_id)
         consent = dict(contact.consents) if contact else {}
         usable = tuple(c for c in policy.channels if c in self.senders)
         choice = choose_channel(usable, contact)
         if isinstance(choice, Skip):
             written = await asyncio.to_thread(
-                self.reminders.skip, reminder_id, choice, consent, self.meta
+                self.reminders.skip, reminder, choice, consent, self.meta
             )
             REMINDERS_SKIPPED.labels(choice.value).inc()
-            await self.due.settle(reminder_id, written.version)
-            return
+            return written.version
         assert contact is not None
         outgoing = self._message(reminder, policy, contact, choice)
         try:
             provider_id = await self.senders[choice].send(outgoing)
         except SendFailed as error:
+            attempt = reminder.attempts + 1
             written = await asyncio.to_thread(
-                self.reminders.record_failure, reminder_id, choice, str(error), now, self.meta
+                self.reminders.record_failure, reminder, choice, str(error), now, self.meta
             )
-            final = reminder.attempts + 1 >= self.reminders.backoff.attempts
+            final = attempt >= self.reminders.backoff.attempts
             REMINDERS_FAILED.labels(choice.value, str(final).lower()).inc()
             log.warning(
                 "reminder send failed",
                 reminder_id=str(reminder_id),
                 channel=choice.value,
-                attempt=reminder.attempts + 1,
+                attempt=attempt,
                 final=final,
                 error=type(error.__cause__ or error).__name__,
             )
         else:
             written = await asyncio.to_thread(
                 self.reminders.record_sent,
-                reminder_id,
+                reminder,
                 choice,
                 provider_id,
                 consent,
@@ -184,7 +200,7 @@ class Dispatcher:
                 self.meta,
             )
             REMINDERS_SENT.labels(choice.value).inc()
-        await self.due.settle(reminder_id, written.version)
+        return written.version
 
     def _version(self, reminder_id: UUID) -> int:
         try:
