@@ -325,3 +325,60 @@ async def test_two_workers_with_500_due_reminders_send_each_exactly_once(
         return all([await _status(platform, r, "sent") for r in ids])
 
     await eventually(recorded, within=60, what="every send recorded")
+
+
+async def test_a_completed_check_up_brings_a_recall_six_months_later(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, worker: None
+) -> None:
+    patient = await register_remindable(platform, 6)
+    clinic = await clinic_with(anonymous, sign_in, platform, patient)
+    booked = (await book(anonymous, clinic, patient)).json()["id"]
+    for step in ("check-in", "complete"):
+        done = await anonymous.post(f"/api/appointments/{booked}/{step}", headers=clinic.desk)
+        assert done.status_code == 200, done.text
+
+    async def recalled() -> bool:
+        return any(r["kind"] == "recall" for r in await due_list(platform, booked))
+
+    await eventually(recalled, what="the recall in the due list")
+    listed = await due_list(platform, booked)
+    recall = next(r for r in listed if r["kind"] == "recall")
+    completed = datetime.fromisoformat(recall["changed_at"]).astimezone(MADRID)
+    due = datetime.fromisoformat(recall["due_at"]).astimezone(MADRID)
+    assert (due.year * 12 + due.month) - (completed.year * 12 + completed.month) == 6
+    assert {r["status"] for r in listed if r["kind"] == "appointment"} == {"cancelled"}
+
+
+async def test_the_confirm_link_in_the_email_confirms_the_appointment(
+    anonymous: httpx.AsyncClient,
+    sign_in: SignIn,
+    platform: Platform,
+    worker: None,
+    smtp: SmtpServer,
+) -> None:
+    patient = await register_remindable(platform, 10)
+    clinic = await clinic_with(anonymous, sign_in, platform, patient)
+    booked = (await book(anonymous, clinic, patient)).json()["id"]
+    await eventually(lambda: _count(due_list(platform, booked), 2), what="the due list")
+    await consents_known(platform, patient, True)
+    await dispatcher(platform, smtp, Clock(SATURDAY_10 + timedelta(seconds=1))).dispatch_once()
+    (sent,) = smtp.mailbox.messages
+    confirm = next(
+        line.split(": ", 1)[1]
+        for line in text_of(sent).splitlines()
+        if line.startswith("Confirmar: ")
+    )
+    path = confirm.removeprefix("https://clinic.example.test")
+    used = await anonymous.post(path, headers={"Accept": "text/html"})
+    assert used.status_code == 200, used.text
+    await eventually(
+        lambda: _appointment_status(anonymous, booked, clinic.desk, "confirmed"),
+        what="the appointment confirmed",
+    )
+
+
+async def _appointment_status(
+    http: httpx.AsyncClient, appointment_id: str, headers: dict[str, str], status: str
+) -> bool:
+    found = await http.get(f"/api/appointments/{appointment_id}", headers=headers)
+    return bool(found.json().get("status") == status)
