@@ -230,10 +230,13 @@ class Reminders(ClinicApplication):
         consent: dict[str, bool],
         sent_at: datetime,
         meta: Meta,
+        segments: int | None = None,
     ) -> Written:
         return self._on(
             reminder,
-            lambda r: r.record_sent(channel.value, provider_message_id, sent_at, consent, meta),
+            lambda r: r.record_sent(
+                channel.value, provider_message_id, sent_at, consent, meta, segments
+            ),
         )
 
     def record_failure(

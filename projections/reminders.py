@@ -91,6 +91,7 @@ class DueList(PostgresProjection):
                 sent_at=payload["sent_at"],
                 attempts=payload["attempt"],
                 consent=payload["consent"],
+                segments=payload.get("segments"),
             )
         elif kind == "ReminderFailed":
             doc.update(attempts=payload["attempt"], last_error=payload["reason"])

@@ -20,7 +20,16 @@ from uuid import UUID, uuid4
 from bus.reminders.messages import render
 from commands.base import StaleVersion
 from commands.reminders import Reminders
-from domain.reminders import Channel, Contact, Kind, Policy, Reminder, Skip, choose_channel
+from domain.reminders import (
+    Channel,
+    Contact,
+    Kind,
+    Policy,
+    Reminder,
+    Skip,
+    choose_channel,
+    sms_segments,
+)
 from domain.reminders.policy import address_of
 from domain.shared import Meta
 from infra.links import LinkAction, LinkSigner
@@ -198,6 +207,7 @@ class Dispatcher:
                 consent,
                 self.now(),
                 self.meta,
+                None if choice is Channel.EMAIL else sms_segments(outgoing.text),
             )
             REMINDERS_SENT.labels(choice.value).inc()
         return written.version

@@ -10,6 +10,7 @@ from domain.reminders.policy import (
     Skip,
     choose_channel,
     real_local,
+    sms_segments,
 )
 from domain.reminders.reminder import (
     POLICY_ID,
@@ -40,4 +41,5 @@ __all__ = [
     "plan_id",
     "real_local",
     "reminder_id",
+    "sms_segments",
 ]

@@ -199,3 +199,21 @@ def choose_channel(order: tuple[Channel, ...], contact: Contact | None) -> Chann
 
 def address_of(contact: Contact, channel: Channel) -> str | None:
     return contact.email if channel is Channel.EMAIL else contact.phone
+
+
+# GSM 03.38: the basic alphabet (one septet each) and its extension (two septets each).
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments `text` costs: 160 characters in one GSM-7 segment (153 each when
+    split), but a single character outside GSM-7 (á, í, ó, ú…) makes it UCS-2, 70 (67)."""
+    if all(c in _GSM7 or c in _GSM7_EXTENSION for c in text):
+        septets = sum(2 if c in _GSM7_EXTENSION else 1 for c in text)
+        return 1 if septets <= 160 else -(-septets // 153)
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)

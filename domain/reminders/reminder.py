@@ -127,7 +127,10 @@ class Reminder(Aggregate):
         sent_at: datetime,
         consent: dict[str, bool],
         meta: Meta,
+        segments: int | None = None,
     ) -> None:
+        """`consent` is what the patient consented to as the send relied on it; `segments`
+        what an SMS cost."""
         self._require_pending("send")
         self._sent(
             channel=channel,
@@ -135,6 +138,7 @@ class Reminder(Aggregate):
             sent_at=sent_at,
             attempt=self.attempts + 1,
             consent=consent,
+            segments=segments,
             meta=meta,
         )
 
@@ -146,6 +150,7 @@ class Reminder(Aggregate):
         sent_at: datetime,
         attempt: int,
         consent: dict[str, bool],
+        segments: int | None,
         meta: Meta,
     ) -> None:
         self.status = Status.SENT

@@ -146,4 +146,5 @@ async def test_a_patient_who_consents_to_sms_only_gets_an_sms(
     found = await platform.reminder_queries.reminder(written.id)
     assert found is not None
     assert (found["channel"], found["provider_message_id"]) == ("sms", "SM123")
+    assert found["segments"] == 1
     assert parse_qs(provider.requests[0]["body"].decode())["To"] == ["+34600000300"]

@@ -23,6 +23,7 @@ from domain.reminders import (
     choose_channel,
     real_local,
     reminder_id,
+    sms_segments,
 )
 from domain.reminders.reminder import ReminderPolicy, policy_fields, policy_from
 from domain.shared import InvalidValue, Meta, TransitionRefused
@@ -239,3 +240,14 @@ def test_a_cancelled_reminder_stays_cancelled() -> None:
     reminder.move(local(2026, 12, 10, 9, 0), local(2026, 12, 10, 11, 0), META)
     assert reminder.status is Status.CANCELLED
     assert not reminder.is_due(local(2027, 1, 1, 0, 0))
+
+
+def test_an_sms_is_counted_in_segments_and_one_accent_makes_it_ucs2() -> None:
+    assert sms_segments("Mañana ¿viene? ¡Gracias! é ü Ñ") == 1
+    assert sms_segments("x" * 160) == 1
+    assert sms_segments("x" * 161) == 2
+    assert sms_segments("x" * 306) == 2
+    assert sms_segments("€" * 80) == 1, "an extension character takes two septets"
+    assert sms_segments("€" * 81) == 2
+    assert sms_segments("a" * 69 + "á") == 1, "one á: UCS-2, 70 to a segment"
+    assert sms_segments("a" * 70 + "á") == 2
