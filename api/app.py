@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import audit, health, identity, patients, scheduling, treatments, web
+from api import audit, health, identity, patients, reminders, scheduling, treatments, web
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -25,6 +25,7 @@ ROUTERS = (
     *scheduling.routers,
     treatments.router,
     audit.router,
+    reminders.router,
     web.router,
 )
 # FastAPI's own documentation routes: public by decision.

@@ -39,8 +39,11 @@ PLANS_WRITE = "plans:write"  # draft plans, add and withdraw items, present, tak
 CATALOGUE_READ = "catalogue:read"  # procedures, fees, bills of materials (no patient data)
 CATALOGUE_MANAGE = "catalogue:manage"  # add procedures, change fees
 REPORTS_READ = "reports:read"  # production per provider and day (no patient data)
-_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE}
 _CLINICIAN = {TREATMENTS_READ, TREATMENTS_WRITE, PLANS_WRITE, CATALOGUE_READ}
+REMINDERS_READ = "reminders:read"  # reminders sent, due, failed; the policy
+REMINDERS_SEND = "reminders:send"  # send one now
+REMINDERS_MANAGE = "reminders:manage"  # the clinic's reminder policy
+_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE, REMINDERS_READ, REMINDERS_SEND}
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(
@@ -51,6 +54,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             STAFF_MANAGE,
             SCHEDULE_MANAGE,
             APPOINTMENTS_OVERRIDE,
+            REMINDERS_MANAGE,
             *_DESK,
             TREATMENTS_READ,
             CATALOGUE_READ,
@@ -96,6 +100,7 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
             TREATMENTS_READ,
             CATALOGUE_READ,
             REPORTS_READ,
+            REMINDERS_READ,
         }
     ),
 }

@@ -11,15 +11,19 @@ from dataclasses import dataclass
 
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.reminders import Reminders
 from commands.scheduling import Scheduling
 from commands.treatments import Treatments
+from infra.links import LinkSigner
 from infra.settings import Settings
 from projections.identity import StaffQueries
 from projections.patients import PatientQueries
+from projections.reminders import ReminderQueries
 from projections.scheduling import SchedulingQueries
 from projections.treatments import TreatmentQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
+from security.reminder_links import LinkUses
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
 
@@ -42,3 +46,7 @@ class Services:
     readiness: Readiness
     treatments: Treatments
     treatment_records: TreatmentQueries
+    reminders: Reminders
+    reminder_list: ReminderQueries
+    links: LinkSigner
+    link_uses: LinkUses

@@ -86,6 +86,31 @@ def _consumer_parts(platform: Platform, names: list[str]) -> dict[str, Part]:
     return {f"projector:{n}": platform.consumer(n).run for n in names}
 
 
+def _reminder_parts(platform: Platform) -> dict[str, Part]:
+    """The reminder worker: its consumer of scheduling's events, and its dispatcher."""
+    return {
+        "reminders:consumer": platform.reminder_consumer().run,
+        "reminders:dispatcher": platform.reminder_dispatcher().run,
+    }
+
+
+@app.command()
+def reminders() -> None:
+    """The reminder worker: schedules reminders from appointment events and sends them."""
+
+    async def main(settings: Settings) -> None:
+        platform = await _open(settings, mongo=False)
+        _serve_metrics(settings)
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        try:
+            await supervise(_reminder_parts(platform), stop)
+        finally:
+            await platform.close()
+
+    _run(main)
+
+
 @app.command()
 def migrate() -> None:
     """Create the database, event store tables and read-model schemas (safe to repeat)."""
@@ -157,7 +182,7 @@ def api() -> None:
 
 @app.command()
 def up() -> None:
-    """API, relay, projectors (and the embedded Mongo server) in one supervised process."""
+    """API, relay, projectors, the reminder worker (and the embedded Mongo server), supervised."""
 
     async def main(settings: Settings) -> None:
         stop = asyncio.Event()
@@ -188,6 +213,7 @@ def up() -> None:
                 parts["health"] = platform.watch_dependencies
                 parts["relay"] = platform.relay().run
                 parts.update(_consumer_parts(platform, list(platform.projectors)))
+                parts.update(_reminder_parts(platform))
                 console.print(
                     f"Sonrisa is running on http://{settings.host}:{settings.port} "
                     f"(API docs at /docs); Ctrl-C stops it"
@@ -503,7 +529,7 @@ def secrets_init() -> None:
 
 @secrets_app.command("rotate")
 def secrets_rotate(
-    purpose: Annotated[str, typer.Argument(help="jwt, audit or data")],
+    purpose: Annotated[str, typer.Argument(help="jwt, audit, data or links")],
 ) -> None:
     """A new current key for PURPOSE; the old key keeps verifying what it signed until removed."""
     if purpose not in PURPOSE:

@@ -22,15 +22,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 from api.services import Services
 from bus.consumer import ConsumerRunner
 from bus.relay import POSITION_DDL, Relay
+from bus.reminders.choreography import AppointmentReactions
+from bus.reminders.dispatcher import Dispatcher, Links
 from clinic import registry
 from commands.base import ClinicApplication
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.reminders import Reminders
 from commands.scheduling import Scheduling
 from commands.treatments import Treatments
+from domain.reminders import Backoff, Channel
 from infra import mongo
 from infra.db import UNAVAILABLE, create_pool, ensure_database
 from infra.eventstore import Envelope, EventStoreReader
+from infra.links import LinkSigner
+from infra.outbound import HttpSmsConfig, HttpSmsSender, Sender, SmtpConfig, SmtpSender
 from infra.readiness import ReadModelStates
 from infra.sealing import Sealer
 from infra.settings import Settings
@@ -39,10 +45,12 @@ from projections.identity import StaffQueries
 from projections.mongo import MongoProjection, MongoStore
 from projections.patients import PatientQueries
 from projections.postgres import PostgresProjection, PostgresStore
+from projections.reminders import ReminderQueries
 from projections.scheduling import SchedulingQueries
 from projections.treatments import TreatmentQueries
 from security.access_log import AccessLog
 from security.idempotency import IdempotencyKeys
+from security.reminder_links import LinkUses
 from security.sessions import Tokens
 from security.throttle import Limits, LoginThrottle
 
@@ -100,6 +108,7 @@ class Platform:
     throttle: LoginThrottle
     access_log: AccessLog
     idempotency: IdempotencyKeys
+    links: LinkSigner  # signs patients' confirm and cancel links
     projectors: dict[str, Projector] = field(default_factory=dict)
     states: ReadModelStates = field(default_factory=ReadModelStates)
     _seen: dict[str, str] | None = None  # the dependencies as `watch_dependencies` last saw
@@ -148,6 +157,14 @@ class Platform:
             ),
             access_log=AccessLog(pool, keys["audit"]),
             idempotency=IdempotencyKeys(pool),
+            links=LinkSigner(keys["links"]),
+        )
+        reminders = applications[Reminders]
+        assert isinstance(reminders, Reminders)
+        reminders.backoff = Backoff(
+            first=timedelta(seconds=settings.reminders_retry_first_seconds),
+            longest=timedelta(seconds=settings.reminders_retry_longest_seconds),
+            attempts=settings.reminders_attempts,
         )
         platform.projectors = {
             p.name: Projector(p, store_for(p, pool, database), reader) for p in registry.READ_MODELS
@@ -175,6 +192,71 @@ class Platform:
     def treatments(self) -> Treatments:
         return self.application(Treatments)
 
+    @property
+    def reminders(self) -> Reminders:
+        return self.application(Reminders)
+
+    @property
+    def reminder_queries(self) -> ReminderQueries:
+        return ReminderQueries(self.pool)
+
+    def reminder_senders(self) -> dict[Channel, Sender]:
+        """Email always; SMS and WhatsApp when an HTTP provider is configured."""
+        s = self.settings
+        senders: dict[Channel, Sender] = {
+            Channel.EMAIL: SmtpSender(
+                SmtpConfig(
+                    s.smtp_host,
+                    s.smtp_port,
+                    s.smtp_tls,
+                    s.smtp_username,
+                    s.smtp_password.get_secret_value() if s.smtp_password else None,
+                    s.smtp_sender,
+                    s.smtp_timeout_seconds,
+                )
+            )
+        }
+        if s.sms_url:
+            token = s.sms_token.get_secret_value() if s.sms_token else ""
+            for channel in (Channel.SMS, Channel.WHATSAPP):
+                senders[channel] = HttpSmsSender(
+                    HttpSmsConfig(
+                        s.sms_url,
+                        s.sms_provider,
+                        s.sms_account,
+                        token,
+                        s.sms_sender,
+                        whatsapp=channel is Channel.WHATSAPP,
+                    )
+                )
+        return senders
+
+    def reminder_dispatcher(self, worker: str | None = None) -> Dispatcher:
+        s = self.settings
+        return Dispatcher(
+            self.reminders,
+            self.reminder_queries,
+            self.reminder_senders(),
+            Links(self.links, s.public_url, timedelta(days=s.reminder_link_days)),
+            batch_size=s.reminders_batch_size,
+            lease_seconds=s.reminders_lease_seconds,
+            poll_seconds=s.reminders_poll_seconds,
+            worker=worker,
+        )
+
+    def reminder_consumer(self) -> ConsumerRunner:
+        reactions = AppointmentReactions(self.reminders, self.reader)
+        return ConsumerRunner(
+            reactions,
+            rabbitmq_url=self.settings.rabbitmq_url,
+            exchange=self.settings.exchange,
+            queue=self.settings.queue_name(reactions.name),
+            batch_size=self.settings.consumer_batch_size,
+            batch_wait_seconds=self.settings.consumer_batch_wait_seconds,
+            attempts=self.settings.consumer_attempts,
+            transient=TRANSIENT_ERRORS,
+        )
+
     def services(self) -> Services:
         """What the HTTP layer works with."""
         return Services(
@@ -192,12 +274,22 @@ class Platform:
             readiness=self.readiness,
             treatments=self.treatments,
             treatment_records=TreatmentQueries(self.pool, self.mongo_db, self.reader, self.states),
+            reminders=self.reminders,
+            reminder_list=self.reminder_queries,
+            links=self.links,
+            link_uses=LinkUses(self.pool),
         )
 
     async def migrate(self, *, mongo: bool = True) -> None:
         """Create what the event store and read models need; safe to run again."""
         await self.pool.execute(POSITION_DDL)
-        for part in (self.tokens, self.throttle, self.access_log, self.idempotency):
+        for part in (
+            self.tokens,
+            self.throttle,
+            self.access_log,
+            self.idempotency,
+            LinkUses(self.pool),
+        ):
             await part.migrate()
         for projector in self.projectors.values():
             if mongo or not isinstance(projector.store, MongoStore):
@@ -219,6 +311,11 @@ class Platform:
             for name, projector in self.projectors.items()
         ]
 
+    def worker_queues(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The queues of the workers that react to events (the reminder worker)."""
+        reactions = AppointmentReactions
+        return [(self.settings.queue_name(reactions.name), reactions.binding_keys)]
+
     def relay(self) -> Relay:
         return Relay(
             dsn=self.settings.asyncpg_dsn(),
@@ -226,7 +323,7 @@ class Platform:
             reader=self.reader,
             rabbitmq_url=self.settings.rabbitmq_url,
             exchange=self.settings.exchange,
-            queues=self.queues(),
+            queues=[*self.queues(), *self.worker_queues()],
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
         )

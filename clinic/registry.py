@@ -10,12 +10,14 @@ from __future__ import annotations
 from commands.base import ClinicApplication
 from commands.identity import Identity
 from commands.patients import Patients
+from commands.reminders import Reminders
 from commands.scheduling import Scheduling
 from commands.treatments import Treatments
 from infra.eventstore import contexts_of
 from projections.base import Projection
 from projections.identity import StaffDirectory
 from projections.patients import PatientChart, PatientDirectory
+from projections.reminders import DueList, ReminderContacts
 from projections.scheduling import (
     AppointmentBook,
     ClinicSetupView,
@@ -25,7 +27,13 @@ from projections.scheduling import (
 )
 from projections.treatments import TreatmentChart, TreatmentList
 
-APPLICATIONS: tuple[type[ClinicApplication], ...] = (Patients, Identity, Scheduling, Treatments)
+APPLICATIONS: tuple[type[ClinicApplication], ...] = (
+    Patients,
+    Identity,
+    Scheduling,
+    Treatments,
+    Reminders,
+)
 CONTEXTS: tuple[str, ...] = contexts_of(APPLICATIONS)
 
 READ_MODELS: tuple[Projection, ...] = (
@@ -39,6 +47,8 @@ READ_MODELS: tuple[Projection, ...] = (
     PatientRoster(),
     TreatmentChart(),
     TreatmentList(),
+    DueList(),
+    ReminderContacts(),
 )
 
 

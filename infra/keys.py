@@ -39,6 +39,7 @@ PURPOSES = (
     Purpose("jwt", "jwt_secret", "jwt_previous_secrets", "signs access tokens"),
     Purpose("audit", "audit_key", "audit_previous_keys", "MACs the access log"),
     Purpose("data", "data_key", "data_previous_keys", "seals secrets kept in the event store"),
+    Purpose("links", "link_key", "link_previous_keys", "signs patients' confirm/cancel links"),
 )
 PURPOSE = {p.name: p for p in PURPOSES}
 
@@ -142,12 +143,19 @@ def write_secrets_file(path: Path, values: Mapping[str, str], *, replace: bool) 
 
 
 def create_secrets_file(path: Path) -> bool:
-    """Create the file with fresh random keys; False when it already exists (it is kept)."""
+    """Create the file with fresh random keys; False when it already exists (it is kept, and
+    only a purpose added since it was written gets a key of its own)."""
     try:
         write_secrets_file(
             path, {variable(f): v for f, v in fresh_secrets().items()}, replace=False
         )
     except FileExistsError:
+        values = read_secrets_file(path)
+        missing = {
+            variable(f): v for f, v in fresh_secrets().items() if not values.get(variable(f))
+        }
+        if missing:
+            write_secrets_file(path, {**values, **missing}, replace=True)
         return False
     return True
 

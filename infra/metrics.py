@@ -41,3 +41,18 @@ SIGN_IN_THROTTLED = Counter(
     "Sign-in tries refused (account-address, address) or slowed down (account-slowdown)",
     ["limit"],
 )
+REMINDERS_SENT = Counter(
+    "sonrisa_reminders_sent_total", "Reminders handed to a provider, per channel", ["channel"]
+)
+REMINDERS_FAILED = Counter(
+    "sonrisa_reminders_failed_total",
+    "Reminder send attempts that failed, per channel (final: no attempt left)",
+    ["channel", "final"],
+)
+REMINDERS_SKIPPED = Counter(
+    "sonrisa_reminders_skipped_total", "Reminders not sent, per reason", ["reason"]
+)
+REMINDERS_DUE = Gauge("sonrisa_reminders_due", "Reminders due and not yet sent")
+REMINDERS_OLDEST_DUE = Gauge(
+    "sonrisa_reminders_oldest_due_seconds", "How long the oldest due reminder has waited"
+)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     audit_previous_keys: SecretStr | None = None
     data_key: SecretStr | None = None
     data_previous_keys: SecretStr | None = None
+    link_key: SecretStr | None = None
+    link_previous_keys: SecretStr | None = None
     secrets_file: Path = PROJECT_ROOT / ".clinic-secrets"
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "sonrisa"
@@ -84,6 +86,30 @@ class Settings(BaseSettings):
     login_slowdown_max_seconds: float = Field(default=5.0, ge=0)
     login_failure_window_seconds: int = Field(default=900, ge=1)
     web_root: Path = PROJECT_ROOT / "frontend" / "dist"  # the built web app, served at `/`
+    # Reminders (issue 10). Email over SMTP: tls is "auto" (STARTTLS when offered), "starttls",
+    # "tls" (implicit, port 465) or "none". SMS/WhatsApp through an HTTP provider: "twilio"
+    # (Twilio-compatible REST) or "webhook" (JSON, HMAC-SHA256 signed); off while sms_url is unset.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: str = Field(default="auto", pattern="^(auto|starttls|tls|none)$")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "Sonrisa <reminders@localhost>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_url: str | None = None
+    sms_provider: str = Field(default="twilio", pattern="^(twilio|webhook)$")
+    sms_account: str = ""
+    sms_token: SecretStr | None = None
+    sms_sender: str = ""
+    # Where patients' confirm and cancel links point (the API's public address).
+    public_url: str = "http://127.0.0.1:8000"
+    reminder_link_days: int = Field(default=14, ge=1, le=90)
+    reminders_poll_seconds: float = Field(default=1.0, gt=0)
+    reminders_batch_size: int = Field(default=50, ge=1, le=1000)
+    reminders_lease_seconds: float = Field(default=120.0, gt=0)
+    reminders_retry_first_seconds: float = Field(default=60.0, gt=0)
+    reminders_retry_longest_seconds: float = Field(default=3600.0, gt=0)
+    reminders_attempts: int = Field(default=6, ge=1, le=50)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -142,9 +168,11 @@ class Settings(BaseSettings):
 
     def keyrings(self) -> dict[str, Keyring]:
         """Every purpose's keys, checked: present, long enough, and none used for two purposes."""
-        rings = {p.name: self.keyring(p.name) for p in PURPOSES}
+        rings: dict[str, Keyring] = {}
         owner: dict[str, str] = {}
-        for name, ring in rings.items():
+        for purpose in PURPOSES:
+            name = purpose.name
+            ring = rings[name] = self.keyring(name)
             for kid in ring.keys:
                 if kid in owner:
                     raise UnsafeSecrets(

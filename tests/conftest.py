@@ -66,7 +66,7 @@ async def _delete_queues(platform: Platform, *, exchange_too: bool = False) -> N
     connection = await aio_pika.connect(platform.settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel()
-        for queue, _ in platform.queues():
+        for queue, _ in [*platform.queues(), *platform.worker_queues()]:
             await channel.queue_delete(queue)
             await channel.queue_delete(f"{queue}.dlq")
         if exchange_too:

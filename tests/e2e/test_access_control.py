@@ -241,3 +241,38 @@ async def test_the_api_documentation_is_public(anonymous: httpx.AsyncClient) -> 
     schema = await anonymous.get("/openapi.json")
     assert schema.status_code == 200
     assert "/api/patients" in schema.json()["paths"]
+
+
+def test_reminders_are_read_by_staff_and_auditors_sent_by_the_desk_and_set_by_admins() -> None:
+    readers = {r.value for r in Role if permitted((r.value,), "reminders:read")}
+    senders = {r.value for r in Role if permitted((r.value,), "reminders:send")}
+    managers = {r.value for r in Role if permitted((r.value,), "reminders:manage")}
+    assert readers == {"admin", "dentist", "hygienist", "receptionist", "auditor"}
+    assert senders == {"admin", "dentist", "hygienist", "receptionist"}
+    assert managers == {"admin"}
+    guarded = {(m, r.path): guard_of(r) for r in app_routes() for m in r.methods or ()}
+    assert guarded[("GET", "/api/reminders")] == ("guarded", "reminders:read")
+    assert guarded[("POST", "/api/reminders")] == ("guarded", "reminders:send")
+    assert guarded[("PUT", "/api/reminders/policy")] == ("guarded", "reminders:manage")
+    # A patient's link needs no sign-in: the signed link is the permission.
+    assert guarded[("POST", "/api/reminder-links/{token}")] == ("public", None)
+
+
+async def test_reading_reminders_is_in_the_access_log(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform
+) -> None:
+    patient = uuid4()
+    listed = await anonymous.get(
+        f"/api/reminders?patient_id={patient}", headers=await sign_in("auditor")
+    )
+    assert listed.status_code == 200
+    refused = await anonymous.get("/api/reminders", headers=await sign_in("inventory"))
+    assert refused.status_code == 403
+    entries = await platform.access_log.search(
+        patient_id=None, actor=None, since=None, until=None, after_seq=0, limit=100
+    )
+    reads = [e for e in entries if e["action"] == "reminders:read"]
+    assert [(e["actor_role"], e["outcome"]) for e in reads] == [
+        ("auditor", "done"),
+        ("inventory", "refused"),
+    ]

@@ -1,0 +1,278 @@
+"""HTTP for the `reminders` context: staff list reminders and send one now, an admin sets the
+policy, and patients confirm or cancel from the links in their reminders (no sign-in: the
+link is the permission, and its page shows only the visit's time and place)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, select_autoescape
+from pydantic import BaseModel
+
+from api.deps import Running, written
+from api.permissions import (
+    REMINDERS_MANAGE,
+    REMINDERS_READ,
+    REMINDERS_SEND,
+    Actor,
+    allowed,
+    public,
+)
+from api.problems import Problem
+from api.services import Services
+from bus.reminders.messages import spoken
+from commands.base import Instant, NotFound, StoreUnavailable
+from commands.reminders import SendReminder, SetReminderPolicy
+from commands.scheduling import Cancel
+from domain.reminders import Channel, Policy, choose_channel
+from domain.reminders.reminder import policy_fields
+from domain.shared import DomainError, Meta
+from infra.links import Link, LinkAction, LinkRefused
+from projections.reminders import ReminderFilter
+
+router = APIRouter(prefix="/api", tags=["reminders"])
+Reader = Annotated[Actor, Depends(allowed(REMINDERS_READ, patient_data=True))]
+Sender = Annotated[Actor, Depends(allowed(REMINDERS_SEND, patient_data=True))]
+Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
+Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|cancelled)$")]
+
+
+class ReminderPageOut(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class WrittenOut(BaseModel):
+    id: str
+    version: int
+
+
+@router.get("/reminders", response_model=ReminderPageOut)
+async def list_reminders(
+    request: Request,
+    running: Running,
+    who: Reader,
+    patient_id: UUID | None = None,
+    appointment_id: UUID | None = None,
+    status: Status = None,
+    channel: Channel | None = None,
+    due_from: Annotated[Instant | None, Query(alias="from")] = None,
+    due_to: Annotated[Instant | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict[str, Any]:
+    where = ReminderFilter(
+        patient_id,
+        appointment_id,
+        status,
+        channel.value if channel else None,
+        due_from,
+        due_to,
+    )
+    try:
+        page = await running.reminder_list.page(where, cursor, limit)
+    except ValueError as error:
+        raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
+    answer = {"items": page.items, "next_cursor": page.next}
+    request.state.access.details["query"] = {"patient_id": str(patient_id) if patient_id else None}
+    request.state.access.shows(answer)
+    return answer
+
+
+@router.post("/reminders", status_code=202, response_model=WrittenOut)
+async def send_reminder(
+    body: SendReminder, request: Request, response: Response, running: Running, who: Sender
+) -> dict[str, object]:
+    """Sends one now (the worker picks it up at once), if the patient consents to a channel."""
+    patient = body.patient_id
+    if body.appointment_id is not None:
+        plan = await asyncio.to_thread(running.reminders.plan_of, body.appointment_id)
+        if plan is None:
+            raise NotFound(f"appointment {body.appointment_id} has nothing to remind of")
+        patient = plan.patient_id
+    if patient is None:
+        raise Problem(422, "invalid-reminder", "Name an appointment or a patient", "")
+    request.state.access.patient_id = patient
+    policy = await asyncio.to_thread(running.reminders.policy)
+    contact = await running.reminder_list.contact(patient)
+    if not isinstance(choose_channel(policy.channels, contact), Channel):
+        raise Problem(
+            422,
+            "no-consent",
+            "The patient cannot be reminded",
+            "the patient consents to none of the clinic's channels, or has no address on them",
+        )
+    return written(response, await asyncio.to_thread(running.reminders.send_now, body, who.meta))
+
+
+@router.get("/reminders/policy")
+def get_policy(
+    running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
+) -> dict[str, Any]:
+    return policy_fields(running.reminders.policy())
+
+
+@router.put("/reminders/policy")
+def set_policy(
+    body: SetReminderPolicy, who: Manager, response: Response, running: Running
+) -> dict[str, Any]:
+    written(response, running.reminders.set_policy(body, who.meta))
+    return policy_fields(running.reminders.policy())
+
+
+# Patients' links
+
+_pages = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+_PAGE = _pages.from_string(
+    '<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>{{ title }}</title></head><body><main>"
+    "<h1>{{ title }}</h1><p>{{ text }}</p>"
+    "{% if when %}<p><strong>{{ when }}</strong><br>{{ clinic }}"
+    "{% if address %}<br>{{ address }}{% endif %}</p>{% endif %}"
+    '{% if action %}<form method="post"><button type="submit">{{ action }}</button></form>'
+    "{% endif %}</main></body></html>"
+)
+LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The link is not valid (altered, or signed with an unknown key)"},
+    409: {"description": "The link was used already, or the appointment cannot change now"},
+    410: {"description": "The link has expired"},
+    503: {"description": "The clinic's records could not be reached; nothing changed"},
+}
+_WORDS = {
+    "confirm": ("Confirmar su cita / Confirm your appointment", "Confirmar / Confirm"),
+    "cancel": ("Cancelar su cita / Cancel your appointment", "Cancelar / Cancel"),
+}
+
+
+def _page(
+    request: Request, status: int, kind: str, title: str, text: str, **extra: Any
+) -> HTMLResponse:
+    """A page for a person (a browser asks for HTML); problem+json for any other client."""
+    if status >= 400 and "text/html" not in request.headers.get("accept", ""):
+        raise Problem(status, kind, title, text or title)
+    values = {"lang": "es", "when": None, "action": None, "clinic": "", "address": "", **extra}
+    return HTMLResponse(
+        _PAGE.render(title=title, text=text, **values),
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _refused(request: Request, error: LinkRefused) -> HTMLResponse:
+    if error.reason == "expired":
+        return _page(
+            request,
+            410,
+            "link-expired",
+            "Enlace caducado / Link expired",
+            "Este enlace ha caducado. "
+            "Llame a la clínica. / This link has expired. Please call the clinic.",
+        )
+    return _page(
+        request,
+        400,
+        "link-invalid",
+        "Enlace no válido / Invalid link",
+        "Este enlace no es válido. / This link is not valid.",
+    )
+
+
+async def _visit(running: Services, link: Link) -> tuple[dict[str, Any] | None, Policy]:
+    visit = await running.appointment_book.appointment(link.appointment_id)
+    return visit, await asyncio.to_thread(running.reminders.policy)
+
+
+@router.get(
+    "/reminder-links/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(public)],
+    responses=LINK_ANSWERS,
+)
+async def show_link(token: str, request: Request, running: Running) -> HTMLResponse:
+    try:
+        link = running.links.verify(token, datetime.now(UTC))
+    except LinkRefused as error:
+        return _refused(request, error)
+    visit, policy = await _visit(running, link)
+    if visit is None:
+        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
+    title, button = _WORDS[link.action.value]
+    return _page(
+        request,
+        200,
+        "",
+        title,
+        "",
+        when=_local(visit, policy),
+        clinic=policy.clinic_name,
+        address=policy.clinic_address,
+        action=button,
+    )
+
+
+def _local(visit: dict[str, Any], policy: Policy) -> str:
+    """The visit's time on the clinic's clock, in Spanish and English: all the page reveals."""
+    start = datetime.fromisoformat(visit["start"])
+    zone = policy.clinic_zone
+    return f"{spoken(start, zone, 'es')} / {spoken(start, zone, 'en')}"
+
+
+@router.post(
+    "/reminder-links/{token}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(public)],
+    responses=LINK_ANSWERS,
+)
+async def use_link(token: str, request: Request, running: Running) -> HTMLResponse:
+    try:
+        link = running.links.verify(token, datetime.now(UTC))
+    except LinkRefused as error:
+        return _refused(request, error)
+    visit, policy = await _visit(running, link)
+    if visit is None:
+        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
+    if not await running.link_uses.take(link.use_id):
+        return _page(
+            request,
+            409,
+            "link-used",
+            "Enlace ya usado / Link already used",
+            "Este enlace ya se usó. / This link was used already.",
+        )
+    meta = Meta(
+        f"patient:{visit['patient_id']}",
+        "patient",
+        request.state.correlation_id,
+        request.state.request_id,
+    )
+    try:
+        if link.action is LinkAction.CONFIRM:
+            await asyncio.to_thread(running.scheduling.confirm, link.appointment_id, meta, None)
+            done = "Su cita está confirmada. / Your appointment is confirmed."
+        else:
+            cancel = Cancel(reason="cancelled by the patient from a reminder", by_patient=True)
+            await asyncio.to_thread(
+                running.scheduling.cancel, link.appointment_id, cancel, meta, None
+            )
+            done = "Su cita está cancelada. / Your appointment is cancelled."
+    except StoreUnavailable:
+        await running.link_uses.give_back(link.use_id)
+        return _page(request, 503, "store-unavailable", "Inténtelo de nuevo / Please try again", "")
+    except DomainError as error:
+        return _page(request, 409, "transition-refused", "No se pudo / Not possible", str(error))
+    return _page(
+        request,
+        200,
+        "",
+        "Hecho / Done",
+        done,
+        when=_local(visit, policy),
+        clinic=policy.clinic_name,
+        address=policy.clinic_address,
+    )

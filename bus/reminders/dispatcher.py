@@ -1,0 +1,245 @@
+"""The reminder worker's hands: it claims due reminders, checks consent as it stands now,
+sends, and records what happened.
+
+One reminder at a time per worker, so a worker killed mid-batch leaves at most the one it
+was sending unrecorded; its lease on the rest expires and another worker (or itself,
+restarted) takes them. A reminder is sent only if the event store still says it is due,
+and every attempt at it carries the same idempotency key (ADR 12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from uuid import UUID, uuid4
+
+from bus.reminders.messages import render
+from commands.base import StaleVersion
+from commands.reminders import Reminders
+from domain.reminders import (
+    Channel,
+    Contact,
+    Kind,
+    Policy,
+    Reminder,
+    Skip,
+    choose_channel,
+    sms_segments,
+)
+from domain.reminders.policy import address_of
+from domain.shared import Meta
+from infra.links import LinkAction, LinkSigner
+from infra.logs import get_logger
+from infra.metrics import (
+    REMINDERS_DUE,
+    REMINDERS_FAILED,
+    REMINDERS_OLDEST_DUE,
+    REMINDERS_SENT,
+    REMINDERS_SKIPPED,
+)
+from infra.outbound import Outgoing, Sender, SendFailed
+
+log = get_logger("bus.reminders")
+LINK_PATH = "/api/reminder-links"  # where the API answers them
+
+
+class DueReminders(Protocol):
+    """The due list and the consents, as the worker needs them (the projections layer
+    provides them; the wiring hands them in)."""
+
+    async def claim(
+        self, worker: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[UUID]: ...
+
+    async def settle(self, reminder: UUID, version: int) -> None: ...
+
+    async def settle_all(self, settled: dict[UUID, int]) -> None: ...
+
+    async def release(self, worker: str) -> None: ...
+
+    async def contact(self, patient: UUID) -> Contact | None: ...
+
+    async def backlog(self, now: datetime) -> tuple[int, float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    signer: LinkSigner
+    public_url: str
+    valid_for: timedelta
+
+    def of(self, reminder: Reminder, now: datetime) -> tuple[str, str] | None:
+        if reminder.appointment_id is None or reminder.kind is not Kind.APPOINTMENT:
+            return None
+        base = self.public_url.rstrip("/")
+        made = [
+            self.signer.make(
+                reminder.appointment_id,
+                reminder.id,
+                action,
+                now,
+                self.valid_for,
+                reminder.appointment_start,
+            )
+            for action in (LinkAction.CONFIRM, LinkAction.CANCEL)
+        ]
+        return f"{base}{LINK_PATH}/{made[0]}", f"{base}{LINK_PATH}/{made[1]}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        reminders: Reminders,
+        due: DueReminders,
+        senders: Mapping[Channel, Sender],
+        links: Links | None,
+        *,
+        batch_size: int = 50,
+        lease_seconds: float = 120.0,
+        poll_seconds: float = 1.0,
+        worker: str | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.reminders = reminders
+        self.due = due
+        self.senders = dict(senders)
+        self.links = links
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.worker = worker or f"reminders-{uuid4().hex[:12]}"
+        self.now = now
+        self.meta = Meta(self.worker, "system", self.worker, self.worker)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("reminder dispatcher started", worker=self.worker)
+        try:
+            while not stop.is_set():
+                handled = await self.dispatch_once(stop)
+                if not handled:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.due.release(self.worker)
+            for sender in self.senders.values():
+                with contextlib.suppress(Exception):
+                    await sender.close()
+
+    async def dispatch_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim one batch and work through it; how many reminders it held."""
+        now = self.now()
+        count, oldest = await self.due.backlog(now)
+        REMINDERS_DUE.set(count)
+        REMINDERS_OLDEST_DUE.set(oldest)
+        claimed = await self.due.claim(self.worker, self.batch_size, self.lease_seconds, now)
+        if not claimed:
+            return 0
+        policy = await asyncio.to_thread(self.reminders.policy)
+        # Settled together at the end: a worker that dies first leaves them leased, and the
+        # next one finds in the event store that they are done.
+        settled: dict[UUID, int] = {}
+        try:
+            for reminder_id in claimed:
+                if stop is not None and stop.is_set():
+                    break  # what is left is released on the way out
+                settled[reminder_id] = await self._one(reminder_id, policy, self.now())
+        finally:
+            await self.due.settle_all(settled)
+        return len(claimed)
+
+    async def _one(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
+        """Sends the reminder if it is still due; the version the event store has it at."""
+        try:
+            return await self._send(reminder_id, policy, now)
+        except StaleVersion:
+            # Changed meanwhile (a reschedule re-armed it, another worker after a lease ran
+            # out): what the event store holds now decides what happens next.
+            return await asyncio.to_thread(self._version, reminder_id)
+
+    async def _send(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
+        reminder = await asyncio.to_thread(self.reminders.due, reminder_id, now)
+        if reminder is None:
+            return await asyncio.to_thread(self._version, reminder_id)
+        contact = await self.due.contact(reminder.patient_id)
+        consent = dict(contact.consents) if contact else {}
+        usable = tuple(c for c in policy.channels if c in self.senders)
+        choice = choose_channel(usable, contact)
+        if isinstance(choice, Skip):
+            written = await asyncio.to_thread(
+                self.reminders.skip, reminder, choice, consent, self.meta
+            )
+            REMINDERS_SKIPPED.labels(choice.value).inc()
+            return written.version
+        assert contact is not None
+        outgoing = self._message(reminder, policy, contact, choice)
+        try:
+            provider_id = await self.senders[choice].send(outgoing)
+        except SendFailed as error:
+            attempt = reminder.attempts + 1
+            written = await asyncio.to_thread(
+                self.reminders.record_failure, reminder, choice, str(error), now, self.meta
+            )
+            final = attempt >= self.reminders.backoff.attempts
+            REMINDERS_FAILED.labels(choice.value, str(final).lower()).inc()
+            log.warning(
+                "reminder send failed",
+                reminder_id=str(reminder_id),
+                channel=choice.value,
+                attempt=attempt,
+                final=final,
+                error=type(error.__cause__ or error).__name__,
+            )
+        else:
+            written = await asyncio.to_thread(
+                self.reminders.record_sent,
+                reminder,
+                choice,
+                provider_id,
+                consent,
+                self.now(),
+                self.meta,
+                None if choice is Channel.EMAIL else sms_segments(outgoing.text),
+            )
+            REMINDERS_SENT.labels(choice.value).inc()
+        return written.version
+
+    def _version(self, reminder_id: UUID) -> int:
+        try:
+            return self.reminders.load(reminder_id, Reminder).version
+        except LookupError:
+            return 0
+
+    def _message(
+        self, reminder: Reminder, policy: Policy, contact: Contact, channel: Channel
+    ) -> Outgoing:
+        links = self.links.of(reminder, self.now()) if self.links else None
+        rendered = render(
+            reminder.kind,
+            contact.language,
+            clinic=policy.clinic_name,
+            address=policy.clinic_address,
+            zone=policy.clinic_zone,
+            start=reminder.appointment_start,
+            text=reminder.text,
+            confirm=links[0] if links else None,
+            cancel=links[1] if links else None,
+        )
+        address = address_of(contact, channel)
+        assert address is not None
+        return Outgoing(
+            to=address,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html if channel is Channel.EMAIL else None,
+            idempotency_key=reminder.idempotency_key,
+            language=rendered.language,
+        )
