@@ -25,8 +25,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 PROMETHEUS_FILE = ROOT / "deploy" / "monitoring" / "prometheus.yml"
 
 INFRA_SERVICES = ("postgres", "rabbitmq", "mongo")
-APP_SERVICES = ("migrate", "api", "relay", "projectors")
-LONG_RUNNING_APP_SERVICES = ("api", "relay", "projectors")
+APP_SERVICES = ("migrate", "api", "relay", "projectors", "reminders")
+LONG_RUNNING_APP_SERVICES = ("api", "relay", "projectors", "reminders")
 
 # `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}` and `${NAME?error}`.
 INTERPOLATION = re.compile(
@@ -46,7 +46,7 @@ def _services() -> dict[str, dict[str, Any]]:
     return services
 
 
-SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY", "CLINIC_DATA_KEY"}
+SECRETS = {"CLINIC_JWT_SECRET", "CLINIC_AUDIT_KEY", "CLINIC_DATA_KEY", "CLINIC_LINK_KEY"}
 
 
 def supplied(name: str) -> str:
@@ -151,6 +151,7 @@ def test_the_api_in_compose_accepts_its_secrets() -> None:
     assert keys["jwt"].current == supplied("CLINIC_JWT_SECRET").encode()
     assert keys["audit"].current == supplied("CLINIC_AUDIT_KEY").encode()
     assert keys["data"].current == supplied("CLINIC_DATA_KEY").encode()
+    assert keys["links"].current == supplied("CLINIC_LINK_KEY").encode()
 
 
 def test_every_app_service_is_built_from_the_one_dockerfile() -> None:
