@@ -42,7 +42,8 @@ log = get_logger("api.idempotency")
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Safe methods (RFC 9110) change nothing, so they have nothing to repeat; every other one may.
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Their answers hold tokens or secrets, which must not be stored.
 _NEVER_KEPT = frozenset(
     {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/totp/setup"}
@@ -67,7 +68,7 @@ class Idempotency:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = Headers(scope=scope).get(HEADER) if scope["type"] == "http" else None
-        if key is None or scope["method"] not in _WRITES or scope["path"] in _NEVER_KEPT:
+        if key is None or scope["method"] in _SAFE or scope["path"] in _NEVER_KEPT:
             await self.app(scope, receive, send)
             return
         request = Request(scope)

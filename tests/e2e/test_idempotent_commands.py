@@ -10,6 +10,7 @@ import httpx
 
 from clinic.platform import Platform
 from tests.conftest import SignIn
+from tests.e2e.test_appointment_book import appointment, set_up
 from tests.e2e.test_patients_api import PATIENT
 
 
@@ -123,3 +124,27 @@ async def test_a_key_that_is_not_printable_ascii_is_refused(
     answer = await anonymous.post("/api/patients", json=PATIENT, headers=desk)
     assert answer.status_code == 400
     assert await registrations(platform) == 0
+
+
+async def test_a_retried_cancellation_answers_as_the_first_and_a_keyed_read_is_never_replayed(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    """DELETE is a write like POST: its retry replays the first answer instead of a 409
+    "already cancelled"; a GET with a key is answered fresh, every time."""
+    clinic = await set_up(anonymous, sign_in, platform)
+    booked = await anonymous.post(
+        "/api/appointments", json=appointment(clinic), headers=clinic.desk
+    )
+    assert booked.status_code == 201, booked.text
+    path = f"/api/appointments/{booked.json()['id']}"
+    desk = keyed(clinic.desk, str(uuid4()))
+
+    first = await anonymous.delete(path, params={"reason": "flu"}, headers=desk)
+    retry = await anonymous.delete(path, params={"reason": "flu"}, headers=desk)
+    assert first.status_code == retry.status_code == 200, (first.text, retry.text)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+
+    read = await anonymous.get(path, headers=desk)
+    assert read.status_code == 200
+    assert "Idempotent-Replayed" not in read.headers
