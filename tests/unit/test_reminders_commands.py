@@ -3,6 +3,8 @@ often an event comes."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -10,7 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
-from domain.reminders import Channel, Kind, Reminder, Skip, Status, recall_id, reminder_id
+from domain.reminders import (
+    POLICY_ID,
+    Channel,
+    Kind,
+    Reminder,
+    Skip,
+    Status,
+    recall_id,
+    reminder_id,
+)
 from domain.shared import InvalidValue, Meta
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -214,3 +225,22 @@ def test_a_skip_names_its_reason(reminders: Reminders) -> None:
     written = reminders.send_now(SendReminder(patient_id=uuid4(), text="Hola"), META)
     reminders.skip(written.id, Skip.NO_CONSENT, {"email": False}, META)
     assert reminders.load(written.id, Reminder).status is Status.SKIPPED
+
+
+def test_a_policy_set_when_recalls_followed_appointment_types_reads_with_the_default_codes(
+    reminders: Reminders,
+) -> None:
+    """A `ReminderPolicySet` stored at version 1 named appointment types; it still loads,
+    keeping everything the admin set, with the default recall procedures."""
+    reminders.set_policy(SetReminderPolicy(recall_after_months=9, clinic_name="Sol"), META)
+    stored = reminders.recorder.select_events(POLICY_ID)
+    first, set_ = stored
+    state = json.loads(set_.state)
+    assert state.pop("class_version") == 2
+    state.pop("recall_procedures")
+    state["recall_types"] = ["check-up", "cleaning"]
+    older = Reminders(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    older.recorder.insert_events([first, replace(set_, state=json.dumps(state).encode())])
+    policy = older.policy()
+    assert (policy.recall_after_months, policy.clinic_name) == (9, "Sol")
+    assert policy.recall_procedures == frozenset({"EXAM", "CLEAN"})

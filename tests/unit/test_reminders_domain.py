@@ -216,18 +216,6 @@ def test_the_policy_survives_its_event() -> None:
     assert aggregate.policy == policy
 
 
-def test_a_policy_set_before_recalls_followed_treatments_reads_with_the_default_procedures() -> (
-    None
-):
-    stored = {**policy_fields(Policy(recall_after_months=9)), "meta": META}
-    stored.pop("recall_procedures")
-    stored["recall_types"] = ["check-up", "cleaning"]
-    ReminderPolicy.ReminderPolicySet.upcast_v1_v2(stored)
-    assert policy_from(**{k: v for k, v in stored.items() if k != "meta"}) == Policy(
-        recall_after_months=9
-    )
-
-
 def _reminder() -> Reminder:
     appointment = uuid4()
     return Reminder(
