@@ -1,8 +1,10 @@
-"""The reminders context's command side: reacting to appointments, recording every send.
+"""The reminders context's command side: reacting to appointments and treatments, recording
+every send.
 
-The worker calls the `on_*` methods for scheduling's events; each is idempotent, because
-the plan per appointment remembers the last appointment version it acted on and every id
-is derived from the appointment. The dispatcher calls `due`, `record_sent`,
+The worker calls the `on_*` methods for scheduling's and treatments' events; each is
+idempotent, because the plan per appointment remembers the last appointment version it acted
+on, every appointment reminder's id is derived from the appointment, and a recall's from the
+treatment that brought it. The dispatcher calls `due`, `record_sent`,
 `record_failure` and `skip` around each send; the event store, not the read model, says
 whether a reminder is still due.
 """
@@ -19,25 +21,39 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Decided, NotFound, WallClock, Written
+from commands.base import (
+    ClinicApplication,
+    Command,
+    Decided,
+    NotFound,
+    StaleVersion,
+    WallClock,
+    Written,
+)
 from domain.reminders import (
     POLICY_ID,
     RECALL,
+    RECALL_PROCEDURES,
     Backoff,
     Channel,
     Kind,
     Policy,
     QuietHours,
+    RecallBook,
     Reminder,
     ReminderPlan,
     ReminderPolicy,
     Skip,
     plan_id,
+    recall_book_id,
+    recall_id,
     reminder_id,
 )
 from domain.shared import InvalidValue, Meta
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ProcedureCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+SAVE_ATTEMPTS = 5
 
 
 class SetReminderPolicy(Command):
@@ -50,7 +66,11 @@ class SetReminderPolicy(Command):
         default=[Channel.EMAIL, Channel.SMS], min_length=1, max_length=3
     )
     recall_after_months: int = Field(default=6, ge=1, le=36)
-    recall_types: list[Text] = Field(default=["check-up", "cleaning"], max_length=20)
+    recall_procedures: list[ProcedureCode] = Field(
+        default=sorted(RECALL_PROCEDURES),
+        max_length=20,
+        description="the treatments catalogue's codes whose recording brings a recall",
+    )
     zone: Text = "Europe/Madrid"
     clinic_name: Text = "Sonrisa"
     clinic_address: Annotated[str, StringConstraints(max_length=300)] = ""
@@ -61,7 +81,7 @@ class SetReminderPolicy(Command):
             quiet=QuietHours(self.quiet_start, self.quiet_end),
             channels=tuple(self.channels),
             recall_after_months=self.recall_after_months,
-            recall_types=frozenset(t.lower() for t in self.recall_types),
+            recall_procedures=frozenset(c.strip().upper() for c in self.recall_procedures),
             zone=self.zone,
             clinic_name=self.clinic_name,
             clinic_address=self.clinic_address,
@@ -167,8 +187,8 @@ class Reminders(ClinicApplication):
     def on_ended(
         self, appointment_id: UUID, outcome: str, at: datetime, version: int, meta: Meta
     ) -> None:
-        """A cancellation or no-show cancels what is pending; a completed check-up or
-        cleaning schedules the recall."""
+        """A cancellation, no-show or completion cancels what is pending. A completed visit
+        brings no recall: the treatments recorded at it do (`on_treatment_recorded`)."""
         plan = self._plan(appointment_id)
         if plan is None or plan.has_seen(version):
             return
@@ -177,25 +197,92 @@ class Reminders(ClinicApplication):
             reminder = self.load(reminder_id(appointment_id, label), Reminder)
             reminder.cancel(f"the appointment was {outcome.replace('_', ' ')}", meta)
             changed.append(reminder)
-        policy = self.policy()
-        recall = outcome == "completed" and policy.recalls(plan.appointment_type)
-        if recall and not self.exists(reminder_id(appointment_id, RECALL)):
-            changed.append(
-                Reminder(
-                    reminder_id=reminder_id(appointment_id, RECALL),
-                    patient_id=plan.patient_id,
-                    appointment_id=appointment_id,
-                    kind=Kind.RECALL.value,
-                    label=RECALL,
-                    due_at=policy.recall_at(at),
-                    appointment_start=None,
-                    appointment_type=plan.appointment_type,
-                    text=None,
-                    meta=meta,
-                )
-            )
-        plan.end(outcome, version, meta, recall=recall)
+        plan.end(outcome, version, meta)
         self._save_once(plan, *changed)
+
+    # Choreography: treatments' events
+
+    def on_treatment_recorded(
+        self,
+        treatment_id: UUID,
+        patient_id: UUID,
+        procedure_code: str,
+        performed_at: datetime,
+        appointment_id: UUID | None,
+        meta: Meta,
+    ) -> None:
+        """An examination or cleaning (the policy's recall procedures) brings the patient's
+        recall `recall_after_months` after it was done, in place of a pending recall that an
+        earlier one brought. None comes for a time already past, and a redelivered treatment
+        brings nothing twice."""
+        policy = self.policy()
+        if not policy.recalls(procedure_code):
+            return
+        due = policy.recall_at(performed_at)
+        if due <= self.now():
+            return
+        for _ in range(SAVE_ATTEMPTS):
+            if self.exists(recall_id(treatment_id)):
+                return  # a redelivery, or a concurrent handler of the same event won
+            book = self._recall_book(patient_id) or RecallBook(patient_id=patient_id, meta=meta)
+            if not book.supersedes(performed_at):
+                return
+            changed: list[Aggregate] = []
+            if book.treatment_id is not None:
+                earlier = self.load(recall_id(book.treatment_id), Reminder)
+                earlier.cancel("a later examination or cleaning brings the recall", meta)
+                changed.append(earlier)
+            book.follow(treatment_id, performed_at, meta)
+            recall = Reminder(
+                reminder_id=recall_id(treatment_id),
+                patient_id=patient_id,
+                appointment_id=appointment_id,
+                kind=Kind.RECALL.value,
+                label=RECALL,
+                due_at=due,
+                appointment_start=None,
+                appointment_type=None,
+                text=None,
+                meta=meta,
+            )
+            try:
+                self.save(book, recall, *changed)
+            except IntegrityError:
+                continue  # another event of this patient's got there first: decide again
+            return
+        raise StaleVersion(None, None)
+
+    def on_treatment_voided(self, treatment_id: UUID, meta: Meta) -> None:
+        """A treatment voided as entered in error cancels the recall it brought, if that is
+        still pending; the patient's next examination or cleaning brings the next one."""
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                recall = self.load(recall_id(treatment_id), Reminder)
+            except NotFound:
+                return  # it brought none (another procedure, or superseded before it came)
+            recall.cancel("the treatment was voided as entered in error", meta)
+            changed: list[Aggregate] = [recall]
+            book = self._recall_book(recall.patient_id)
+            if book is not None:
+                book.drop(treatment_id, meta)
+                changed.append(book)
+            pending = [a for a in changed if a.pending_events]
+            if not pending:
+                return  # a redelivery: done already
+            try:
+                self.save(*pending)
+            except IntegrityError:
+                continue
+            return
+        raise StaleVersion(None, None)
+
+    def recall_of(self, patient_id: UUID) -> Reminder | None:
+        """The recall the patient's latest examination or cleaning brought, whatever became
+        of it."""
+        book = self._recall_book(patient_id)
+        if book is None or book.treatment_id is None:
+            return None
+        return self.load(recall_id(book.treatment_id), Reminder)
 
     # Staff send one now
 
@@ -268,6 +355,12 @@ class Reminders(ClinicApplication):
         return self._plan(appointment_id)
 
     # Helpers
+
+    def _recall_book(self, patient_id: UUID) -> RecallBook | None:
+        try:
+            return self.load(recall_book_id(patient_id), RecallBook)
+        except NotFound:
+            return None
 
     def _plan(self, appointment_id: UUID) -> ReminderPlan | None:
         try:

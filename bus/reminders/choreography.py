@@ -1,10 +1,13 @@
-"""The reminder worker's ear on the bus: scheduling's appointment events become the
-reminders context's own commands.
+"""The reminder worker's ear on the bus: scheduling's appointment events and treatments'
+recorded and voided treatments become the reminders context's own commands.
 
-It has its own durable queue bound to the appointment events. Each handler is idempotent
-(ADR 12), and an event whose appointment the worker has not seen booked (its queue was
-created after the booking, or a message was dead-lettered) is healed by replaying that
-appointment's history from the event store, in order.
+It has its own durable queue bound to those events. Each handler is idempotent (ADR 12), and
+an event whose appointment the worker has not seen booked (its queue was created after the
+booking, or a message was dead-lettered) is healed by replaying that appointment's history
+from the event store, in order.
+
+The reminders context knows no other context's code: a treatment is read from the envelope's
+payload by its field names only, here in the bus layer.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ ENDED = {
     "AppointmentCompleted": "completed",
 }
 WORKER = "reminders"
+TREATMENTS = "treatments"
+RECORDED = "TreatmentRecorded"
+VOIDED = "TreatmentVoided"
 
 
 def meta_of(envelope: Envelope) -> Meta:
@@ -37,7 +43,10 @@ class AppointmentReactions:
     """A `BatchHandler` for the consumer runner."""
 
     name = WORKER
-    binding_keys = tuple(f"scheduling.{e}" for e in (BOOKED, MOVED, *ENDED))
+    binding_keys = (
+        *(f"scheduling.{e}" for e in (BOOKED, MOVED, *ENDED)),
+        *(f"{TREATMENTS}.{e}" for e in (RECORDED, VOIDED)),
+    )
 
     def __init__(self, reminders: Reminders, reader: EventStoreReader) -> None:
         self.reminders = reminders
@@ -45,6 +54,10 @@ class AppointmentReactions:
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         for envelope in sorted(envelopes, key=lambda e: e.notification_id):
+            if envelope.context == TREATMENTS:
+                if envelope.aggregate_type == "Treatment":
+                    await asyncio.to_thread(self.react_to_treatment, envelope)
+                continue
             if envelope.aggregate_type != "Appointment":
                 continue
             if envelope.event_type != BOOKED and not await self._known(envelope.aggregate_id):
@@ -83,3 +96,19 @@ class AppointmentReactions:
                 envelope.version,
                 meta,
             )
+
+    def react_to_treatment(self, envelope: Envelope) -> None:
+        """Treatments' events by their payload's field names (domain/treatments/records.py)."""
+        payload, meta = envelope.payload, meta_of(envelope)
+        if envelope.event_type == RECORDED:
+            appointment = payload.get("appointment_id")
+            self.reminders.on_treatment_recorded(
+                envelope.aggregate_id,
+                UUID(payload["patient_id"]),
+                str(payload["code"]),
+                datetime.fromisoformat(payload["performed_at"]),
+                UUID(appointment) if appointment else None,
+                meta,
+            )
+        elif envelope.event_type == VOIDED:
+            self.reminders.on_treatment_voided(envelope.aggregate_id, meta)

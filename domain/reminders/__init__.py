@@ -1,6 +1,7 @@
 """The reminders context: when reminders go out and what became of each (pure domain)."""
 
 from domain.reminders.policy import (
+    RECALL_PROCEDURES,
     Backoff,
     Channel,
     Contact,
@@ -15,23 +16,28 @@ from domain.reminders.policy import (
 from domain.reminders.reminder import (
     POLICY_ID,
     RECALL,
+    RecallBook,
     Reminder,
     ReminderPlan,
     ReminderPolicy,
     Status,
     plan_id,
+    recall_book_id,
+    recall_id,
     reminder_id,
 )
 
 __all__ = [
     "POLICY_ID",
     "RECALL",
+    "RECALL_PROCEDURES",
     "Backoff",
     "Channel",
     "Contact",
     "Kind",
     "Policy",
     "QuietHours",
+    "RecallBook",
     "Reminder",
     "ReminderPlan",
     "ReminderPolicy",
@@ -40,6 +46,8 @@ __all__ = [
     "choose_channel",
     "plan_id",
     "real_local",
+    "recall_book_id",
+    "recall_id",
     "reminder_id",
     "sms_segments",
 ]

@@ -18,6 +18,8 @@ from domain.shared import DEFAULT_ZONE, InvalidValue
 
 MINUTE = timedelta(minutes=1)
 LONGEST_OFFSET = timedelta(days=30)
+# The treatments catalogue's codes for an examination and for scaling and cleaning.
+RECALL_PROCEDURES = frozenset({"EXAM", "CLEAN"})
 
 
 class Channel(StrEnum):
@@ -32,7 +34,7 @@ class Kind(StrEnum):
     """What a reminder is about."""
 
     APPOINTMENT = "appointment"  # before a booked visit, with confirm and cancel links
-    RECALL = "recall"  # months after a check-up or cleaning: an invitation to book
+    RECALL = "recall"  # months after an examination or cleaning: an invitation to book
     MESSAGE = "message"  # a short free text staff send now
 
 
@@ -99,7 +101,7 @@ class Policy:
     quiet: QuietHours = field(default_factory=QuietHours)
     channels: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS)  # in order of preference
     recall_after_months: int = 6
-    recall_types: frozenset[str] = frozenset({"checkup", "cleaning", "check-up", "hygiene"})
+    recall_procedures: frozenset[str] = RECALL_PROCEDURES  # catalogue codes, upper case
     zone: str = DEFAULT_ZONE
     clinic_name: str = "Sonrisa"
     clinic_address: str = ""
@@ -142,18 +144,19 @@ class Policy:
                 due[offset_label(offset)] = moment
         return due
 
-    def recall_at(self, completed: datetime) -> datetime:
+    def recall_at(self, performed_at: datetime) -> datetime:
         """The same wall-clock time `recall_after_months` later (the month's last day when
         that day does not exist), out of quiet hours."""
-        local = completed.astimezone(self.clinic_zone)
+        local = performed_at.astimezone(self.clinic_zone)
         month = local.month - 1 + self.recall_after_months
         year, month = local.year + month // 12, month % 12 + 1
         day = min(local.day, _days_in(year, month))
         wall = local.replace(tzinfo=None, year=year, month=month, day=day)
         return self.send_at(real_local(wall, self.clinic_zone))
 
-    def recalls(self, appointment_type: str) -> bool:
-        return appointment_type.strip().lower() in self.recall_types
+    def recalls(self, procedure_code: str) -> bool:
+        """Whether a treatment with this catalogue code brings the patient's recall."""
+        return procedure_code.strip().upper() in self.recall_procedures
 
 
 def offset_label(offset: timedelta) -> str:

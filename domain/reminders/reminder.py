@@ -1,9 +1,10 @@
-"""Reminders as event-sourced aggregates: one per reminder, one plan per appointment, and the
-clinic's policy.
+"""Reminders as event-sourced aggregates: one per reminder, one plan per appointment, one
+recall book per patient, and the clinic's policy.
 
 A reminder's id is derived from its appointment and its label, and the plan's from the
 appointment, so a redelivered `AppointmentBooked` finds them already there and schedules
-nothing twice.
+nothing twice. A recall's id is derived from the treatment that brought it, so a redelivered
+treatment finds it there too, and a voided treatment finds the recall it caused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.reminders.policy import Backoff, Channel, Kind, Policy, QuietHours, Skip
+from domain.reminders.policy import (
+    RECALL_PROCEDURES,
+    Backoff,
+    Channel,
+    Kind,
+    Policy,
+    QuietHours,
+    Skip,
+)
 from domain.shared import Meta, TransitionRefused, require_text
 
 POLICY_ID = uuid5(NAMESPACE_URL, "sonrisa:reminders:policy")
@@ -40,6 +49,15 @@ def reminder_id(appointment_id: UUID, label: str) -> UUID:
 
 def plan_id(appointment_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"sonrisa:reminder-plan:{appointment_id}")
+
+
+def recall_id(treatment_id: UUID) -> UUID:
+    """The recall a recorded treatment brings."""
+    return uuid5(NAMESPACE_URL, f"sonrisa:recall:{treatment_id}")
+
+
+def recall_book_id(patient_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sonrisa:recall-book:{patient_id}")
 
 
 class Reminder(Aggregate):
@@ -240,13 +258,51 @@ class ReminderPlan(Aggregate):
     def _moved(self, start: datetime, labels: list[str], seen_version: int, meta: Meta) -> None:
         self.start, self.labels, self.seen_version = start, list(labels), seen_version
 
-    def end(self, outcome: str, version: int, meta: Meta, *, recall: bool = False) -> None:
-        labels = sorted({*self.labels, RECALL}) if recall else self.labels
-        self._ended(outcome=outcome, labels=labels, seen_version=version, meta=meta)
+    def end(self, outcome: str, version: int, meta: Meta) -> None:
+        self._ended(outcome=outcome, labels=self.labels, seen_version=version, meta=meta)
 
     @event("ReminderPlanEnded")
     def _ended(self, outcome: str, labels: list[str], seen_version: int, meta: Meta) -> None:
         self.ended, self.labels, self.seen_version = True, list(labels), seen_version
+
+
+class RecallBook(Aggregate):
+    """A patient's recall: which recorded treatment the pending one follows. A patient has at
+    most one pending recall, after their latest examination or cleaning; an earlier one, or
+    one done at the same time (an examination and a cleaning at one visit), adds none."""
+
+    @staticmethod
+    def create_id(patient_id: UUID, **_: Any) -> UUID:
+        return recall_book_id(patient_id)
+
+    @event("RecallBookOpened")
+    def __init__(self, patient_id: UUID, meta: Meta) -> None:
+        self.patient_id = patient_id
+        self.treatment_id: UUID | None = None
+        self.performed_at: datetime | None = None
+
+    def supersedes(self, performed_at: datetime) -> bool:
+        """Whether a treatment done at `performed_at` brings a recall in place of the one
+        the book follows."""
+        return self.performed_at is None or performed_at > self.performed_at
+
+    def follow(self, treatment_id: UUID, performed_at: datetime, meta: Meta) -> None:
+        if not self.supersedes(performed_at):
+            raise TransitionRefused("an earlier treatment does not replace a later one's recall")
+        self._followed(treatment_id=treatment_id, performed_at=performed_at, meta=meta)
+
+    @event("RecallFollowsTreatment")
+    def _followed(self, treatment_id: UUID, performed_at: datetime, meta: Meta) -> None:
+        self.treatment_id, self.performed_at = treatment_id, performed_at
+
+    def drop(self, treatment_id: UUID, meta: Meta) -> None:
+        """The treatment was voided: its recall is gone, and the next one starts afresh."""
+        if self.treatment_id == treatment_id:
+            self._dropped(treatment_id=treatment_id, meta=meta)
+
+    @event("RecallTreatmentDropped")
+    def _dropped(self, treatment_id: UUID, meta: Meta) -> None:
+        self.treatment_id, self.performed_at = None, None
 
 
 class ReminderPolicy(Aggregate):
@@ -260,10 +316,30 @@ class ReminderPolicy(Aggregate):
     def __init__(self, meta: Meta) -> None:
         self.policy = Policy()
 
+    class ReminderPolicySet(Aggregate.Event):
+        offsets_minutes: list[int]
+        quiet_start: str
+        quiet_end: str
+        channels: list[str]
+        recall_after_months: int
+        recall_procedures: list[str]
+        zone: str
+        clinic_name: str
+        clinic_address: str
+        meta: Meta
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 named appointment types (a recall followed a completed visit); the
+            recall now follows a recorded treatment, so the default procedures stand."""
+            state.pop("recall_types", None)
+            state["recall_procedures"] = sorted(RECALL_PROCEDURES)
+
     def set(self, policy: Policy, meta: Meta) -> None:
         self._set(meta=meta, **policy_fields(policy))
 
-    @event("ReminderPolicySet")
+    @event(ReminderPolicySet)
     def _set(
         self,
         offsets_minutes: list[int],
@@ -271,7 +347,7 @@ class ReminderPolicy(Aggregate):
         quiet_end: str,
         channels: list[str],
         recall_after_months: int,
-        recall_types: list[str],
+        recall_procedures: list[str],
         zone: str,
         clinic_name: str,
         clinic_address: str,
@@ -283,7 +359,7 @@ class ReminderPolicy(Aggregate):
             quiet_end,
             channels,
             recall_after_months,
-            recall_types,
+            recall_procedures,
             zone,
             clinic_name,
             clinic_address,
@@ -297,7 +373,7 @@ def policy_fields(policy: Policy) -> dict[str, Any]:
         "quiet_end": policy.quiet.end.strftime("%H:%M"),
         "channels": [c.value for c in policy.channels],
         "recall_after_months": policy.recall_after_months,
-        "recall_types": sorted(policy.recall_types),
+        "recall_procedures": sorted(policy.recall_procedures),
         "zone": policy.zone,
         "clinic_name": policy.clinic_name,
         "clinic_address": policy.clinic_address,
@@ -310,7 +386,7 @@ def policy_from(
     quiet_end: str,
     channels: list[str],
     recall_after_months: int,
-    recall_types: list[str],
+    recall_procedures: list[str],
     zone: str,
     clinic_name: str,
     clinic_address: str,
@@ -320,7 +396,7 @@ def policy_from(
         quiet=QuietHours(time.fromisoformat(quiet_start), time.fromisoformat(quiet_end)),
         channels=tuple(Channel(c) for c in channels),
         recall_after_months=recall_after_months,
-        recall_types=frozenset(t.strip().lower() for t in recall_types),
+        recall_procedures=frozenset(c.strip().upper() for c in recall_procedures),
         zone=zone,
         clinic_name=clinic_name,
         clinic_address=clinic_address,

@@ -167,7 +167,12 @@ async def test_staff_send_a_message_now_only_to_a_patient_who_consents_and_list_
 async def test_only_an_admin_sets_the_reminder_policy(
     anonymous: httpx.AsyncClient, sign_in: SignIn
 ) -> None:
-    policy = {"offsets_minutes": [1440], "channels": ["sms", "email"], "clinic_name": "Sol"}
+    policy = {
+        "offsets_minutes": [1440],
+        "channels": ["sms", "email"],
+        "clinic_name": "Sol",
+        "recall_procedures": ["clean", "RX-PAN"],
+    }
     desk = await sign_in("receptionist")
     assert (
         await anonymous.put("/api/reminders/policy", json=policy, headers=desk)
@@ -178,6 +183,14 @@ async def test_only_an_admin_sets_the_reminder_policy(
     shown = await anonymous.get("/api/reminders/policy", headers=desk)
     assert shown.json()["offsets_minutes"] == [1440]
     assert shown.json()["channels"] == ["sms", "email"]
+    assert shown.json()["recall_procedures"] == ["CLEAN", "RX-PAN"]
+    appointment_types = {
+        **policy,
+        "recall_types": ["check-up"],
+    }  # before recalls followed treatments
+    assert (
+        await anonymous.put("/api/reminders/policy", json=appointment_types, headers=admin)
+    ).status_code == 422
     bad = await anonymous.put(
         "/api/reminders/policy", json={**policy, "zone": "Nowhere/Atlantis"}, headers=admin
     )

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -21,7 +21,7 @@ from commands.reminders import SendReminder
 from projections.reminders import ReminderFilter
 from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_appointment_book import MADRID, NEXT_MONDAY, Clinic, appointment, set_up
-from tests.integration.helpers import META
+from tests.integration.helpers import META, publish
 from tests.integration.reminder_helpers import (
     SmtpServer,
     dispatcher,
@@ -327,26 +327,146 @@ async def test_two_workers_with_500_due_reminders_send_each_exactly_once(
     await eventually(recorded, within=60, what="every send recorded")
 
 
-async def test_a_completed_check_up_brings_a_recall_six_months_later(
+def a_month_ago_at(day: int, hour: int, minute: int) -> datetime:
+    """A day of last month on the clinic's clock: in the past, with its recall ahead."""
+    this_month = datetime.now(MADRID).replace(day=1)
+    last = this_month - timedelta(days=1)
+    return datetime(last.year, last.month, day, hour, minute, tzinfo=MADRID)
+
+
+def six_months_after(done: datetime) -> datetime:
+    month = done.month - 1 + 6
+    return done.replace(year=done.year + month // 12, month=month % 12 + 1)
+
+
+async def treated(
+    client: httpx.AsyncClient, patient: UUID, code: str, performed_at: datetime
+) -> str:
+    """A treatment recorded over HTTP, as a dentist does; its id."""
+    recorded = await client.post(
+        "/api/treatments",
+        json={"patient_id": str(patient), "code": code, "performed_at": performed_at.isoformat()},
+    )
+    assert recorded.status_code == 201, recorded.text
+    return str(recorded.json()["id"])
+
+
+async def recalls_of(client: httpx.AsyncClient, patient: UUID) -> list[dict[str, Any]]:
+    """The patient's recalls in the due list, over HTTP, oldest due first."""
+    listed = await client.get("/api/reminders", params={"patient_id": str(patient)})
+    assert listed.status_code == 200, listed.text
+    found = [r for r in listed.json()["items"] if r["kind"] == "recall"]
+    return sorted(found, key=lambda r: r["due_at"])
+
+
+def due(recall: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(recall["due_at"]).astimezone(MADRID)
+
+
+async def test_an_examination_recorded_over_http_puts_one_recall_six_months_later_in_the_due_list(
+    client: httpx.AsyncClient, platform: Platform, worker: None
+) -> None:
+    patient = uuid4()
+    examined = a_month_ago_at(3, 10, 15)
+    exam = await treated(client, patient, "EXAM", examined)
+
+    async def recalled() -> bool:
+        return len(await recalls_of(client, patient)) == 1
+
+    await eventually(recalled, what="the recall in the due list")
+    (recall,) = await recalls_of(client, patient)
+    assert recall["status"] == "scheduled"
+    assert due(recall) == six_months_after(examined)
+
+    # The bus delivers the same event again: the recall is not scheduled twice.
+    (recorded,) = await platform.reader.aggregate_events("treatments", UUID(exam))
+    assert recorded.event_type == "TreatmentRecorded"
+    await publish(platform, [recorded, recorded])
+    await treated(client, patient, "CLEAN", examined + timedelta(days=1))
+
+    async def superseded() -> bool:
+        return [r["status"] for r in await recalls_of(client, patient)] == [
+            "cancelled",
+            "scheduled",
+        ]
+
+    await eventually(superseded, what="the cleaning's recall after the redeliveries")
+    assert await _reminder_events(platform, recall["id"]) == [
+        "ReminderScheduled",
+        "ReminderCancelled",
+    ]
+
+
+async def test_a_later_cleaning_supersedes_the_recall_and_voiding_it_cancels_its_recall(
+    client: httpx.AsyncClient, platform: Platform, worker: None
+) -> None:
+    patient = uuid4()
+    first_visit, second_visit = a_month_ago_at(2, 9, 30), a_month_ago_at(20, 12, 0)
+    await treated(client, patient, "CLEAN", first_visit)
+    await eventually(
+        lambda: _recall_statuses(client, patient, ["scheduled"]), what="the first recall"
+    )
+    second = await treated(client, patient, "CLEAN", second_visit)
+    await eventually(
+        lambda: _recall_statuses(client, patient, ["cancelled", "scheduled"]),
+        what="the second cleaning's recall in place of the first's",
+    )
+    first_recall, second_recall = await recalls_of(client, patient)
+    assert due(first_recall) == six_months_after(first_visit)
+    assert due(second_recall) == six_months_after(second_visit)
+
+    voided = await client.post(f"/api/treatments/{second}/void", json={"reason": "wrong patient"})
+    assert voided.status_code == 200, voided.text
+    await eventually(
+        lambda: _recall_statuses(client, patient, ["cancelled", "cancelled"]),
+        what="the voided cleaning's recall cancelled",
+    )
+
+
+async def test_a_filling_or_a_completed_check_up_without_treatments_brings_no_recall(
     anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, worker: None
 ) -> None:
+    anonymous.headers.update(await sign_in("dentist"))
+    filled, examined = uuid4(), uuid4()
+    recorded = await anonymous.post(
+        "/api/treatments",
+        json={"patient_id": str(filled), "code": "FILL-1", "tooth": 36, "surfaces": "O"},
+    )
+    assert recorded.status_code == 201, recorded.text
+    await treated(anonymous, examined, "EXAM", a_month_ago_at(5, 11, 0))
+    # The worker handles its queue in order: once the examination's recall is there, the
+    # filling recorded before it has been handled too.
+    await eventually(
+        lambda: _recall_statuses(anonymous, examined, ["scheduled"]), what="a later recall"
+    )
+    assert await recalls_of(anonymous, filled) == []
+
     patient = await register_remindable(platform, 6)
     clinic = await clinic_with(anonymous, sign_in, platform, patient)
     booked = (await book(anonymous, clinic, patient)).json()["id"]
+    await eventually(lambda: _count(due_list(platform, booked), 2), what="the due list")
     for step in ("check-in", "complete"):
         done = await anonymous.post(f"/api/appointments/{booked}/{step}", headers=clinic.desk)
         assert done.status_code == 200, done.text
 
-    async def recalled() -> bool:
-        return any(r["kind"] == "recall" for r in await due_list(platform, booked))
+    async def ended() -> bool:
+        return {r["status"] for r in await due_list(platform, booked)} == {"cancelled"}
 
-    await eventually(recalled, what="the recall in the due list")
-    listed = await due_list(platform, booked)
-    recall = next(r for r in listed if r["kind"] == "recall")
-    completed = datetime.fromisoformat(recall["changed_at"]).astimezone(MADRID)
-    due = datetime.fromisoformat(recall["due_at"]).astimezone(MADRID)
-    assert (due.year * 12 + due.month) - (completed.year * 12 + completed.month) == 6
-    assert {r["status"] for r in listed if r["kind"] == "appointment"} == {"cancelled"}
+    # The completion cancelled the appointment's reminders in the same save that once also
+    # scheduled its recall: when they are cancelled, no recall is coming.
+    await eventually(ended, what="the completed appointment's reminders cancelled")
+    assert [r["kind"] for r in await due_list(platform, booked)] == ["appointment"] * 2
+    assert await recalls_of(anonymous, patient) == []
+
+
+async def _recall_statuses(client: httpx.AsyncClient, patient: UUID, expected: list[str]) -> bool:
+    return [r["status"] for r in await recalls_of(client, patient)] == expected
+
+
+async def _reminder_events(platform: Platform, reminder: str) -> list[str]:
+    return [
+        e.event_type for e in await platform.reader.aggregate_events("reminders", UUID(reminder))
+    ]
 
 
 async def test_the_confirm_link_in_the_email_confirms_the_appointment(

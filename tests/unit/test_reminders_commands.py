@@ -1,15 +1,27 @@
-"""The reminders' command side reacts to appointments once, however often an event comes."""
+"""The reminders' command side reacts to appointments and recorded treatments once, however
+often an event comes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
-from domain.reminders import Channel, Reminder, Skip, Status, reminder_id
+from domain.reminders import (
+    POLICY_ID,
+    Channel,
+    Kind,
+    Reminder,
+    Skip,
+    Status,
+    recall_id,
+    reminder_id,
+)
 from domain.shared import InvalidValue, Meta
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -69,20 +81,128 @@ def test_a_cancellation_cancels_what_is_pending(reminders: Reminders) -> None:
     assert {s for s, _ in statuses(reminders, appointment).values()} == {Status.CANCELLED}
 
 
-def test_a_completed_check_up_brings_a_recall_six_months_later(reminders: Reminders) -> None:
+def test_a_completed_check_up_appointment_brings_no_recall_of_its_own(
+    reminders: Reminders,
+) -> None:
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "check-up", 1, META)
-    done = datetime(2026, 12, 3, 11, 30, tzinfo=MADRID)
-    reminders.on_ended(appointment, "completed", done, 4, META)
-    found = statuses(reminders, appointment)
-    assert found["recall"] == (Status.SCHEDULED, datetime(2027, 6, 3, 11, 30, tzinfo=MADRID))
-
-
-def test_a_completed_root_canal_brings_no_recall(reminders: Reminders) -> None:
-    appointment = uuid4()
-    reminders.on_booked(appointment, uuid4(), START, "root-canal", 1, META)
     reminders.on_ended(appointment, "completed", NOW, 4, META)
-    assert "recall" not in statuses(reminders, appointment)
+    found = statuses(reminders, appointment)
+    assert "recall" not in found
+    assert {s for s, _ in found.values()} == {Status.CANCELLED}
+
+
+DONE = datetime(2026, 12, 3, 11, 30, tzinfo=MADRID)
+
+
+def test_an_examination_brings_the_patients_recall_six_months_later_once(
+    reminders: Reminders,
+) -> None:
+    patient, treatment, appointment = uuid4(), uuid4(), uuid4()
+    for _ in range(3):  # redelivered
+        reminders.on_treatment_recorded(treatment, patient, "EXAM", DONE, appointment, META)
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.id == recall_id(treatment)
+    assert (recall.status, recall.kind, recall.due_at) == (
+        Status.SCHEDULED,
+        Kind.RECALL,
+        datetime(2027, 6, 3, 11, 30, tzinfo=MADRID),
+    )
+    assert recall.patient_id == patient
+    assert recall.appointment_id == appointment
+    assert reminders.recorder.max_notification_id() == 3  # book opened, followed; one recall
+
+
+def test_a_filling_brings_no_recall(reminders: Reminders) -> None:
+    patient = uuid4()
+    reminders.on_treatment_recorded(uuid4(), patient, "FILL-1", DONE, None, META)
+    assert reminders.recall_of(patient) is None
+    assert not reminders.recorder.max_notification_id()  # nothing written at all
+
+
+def test_a_later_cleaning_supersedes_the_pending_recall(reminders: Reminders) -> None:
+    patient, first, second = uuid4(), uuid4(), uuid4()
+    reminders.on_treatment_recorded(first, patient, "EXAM", DONE, None, META)
+    later = DONE + timedelta(days=20)
+    reminders.on_treatment_recorded(second, patient, "CLEAN", later, None, META)
+    reminders.on_treatment_recorded(first, patient, "EXAM", DONE, None, META)  # redelivered
+    assert reminders.load(recall_id(first), Reminder).status is Status.CANCELLED
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.id == recall_id(second)
+    assert recall.due_at == datetime(2027, 6, 23, 11, 30, tzinfo=MADRID)
+
+
+def test_an_earlier_or_same_visit_treatment_leaves_the_pending_recall_alone(
+    reminders: Reminders,
+) -> None:
+    patient, exam, clean, old = uuid4(), uuid4(), uuid4(), uuid4()
+    reminders.on_treatment_recorded(exam, patient, "EXAM", DONE, None, META)
+    reminders.on_treatment_recorded(clean, patient, "CLEAN", DONE, None, META)  # same visit
+    reminders.on_treatment_recorded(old, patient, "CLEAN", DONE - timedelta(days=30), None, META)
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.id == recall_id(exam)
+    assert recall.status is Status.SCHEDULED
+    assert not reminders.exists(recall_id(clean))
+    assert not reminders.exists(recall_id(old))
+
+
+def test_a_treatment_done_too_long_ago_brings_no_recall_in_the_past(reminders: Reminders) -> None:
+    patient = uuid4()
+    reminders.on_treatment_recorded(uuid4(), patient, "EXAM", NOW - timedelta(days=200), None, META)
+    assert reminders.recall_of(patient) is None
+
+
+def test_a_voided_examination_cancels_its_recall_and_the_next_one_starts_afresh(
+    reminders: Reminders,
+) -> None:
+    patient, wrong, right = uuid4(), uuid4(), uuid4()
+    reminders.on_treatment_recorded(wrong, patient, "EXAM", DONE, None, META)
+    reminders.on_treatment_voided(wrong, META)
+    before = reminders.recorder.max_notification_id()
+    reminders.on_treatment_voided(wrong, META)  # redelivered
+    assert reminders.recorder.max_notification_id() == before
+    assert reminders.load(recall_id(wrong), Reminder).status is Status.CANCELLED
+    assert reminders.recall_of(patient) is None
+    earlier = DONE - timedelta(days=1)  # recorded after the void, done before the voided one
+    reminders.on_treatment_recorded(right, patient, "EXAM", earlier, None, META)
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.id == recall_id(right)
+
+
+def test_voiding_a_superseded_or_unrelated_treatment_changes_nothing(
+    reminders: Reminders,
+) -> None:
+    patient, first, second = uuid4(), uuid4(), uuid4()
+    reminders.on_treatment_recorded(first, patient, "EXAM", DONE, None, META)
+    reminders.on_treatment_recorded(second, patient, "CLEAN", DONE + timedelta(days=1), None, META)
+    before = reminders.recorder.max_notification_id()
+    reminders.on_treatment_voided(first, META)
+    reminders.on_treatment_voided(uuid4(), META)
+    assert reminders.recorder.max_notification_id() == before
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.status is Status.SCHEDULED
+
+
+def test_the_admins_recall_procedures_decide_which_treatments_bring_a_recall(
+    reminders: Reminders,
+) -> None:
+    reminders.set_policy(
+        SetReminderPolicy(recall_procedures=["clean"], recall_after_months=12), META
+    )
+    assert reminders.policy().recall_procedures == frozenset({"CLEAN"})
+    patient = uuid4()
+    reminders.on_treatment_recorded(uuid4(), patient, "EXAM", DONE, None, META)
+    assert reminders.recall_of(patient) is None
+    reminders.on_treatment_recorded(uuid4(), patient, "CLEAN", DONE, None, META)
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.due_at == datetime(2027, 12, 3, 11, 30, tzinfo=MADRID)
+    assert SetReminderPolicy().policy().recall_procedures == frozenset({"EXAM", "CLEAN"})
 
 
 def test_the_admins_policy_decides_the_next_bookings(reminders: Reminders) -> None:
@@ -105,3 +225,22 @@ def test_a_skip_names_its_reason(reminders: Reminders) -> None:
     written = reminders.send_now(SendReminder(patient_id=uuid4(), text="Hola"), META)
     reminders.skip(written.id, Skip.NO_CONSENT, {"email": False}, META)
     assert reminders.load(written.id, Reminder).status is Status.SKIPPED
+
+
+def test_a_policy_set_when_recalls_followed_appointment_types_reads_with_the_default_codes(
+    reminders: Reminders,
+) -> None:
+    """A `ReminderPolicySet` stored at version 1 named appointment types; it still loads,
+    keeping everything the admin set, with the default recall procedures."""
+    reminders.set_policy(SetReminderPolicy(recall_after_months=9, clinic_name="Sol"), META)
+    stored = reminders.recorder.select_events(POLICY_ID)
+    first, set_ = stored
+    state = json.loads(set_.state)
+    assert state.pop("class_version") == 2
+    state.pop("recall_procedures")
+    state["recall_types"] = ["check-up", "cleaning"]
+    older = Reminders(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    older.recorder.insert_events([first, replace(set_, state=json.dumps(state).encode())])
+    policy = older.policy()
+    assert (policy.recall_after_months, policy.clinic_name) == (9, "Sol")
+    assert policy.recall_procedures == frozenset({"EXAM", "CLEAN"})

@@ -17,11 +17,13 @@ from domain.reminders import (
     Contact,
     Policy,
     QuietHours,
+    RecallBook,
     Reminder,
     Skip,
     Status,
     choose_channel,
     real_local,
+    recall_id,
     reminder_id,
     sms_segments,
 )
@@ -165,9 +167,39 @@ def test_a_policy_refuses_nonsense() -> None:
 
 def test_a_recall_comes_six_months_later_at_a_waking_hour() -> None:
     assert POLICY.recall_at(local(2026, 8, 31, 10, 0)) == local(2027, 2, 28, 10, 0)
-    assert POLICY.recalls("Check-up")
-    assert POLICY.recalls("cleaning")
-    assert not POLICY.recalls("root-canal")
+    assert POLICY.recall_at(local(2026, 5, 4, 20, 45)) == local(2026, 11, 4, 20, 45)
+    assert POLICY.recall_at(local(2026, 5, 4, 21, 15)) == local(2026, 11, 4, 20, 59)
+
+
+def test_an_examination_or_a_cleaning_brings_a_recall_and_a_filling_does_not() -> None:
+    assert POLICY.recalls("EXAM")
+    assert POLICY.recalls(" clean ")
+    assert not POLICY.recalls("FILL-1")
+    assert not POLICY.recalls("check-up")  # an appointment type, not a procedure
+    assert Policy(recall_procedures=frozenset({"RX-PAN"})).recalls("rx-pan")
+
+
+def test_a_later_treatment_takes_over_the_patients_recall_and_an_earlier_one_does_not() -> None:
+    book = RecallBook(patient_id=uuid4(), meta=META)
+    first, later = uuid4(), uuid4()
+    book.follow(first, local(2026, 3, 2, 10, 0), META)
+    assert not book.supersedes(local(2026, 3, 2, 10, 0))  # the same visit's other procedure
+    assert not book.supersedes(local(2026, 1, 5, 10, 0))
+    with pytest.raises(TransitionRefused):
+        book.follow(uuid4(), local(2026, 1, 5, 10, 0), META)
+    book.follow(later, local(2026, 4, 6, 10, 0), META)
+    book.drop(first, META)  # no longer the one followed: nothing changes
+    assert book.treatment_id == later
+    book.drop(later, META)
+    assert book.treatment_id is None
+    assert book.supersedes(local(2026, 1, 5, 10, 0))
+
+
+def test_a_recall_is_found_by_the_treatment_that_brought_it() -> None:
+    treatment = uuid4()
+    assert recall_id(treatment) == recall_id(treatment)
+    assert recall_id(treatment) != recall_id(uuid4())
+    assert recall_id(treatment) != reminder_id(treatment, "recall")
 
 
 def test_the_policy_survives_its_event() -> None:

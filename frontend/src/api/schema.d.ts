@@ -1807,13 +1807,14 @@ export interface components {
              */
             recall_after_months: number;
             /**
-             * Recall Types
+             * Recall Procedures
+             * @description the treatments catalogue's codes whose recording brings a recall
              * @default [
-             *       "check-up",
-             *       "cleaning"
+             *       "CLEAN",
+             *       "EXAM"
              *     ]
              */
-            recall_types: string[];
+            recall_procedures: string[];
             /**
              * Zone
              * @default Europe/Madrid
