@@ -174,22 +174,22 @@ def record_visit(
     who: Recorder,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    """Everything done at one appointment, each treatment linked to it: all of it is
-    recorded, or none. With `complete: true` the same request also completes the appointment
-    (it must be this patient's and checked in, else nothing is recorded; `If-Match` is the
-    appointment's version); sent again, it records nothing twice and finishes the job."""
+    """Everything done at one appointment (which must be this patient's), each treatment
+    linked to it: all of it is recorded, or none. With `complete: true` the same request
+    also completes the appointment (it must be checked in, else nothing is recorded;
+    `If-Match` is the appointment's version); sent again, it records nothing twice and
+    finishes the job."""
     request.state.access.patient_id = body.patient_id
+    visits = Visits(running.scheduling, running.treatments)
     if not body.complete:
-        results = running.treatments.record_visit(body.visit(), who.meta, appointment_id)
+        results = visits.record(appointment_id, body.visit(), who.meta)
         first = _touched(request, response, results[0])
         return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
     if not who.may(APPOINTMENTS_WRITE):
         raise Problem(
             403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
         )
-    done = Visits(running.scheduling, running.treatments).complete(
-        appointment_id, body.visit(), who.meta, version
-    )
+    done = visits.complete(appointment_id, body.visit(), who.meta, version)
     results, appointment = done.treatments, done.appointment
     first = _touched(request, response, results[0])
     return {

@@ -22,9 +22,10 @@ from uuid import UUID
 
 from pydantic import Field, StrictBool
 
-from commands.base import StaleVersion, Written
+from commands.base import StaleVersion, StoreUnavailable, Written
 from commands.scheduling import Scheduling
 from commands.treatments import RecordVisit, Treatments
+from domain.scheduling import Appointment
 from domain.shared import InvalidValue, Meta
 
 
@@ -53,19 +54,35 @@ class Visits:
         self.scheduling = scheduling
         self.treatments = treatments
 
-    def complete(
-        self, appointment_id: UUID, cmd: RecordVisit, meta: Meta, expected_version: int | None
-    ) -> CompletedVisit:
+    def record(self, appointment_id: UUID, cmd: RecordVisit, meta: Meta) -> list[Written]:
+        """The visit's treatments, without completing the appointment (before or after)."""
+        self._patients(appointment_id, cmd)
+        return self.treatments.record_visit(cmd, meta, appointment_id)
+
+    def _patients(self, appointment_id: UUID, cmd: RecordVisit) -> Appointment:
+        """The appointment, which must exist and be this patient's."""
         appointment = self.scheduling.appointment(appointment_id)
         if appointment.patient_id != cmd.patient_id:
             raise InvalidValue(
                 f"appointment {appointment_id} is not this patient's", field="patient_id"
             )
+        return appointment
+
+    def complete(
+        self, appointment_id: UUID, cmd: RecordVisit, meta: Meta, expected_version: int | None
+    ) -> CompletedVisit:
+        appointment = self._patients(appointment_id, cmd)
         if self.treatments.visit_at_completion(appointment_id) is None:
             # Nothing recorded yet: refuse now, before anything is, if it cannot complete.
             appointment.require_completable()
             if expected_version is not None and appointment.version != expected_version:
                 raise StaleVersion(expected_version, appointment.version)
         treatments = self.treatments.record_at_completion(cmd, meta, appointment_id)
-        completed = self.scheduling.complete_once(appointment_id, meta)
+        try:
+            completed = self.scheduling.complete_once(appointment_id, meta)
+        except StoreUnavailable as error:
+            raise StoreUnavailable(
+                "the treatments were recorded but the appointment could not be completed: "
+                "send the same request again to finish (nothing will be recorded twice)"
+            ) from error
         return CompletedVisit(treatments, completed)

@@ -133,6 +133,7 @@ async def test_after_a_crash_between_the_two_writes_the_retry_completes_without_
     monkeypatch.setattr(platform.scheduling, "complete_once", unreachable)
     failed = await anonymous.post(path, json=visit(patient_id), headers=hygienist)
     assert failed.status_code == 503
+    assert "send the same request again to finish" in failed.json()["detail"]
     recorded = await events_in(platform, "treatments")
     assert recorded > 0  # the treatments were saved; the completion was not
     version = int(
