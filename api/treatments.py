@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
 from api.permissions import (
+    APPOINTMENTS_WRITE,
     CATALOGUE_MANAGE,
     CATALOGUE_READ,
     CLINICAL_READ,
@@ -40,10 +41,10 @@ from commands.treatments import (
     ProcedureIn,
     RecordExamination,
     RecordTreatment,
-    RecordVisit,
     VoidTreatment,
     WithdrawPlanItem,
 )
+from commands.visits import VisitIn, Visits
 from domain.treatments import universal
 
 router = APIRouter(prefix="/api", tags=["treatments"])
@@ -166,18 +167,36 @@ def void_treatment(
 @router.post("/appointments/{appointment_id}/treatments", status_code=201)
 def record_visit(
     appointment_id: UUID,
-    body: RecordVisit,
+    body: VisitIn,
     request: Request,
     response: Response,
     running: Running,
     who: Recorder,
+    version: OptionalVersion,
 ) -> dict[str, object]:
-    """Everything done at one appointment, each treatment linked to it: all of it is
-    recorded, or none (send it before or after `POST /api/appointments/{id}/complete`)."""
+    """Everything done at one appointment (which must be this patient's), each treatment
+    linked to it: all of it is recorded, or none. With `complete: true` the same request
+    also completes the appointment (it must be checked in, else nothing is recorded;
+    `If-Match` is the appointment's version); sent again, it records nothing twice and
+    finishes the job."""
     request.state.access.patient_id = body.patient_id
-    results = running.treatments.record_visit(body, who.meta, appointment_id)
+    visits = Visits(running.scheduling, running.treatments)
+    if not body.complete:
+        results = visits.record(appointment_id, body.visit(), who.meta)
+        first = _touched(request, response, results[0])
+        return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
+    if not who.may(APPOINTMENTS_WRITE):
+        raise Problem(
+            403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
+        )
+    done = visits.complete(appointment_id, body.visit(), who.meta, version)
+    results, appointment = done.treatments, done.appointment
     first = _touched(request, response, results[0])
-    return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
+    return {
+        **first,
+        "items": [{"id": str(r.id), "version": r.version} for r in results],
+        "appointment": {"id": str(appointment.id), "version": appointment.version},
+    }
 
 
 @router.post("/examinations", status_code=201, response_model=WrittenOut)

@@ -36,6 +36,7 @@ from infra.keys import (
 from infra.logs import configure_logging, get_logger
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings, get_settings
+from projections.audit import patient_events
 from projections.base import Projector, fold_until
 from projections.patients import PatientChart
 
@@ -485,12 +486,16 @@ def audit_patient(
         datetime | None, typer.Option("--as-of", help="ISO time with zone, e.g. 2026-11-26T10:00Z")
     ] = None,
 ) -> None:
-    """Print a patient's events, and the record as it stood at --as-of (or now)."""
+    """Print a patient's events (their record's, and their treatments', examinations' and
+    plans'), and the record as it stood at --as-of (or now)."""
 
     async def main(settings: Settings) -> None:
-        platform = await _open(settings, mongo=False)
+        platform = await _open(settings)
         try:
-            events = await platform.reader.aggregate_events("patients", patient_id)
+            services = platform.services()
+            events = await patient_events(
+                services.patient_records, services.treatment_records, patient_id
+            )
         finally:
             await platform.close()
         if not events:
@@ -499,10 +504,11 @@ def audit_patient(
         moment = as_of or datetime.now(UTC)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        table = Table("version", "at", "event", "actor", "role")
+        table = Table("context", "version", "at", "event", "actor", "role")
         for event in events:
             if event.timestamp <= moment:
                 table.add_row(
+                    event.context,
                     str(event.version),
                     event.timestamp.isoformat(),
                     event.event_type,
@@ -510,7 +516,8 @@ def audit_patient(
                     event.meta.get("actor_role", ""),
                 )
         console.print(table)
-        folded = fold_until(PatientChart(), events, moment)
+        record_events = [e for e in events if e.context == "patients"]
+        folded = fold_until(PatientChart(), record_events, moment)
         record = {"version": folded.version, **folded.document} if folded else None
         console.print_json(json.dumps(record))
 

@@ -211,6 +211,19 @@ class Scheduling(ClinicApplication):
             appointment_id, Appointment, lambda a: a.complete(meta), expected_version
         )
 
+    def appointment(self, appointment_id: UUID) -> Appointment:
+        return self.load(appointment_id, Appointment)
+
+    def complete_once(self, appointment_id: UUID, meta: Meta) -> Written:
+        """Completes the appointment; one already completed is left as it is (the retry of a
+        visit whose completion committed before its answer was lost)."""
+
+        def decide(appointment: Appointment) -> None:
+            if not appointment.completed:
+                appointment.complete(meta)
+
+        return self.change(appointment_id, Appointment, decide, attempts=ATTEMPTS)
+
     def _ending(
         self,
         appointment_id: UUID,

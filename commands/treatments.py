@@ -4,13 +4,15 @@ the same transaction."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from pydantic import Field, StringConstraints
 
 from commands.base import ClinicApplication, Command, Instant, Written
@@ -81,6 +83,40 @@ class RecordVisit(Command):
     provider_id: UUID | None = Field(default=None, description="who did it; default: you")
     performed_at: Instant | None = Field(default=None, description="default: now")
     treatments: list[TreatmentDone] = Field(min_length=1, max_length=50)
+
+
+class VisitAtCompletion(Aggregate):
+    """That the treatments of an appointment were recorded with its completion, which ones,
+    and a digest of the request that recorded them. Saved in the same transaction as those
+    treatments: an appointment's completion carries its treatments once, however often the
+    request is retried, and a retry after a crash finds them and goes on to the completion."""
+
+    @staticmethod
+    def create_id(appointment_id: UUID) -> UUID:
+        return visit_at_completion_id(appointment_id)
+
+    @event("VisitRecordedAtCompletion")
+    def __init__(
+        self, appointment_id: UUID, patient_id: UUID, treatment_ids: list[UUID], digest: str
+    ) -> None:
+        self.patient_id = patient_id
+        self.treatment_ids = list(treatment_ids)
+        self.digest = digest
+
+
+def visit_at_completion_id(appointment_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"sonrisa:visit-at-completion:{appointment_id}")
+
+
+def _digest(cmd: RecordVisit) -> str:
+    """The same visit sent again has the same digest; any other visit has another."""
+    text = json.dumps(cmd.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _AlreadyRecorded(Exception):
+    def __init__(self, visit: VisitAtCompletion) -> None:
+        self.visit = visit
 
 
 class AmendTreatment(Where):
@@ -215,15 +251,46 @@ class Treatments(ClinicApplication):
         self, cmd: RecordVisit, meta: Meta, appointment_id: UUID | None
     ) -> list[Written]:
         """Every treatment of one visit (and the plan items they do) in one transaction."""
+        return self._record_visit(cmd, meta, appointment_id, at_completion=False)
+
+    def visit_at_completion(self, appointment_id: UUID) -> VisitAtCompletion | None:
+        """The treatments recorded with this appointment's completion, if they were."""
+        found = visit_at_completion_id(appointment_id)
+        return self.load(found, VisitAtCompletion) if self.exists(found) else None
+
+    def record_at_completion(
+        self, cmd: RecordVisit, meta: Meta, appointment_id: UUID
+    ) -> list[Written]:
+        """The visit's treatments, recorded once for the appointment's completion: the same
+        visit sent again gets the treatments first recorded, and records nothing; another
+        visit for the same completion is refused (amend, void or record more instead)."""
+        try:
+            return self._record_visit(cmd, meta, appointment_id, at_completion=True)
+        except _AlreadyRecorded as recorded:
+            visit = recorded.visit
+        if visit.digest != _digest(cmd):
+            raise TransitionRefused(
+                "this appointment's completion already carried other treatments; amend or "
+                "void those, or record more without completing"
+            )
+        return [Written.of(self.load(t, Treatment)) for t in visit.treatment_ids]
+
+    def _record_visit(
+        self, cmd: RecordVisit, meta: Meta, appointment_id: UUID | None, *, at_completion: bool
+    ) -> list[Written]:
         catalogue = self.catalogue()
         provider = cmd.provider_id or _staff(meta)
         performed_at = _not_later_than(cmd.performed_at, self.now(), "performed_at")
         done = [(d, catalogue.procedure(d.code)) for d in cmd.treatments]
         placed = [(d, p, p.place(d.tooth, d.surfaces, d.area)) for d, p in done]
         made: list[Treatment] = []
+        completes = appointment_id if at_completion else None
 
         def make() -> tuple[Treatment, list[Aggregate]]:
             made.clear()
+            earlier = self.visit_at_completion(completes) if completes else None
+            if earlier is not None:
+                raise _AlreadyRecorded(earlier)
             plans: dict[UUID, TreatmentPlan] = {}
             for item, procedure, placement in placed:
                 plan_item = (
@@ -252,7 +319,11 @@ class Treatments(ClinicApplication):
                         raise TransitionRefused("that plan belongs to another patient")
                     plan.complete_item(item_id, treatment.id, procedure.code, meta)
                     plans[plan_id] = plan
-            return made[0], [*made[1:], *plans.values()]
+            marked: list[Aggregate] = []
+            if completes is not None:
+                ids = [t.id for t in made]
+                marked.append(VisitAtCompletion(completes, cmd.patient_id, ids, _digest(cmd)))
+            return made[0], [*made[1:], *plans.values(), *marked]
 
         first = self.create(make, attempts=5)
         return [first, *(Written.of(t) for t in made[1:])]

@@ -260,8 +260,16 @@ class Appointment(Aggregate):
         self.status = Status.CHECKED_IN
 
     def complete(self, meta: Meta) -> None:
-        self._require({Status.CHECKED_IN}, "complete")
+        self.require_completable()
         self._completed(meta=meta)
+
+    def require_completable(self) -> None:
+        """Refuses, saying why, unless the appointment can be completed now (checked in)."""
+        self._require({Status.CHECKED_IN}, "complete")
+
+    @property
+    def completed(self) -> bool:
+        return self.status is Status.COMPLETED
 
     @event("AppointmentCompleted")
     def _completed(self, meta: Meta) -> None:

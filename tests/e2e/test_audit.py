@@ -223,6 +223,47 @@ async def test_auditors_replay_every_event_with_who_did_it(
     assert '"family_name": "Núñez Peña"' in printed.stdout
 
 
+async def test_the_command_line_lists_a_patients_treatment_events_as_the_api_does(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, settings: Settings, pipeline: None
+) -> None:
+    dentist = await sign_in("dentist", name="Dra. Vidal")
+    patient_id = (await anonymous.post("/api/patients", json=PATIENT, headers=dentist)).json()["id"]
+    staff_id = (await anonymous.get("/api/auth/profile", headers=dentist)).json()["staff_id"]
+    treated = await anonymous.post(
+        "/api/treatments",
+        json={"patient_id": patient_id, "code": "FILL-1", "tooth": 36, "surfaces": "O"},
+        headers=dentist,
+    )
+    assert treated.status_code == 201, treated.text
+    history = await anonymous.get(
+        f"/api/patients/{patient_id}/treatments",
+        headers={**dentist, CONSISTENT: treated.headers[TOKEN]},
+    )
+    assert [t["id"] for t in history.json()["items"]] == [treated.json()["id"]]
+
+    replay = await anonymous.get(
+        f"/api/audit/patients/{patient_id}/events", headers=await sign_in("auditor")
+    )
+    shown = [(e["context"], e["type"], e["actor_id"]) for e in replay.json()["events"]]
+    treatment_event = ("treatments", "TreatmentRecorded", staff_id)
+    assert shown == [("patients", "PatientRegistered", staff_id), treatment_event]
+
+    printed = await asyncio.to_thread(
+        subprocess.run,
+        [CLINIC, "audit", "patient", patient_id],
+        env={**clinic_env(settings), "COLUMNS": "220"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    rows = [line for line in printed.stdout.splitlines() if "TreatmentRecorded" in line]
+    assert len(rows) == 1, printed.stdout
+    assert "treatments" in rows[0]
+    assert staff_id in rows[0]
+
+
 async def test_the_first_admin_can_be_created_from_the_command_line(
     anonymous: httpx.AsyncClient, settings: Settings
 ) -> None:

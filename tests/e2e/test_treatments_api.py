@@ -13,6 +13,7 @@ import pytest
 
 from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
+from tests.e2e.test_appointment_book import appointment, set_up
 from tests.integration.helpers import caught_up, publish
 
 CONSISTENT = "Sonrisa-Consistent-With"
@@ -148,30 +149,38 @@ async def _plan_version(platform: Platform, plan_id: str, version: int) -> bool:
 
 
 async def test_a_visit_records_all_its_treatments_against_the_appointment_or_none_of_them(
-    client: httpx.AsyncClient, platform: Platform, pipeline: None
+    client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
-    patient, appointment = str(uuid4()), str(uuid4())
+    clinic = await set_up(client, sign_in, platform)
+    body = appointment(clinic)
+    booked = await client.post("/api/appointments", json=body, headers=clinic.desk)
+    patient, appointment_id = body["patient_id"], booked.json()["id"]
     done = [
         {"code": "CLEAN"},
         {"code": "FILL-2", "tooth": 14, "surfaces": "DO", "clinical_notes": "Caries distal."},
     ]
+    path = f"/api/appointments/{appointment_id}/treatments"
     refused = await client.post(
-        f"/api/appointments/{appointment}/treatments",
+        path,
         json={"patient_id": patient, "treatments": [*done, {"code": "FILL-1", "tooth": 19}]},
     )
     assert refused.status_code == 422
+    unknown = await client.post(
+        f"/api/appointments/{uuid4()}/treatments", json={"patient_id": patient, "treatments": done}
+    )
+    assert unknown.status_code == 404
+    theirs = await client.post(path, json={"patient_id": next(clinic.patients), "treatments": done})
+    assert theirs.status_code == 422
+    assert theirs.json()["detail"] == f"appointment {appointment_id} is not this patient's"
     assert await treatment_events(platform) == 0
 
-    visit = await client.post(
-        f"/api/appointments/{appointment}/treatments",
-        json={"patient_id": patient, "treatments": done},
-    )
+    visit = await client.post(path, json={"patient_id": patient, "treatments": done})
     assert visit.status_code == 201, visit.text
     assert len(visit.json()["items"]) == 2
     await eventually(lambda: caught_up(platform), what="the visit projected")
     history = (await client.get(f"/api/patients/{patient}/treatments")).json()["items"]
     assert sorted(t["code"] for t in history) == ["CLEAN", "FILL-2"]
-    assert {t["appointment_id"] for t in history} == {appointment}
+    assert {t["appointment_id"] for t in history} == {appointment_id}
 
 
 async def test_the_chart_as_of_five_past_instants_equals_what_the_api_returned_then(
