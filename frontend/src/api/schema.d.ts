@@ -785,8 +785,11 @@ export interface paths {
         put?: never;
         /**
          * Record Visit
-         * @description Everything done at one appointment, each treatment linked to it: all of it is
-         *     recorded, or none (send it before or after `POST /api/appointments/{id}/complete`).
+         * @description Everything done at one appointment (which must be this patient's), each treatment
+         *     linked to it: all of it is recorded, or none. With `complete: true` the same request
+         *     also completes the appointment (it must be checked in, else nothing is recorded;
+         *     `If-Match` is the appointment's version); sent again, it records nothing twice and
+         *     finishes the job.
          */
         post: operations["record_visit_api_appointments__appointment_id__treatments_post"];
         delete?: never;
@@ -1652,29 +1655,6 @@ export interface components {
              */
             performed_at?: string | null;
         };
-        /**
-         * RecordVisit
-         * @description Everything done at one appointment, recorded together: all of it or none.
-         */
-        RecordVisit: {
-            /**
-             * Patient Id
-             * Format: uuid
-             */
-            patient_id: string;
-            /**
-             * Provider Id
-             * @description who did it; default: you
-             */
-            provider_id?: string | null;
-            /**
-             * Performed At
-             * @description default: now
-             */
-            performed_at?: string | null;
-            /** Treatments */
-            treatments: components["schemas"]["TreatmentDone"][];
-        };
         /** Refresh */
         Refresh: {
             /**
@@ -1936,6 +1916,35 @@ export interface components {
             /** @default es */
             language: components["schemas"]["Language"];
             consents?: components["schemas"]["Consents"];
+        };
+        /**
+         * VisitIn
+         * @description A visit's treatments, and whether they complete its appointment.
+         */
+        VisitIn: {
+            /**
+             * Patient Id
+             * Format: uuid
+             */
+            patient_id: string;
+            /**
+             * Provider Id
+             * @description who did it; default: you
+             */
+            provider_id?: string | null;
+            /**
+             * Performed At
+             * @description default: now
+             */
+            performed_at?: string | null;
+            /** Treatments */
+            treatments: components["schemas"]["TreatmentDone"][];
+            /**
+             * Complete
+             * @description also complete the appointment (checked in), in the same request
+             * @default false
+             */
+            complete: boolean;
         };
         /** VoidTreatment */
         VoidTreatment: {
@@ -7031,7 +7040,10 @@ export interface operations {
     record_visit_api_appointments__appointment_id__treatments_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
+                "If-Match"?: string | null;
+            };
             path: {
                 appointment_id: string;
             };
@@ -7039,7 +7051,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RecordVisit"];
+                "application/json": components["schemas"]["VisitIn"];
             };
         };
         responses: {
@@ -7094,6 +7106,15 @@ export interface operations {
             };
             /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: reload and retry */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
