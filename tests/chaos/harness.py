@@ -88,14 +88,17 @@ class ClinicUp:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def mongo_pid(self) -> int:
+    def mongo_pids(self) -> list[int]:
         found = subprocess.run(
             ["pgrep", "-f", f"mongo_wire_server.py --port {self.mongo_port}"],
             capture_output=True,
             text=True,
             check=False,
         )
-        pids = [int(p) for p in found.stdout.split()]
+        return [int(p) for p in found.stdout.split()]
+
+    def mongo_pid(self) -> int:
+        pids = self.mongo_pids()
         assert pids, "the embedded Mongo server is not running"
         return pids[0]
 
