@@ -58,9 +58,25 @@ async def publish(
         for queue, keys in platform.queues():
             await declare_consumer_queue(channel, exchange, queue, keys)
         for body in raw:
-            await exchange.publish(aio_pika.Message(body=body), "patients.PatientRegistered")
+            await _confirmed(exchange, aio_pika.Message(body=body), "patients.PatientRegistered")
         for envelope in envelopes:
-            await exchange.publish(message(envelope), envelope.routing_key)
+            await _confirmed(exchange, message(envelope), envelope.routing_key)
+
+
+async def _confirmed(
+    exchange: aio_pika.abc.AbstractExchange, sent: aio_pika.Message, key: str
+) -> None:
+    """A nack means the broker did not take it (a quorum queue just declared may not be up
+    yet): publish again, as the relay does. A copy some queue did take is a duplicate, which
+    every consumer skips."""
+    for attempt in range(10):
+        try:
+            await exchange.publish(sent, key)
+            return
+        except aio_pika.exceptions.DeliveryError:
+            if attempt == 9:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
 
 
 async def dead_letters(

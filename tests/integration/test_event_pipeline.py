@@ -232,10 +232,11 @@ async def test_a_message_with_a_gap_the_store_cannot_heal_is_dead_lettered_not_d
     await publish(platform, [registered, from_the_future])
 
     await eventually(
-        lambda: _true(_dead_lettered(queue) == before + 1), what="the unhealable message"
+        lambda: _true(_dead_lettered(queue) >= before + 1), what="the unhealable message"
     )
     letters = await dead_letters(platform, "patient_directory")
-    assert [json.loads(m.body)["version"] for m in letters] == [6]
+    # Once, or twice if the broker nacked it once and it was published again.
+    assert {json.loads(m.body)["version"] for m in letters} == {6}
     assert letters[0].headers["x-error-type"] == "GapNotHealed"
     assert "is at version 1 in the event store" in str(letters[0].headers["x-error"])
     assert await platform.projectors["patient_directory"].store.version_of(written.id) == 1
