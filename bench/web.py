@@ -42,6 +42,7 @@ from bench.harness import free_port
 from bench.report import Row, table, value_at_most
 from clinic.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
 from clinic.registry import READ_MODELS
+from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import PROJECT_ROOT, Settings
 
@@ -75,6 +76,7 @@ def settings_for(run: str, mongo_url: str) -> Settings:
         mongo_database=f"sonrisa_bench_web_{run}",
         port=free_port(),
         log_level="WARNING",
+        **fresh_secrets(),  # keys of its own: a fresh checkout has no .clinic-secrets
     )
 
 
