@@ -183,9 +183,18 @@ def _refused(request: Request, error: LinkRefused) -> HTMLResponse:
     )
 
 
-async def _visit(running: Services, link: Link) -> tuple[dict[str, Any] | None, Policy]:
+async def _opened(
+    token: str, request: Request, running: Services
+) -> tuple[Link, dict[str, Any], Policy] | HTMLResponse:
+    """The link's appointment and the clinic's policy, or the page that says why not."""
+    try:
+        link = running.links.verify(token, datetime.now(UTC))
+    except LinkRefused as error:
+        return _refused(request, error)
     visit = await running.appointment_book.appointment(link.appointment_id)
-    return visit, await asyncio.to_thread(running.reminders.policy)
+    if visit is None:
+        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
+    return link, visit, await asyncio.to_thread(running.reminders.policy)
 
 
 @router.get(
@@ -195,13 +204,10 @@ async def _visit(running: Services, link: Link) -> tuple[dict[str, Any] | None, 
     responses=LINK_ANSWERS,
 )
 async def show_link(token: str, request: Request, running: Running) -> HTMLResponse:
-    try:
-        link = running.links.verify(token, datetime.now(UTC))
-    except LinkRefused as error:
-        return _refused(request, error)
-    visit, policy = await _visit(running, link)
-    if visit is None:
-        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
+    opened = await _opened(token, request, running)
+    if isinstance(opened, HTMLResponse):
+        return opened
+    link, visit, policy = opened
     title, button = _WORDS[link.action.value]
     return _page(
         request,
@@ -230,13 +236,10 @@ def _local(visit: dict[str, Any], policy: Policy) -> str:
     responses=LINK_ANSWERS,
 )
 async def use_link(token: str, request: Request, running: Running) -> HTMLResponse:
-    try:
-        link = running.links.verify(token, datetime.now(UTC))
-    except LinkRefused as error:
-        return _refused(request, error)
-    visit, policy = await _visit(running, link)
-    if visit is None:
-        return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
+    opened = await _opened(token, request, running)
+    if isinstance(opened, HTMLResponse):
+        return opened
+    link, visit, policy = opened
     if not await running.link_uses.take(link.use_id):
         return _page(
             request,

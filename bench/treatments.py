@@ -13,6 +13,7 @@ import httpx
 from rich.console import Console
 
 from bench import harness as harness_module
+from bench.chart import rebuild_vs_insert_many
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table, value_at_most
 from bench.workload import percentile
@@ -151,22 +152,9 @@ async def chart(harness: Harness, headers: dict[str, str]) -> list[Row]:
 async def rebuild(harness: Harness, sizes: Sizes) -> list[Row]:
     """(i): every treatment event folded again and swapped in, vs inserting the results."""
     projector, database = harness.platform.projectors[PROJECTION], harness.platform.mongo_db
-    events = await projector.rebuild()
-    documents = [
-        {"_id": str(k), "version": v.version, **v.document}
-        for k, v in (await projector.store.dump()).items()
-    ]
-    seconds = {"rebuild": 0.0, "bare": 0.0}
-    for _ in range(sizes.rounds):
-        started = time.perf_counter()
-        await projector.rebuild()
-        seconds["rebuild"] += time.perf_counter() - started
-        await database[SCRATCH].drop()
-        started = time.perf_counter()
-        for start in range(0, len(documents), 1000):
-            await database[SCRATCH].insert_many(documents[start : start + 1000], ordered=False)
-        seconds["bare"] += time.perf_counter() - started
-    await database[SCRATCH].drop()
+    events, documents, seconds = await rebuild_vs_insert_many(
+        projector, database, SCRATCH, sizes.rounds
+    )
     return [
         Row(
             "(i) rebuild treatment_chart (Mongo), events/s",
