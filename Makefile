@@ -66,7 +66,7 @@ run: install web
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+	PYTHONPATH=. $(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

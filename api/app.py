@@ -1,15 +1,16 @@
-"""The FastAPI application: middleware, error handling and the routers of every context."""
+"""The FastAPI application: middleware, error handling, the platform's own routers (health,
+audit, the web app) and the routers of every context, which the entry layer passes in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api import audit, health, identity, patients, reminders, scheduling, treatments, web
+from api import audit, health, web
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -17,27 +18,28 @@ from api.problems import install
 from api.services import Services
 from infra.settings import Settings
 
-# The web app's catch-all comes last, so every route above it is matched first.
-ROUTERS = (
-    health.router,
-    identity.router,
-    patients.router,
-    *scheduling.routers,
-    treatments.router,
-    audit.router,
-    reminders.router,
-    web.router,
-)
+# The platform's own routers; the contexts' come between them and the web app's catch-all,
+# which comes last so every route above it is matched first.
+PLATFORM_ROUTERS = (health.router, audit.router)
+LAST_ROUTERS = (web.router,)
 # FastAPI's own documentation routes: public by decision.
 DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
-def routes_of(routers: tuple[APIRouter, ...]) -> list[APIRoute]:
+def all_routers(contexts: Sequence[APIRouter]) -> tuple[APIRouter, ...]:
+    """Every router of the app, in the order they are matched."""
+    return (*PLATFORM_ROUTERS, *contexts, *LAST_ROUTERS)
+
+
+def routes_of(routers: Sequence[APIRouter]) -> list[APIRoute]:
     return [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The app over the given services; without them it can only describe itself (OpenAPI)."""
+def create_app(
+    settings: Settings, routers: Sequence[APIRouter], services: Services | None = None
+) -> FastAPI:
+    """The app with the contexts' `routers`, over the given services; without services it
+    can only describe itself (OpenAPI)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,9 +57,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.web_root = settings.web_root
     install(app)
-    for router in ROUTERS:
+    every = all_routers(routers)
+    for router in every:
         app.include_router(router)
-    install_openapi(app, routes_of(ROUTERS))
+    install_openapi(app, routes_of(every))
 
     # The last added runs first: RequestContext wraps everything, idempotency included.
     app.add_middleware(Idempotency)

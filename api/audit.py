@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from api.deps import Running
 from api.permissions import AUDIT_READ, Actor, allowed
 from commands.base import Instant
+from projections.audit import PatientHistory
 from projections.audit import patient_events as events_of
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -53,7 +54,7 @@ async def access_log(
 async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, Any]:
     """Every event of the patient's record, treatments, examinations and plans included,
     with who caused it and when."""
-    events = await events_of(running.patient_records, running.treatment_records, patient_id)
+    events = await events_of(running.all_of(PatientHistory), patient_id)
     return {
         "patient_id": str(patient_id),
         "events": [

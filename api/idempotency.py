@@ -188,10 +188,13 @@ async def _actor(request: Request) -> Actor | None:
     if token is None:
         return None
     try:
-        claims = await services_of(request).tokens.verify(token)
+        services = services_of(request)
+        claims = await services.tokens.verify(token)
     except TokenRefused:
         return None
-    return Actor(claims, request.state.correlation_id, request.state.request_id)
+    return Actor(
+        claims, request.state.correlation_id, request.state.request_id, services.permissions
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -15,11 +15,9 @@ from api.deps import Running, services_of, written
 from api.permissions import (
     BREAK_GLASS_HEADER,
     PROFILE,
-    STAFF_MANAGE,
     Actor,
-    actions_of,
+    Grants,
     allowed,
-    break_glass_for,
     open_while,
     public,
 )
@@ -29,18 +27,22 @@ from commands.identity import (
     ChangePassword,
     Deactivate,
     EnableTotp,
+    Identity,
     RegisterStaff,
     RegistrationClosed,
     RoleChange,
     TotpPolicy,
     new_totp_secret,
 )
-from domain.identity import Role, StaffMember
-from domain.shared import Meta
+from domain.identity import StaffMember
+from domain.shared import Meta, Role
+from projections.identity import StaffQueries
 from security.sessions import Claims, TokenPair, TokenRefused
 from security.throttle import Attempt, Throttled
 
 router = APIRouter(prefix="/api", tags=["identity"])
+STAFF_MANAGE = "staff:manage"  # staff accounts, roles, sign-in policy
+GRANTS: Grants = {STAFF_MANAGE: (Role.ADMIN,)}
 # The web app keeps its refresh token in this cookie, out of JavaScript's reach (ADR 10).
 REFRESH_COOKIE = "sonrisa_refresh"
 REFRESH_COOKIE_PATH = "/api/auth"
@@ -54,7 +56,7 @@ Admin = Annotated[Actor, Depends(allowed(STAFF_MANAGE))]
 
 async def no_staff_yet(request: Request) -> bool:
     """On an empty system the first admin registers themselves."""
-    return not await run_in_threadpool(services_of(request).identity.has_staff)
+    return not await run_in_threadpool(services_of(request).get(Identity).has_staff)
 
 
 Registrar = Annotated[Actor | None, Depends(open_while(no_staff_yet, allowed(STAFF_MANAGE)))]
@@ -131,7 +133,7 @@ def _address(request: Request) -> str:
 
 
 def _claims(running: Services, staff: StaffMember, session: UUID | None = None) -> Claims:
-    required = running.identity.totp_required_for()
+    required = running.get(Identity).totp_required_for()
     enrolment_only = staff.totp_secret is None and bool(required & staff.roles)
     return Claims(
         staff.id, session or staff.id, tuple(sorted(staff.roles)), staff.name, enrolment_only
@@ -149,14 +151,14 @@ async def register(
         )
         try:
             result = await run_in_threadpool(
-                running.identity.register, body, meta, first_admin=True
+                running.get(Identity).register, body, meta, first_admin=True
             )
         except RegistrationClosed as error:
             raise Problem(
                 403, "registration-closed", "Registration is closed", str(error)
             ) from None
     else:
-        result = await run_in_threadpool(running.identity.register, body, who.meta)
+        result = await run_in_threadpool(running.get(Identity).register, body, who.meta)
     response.headers["Location"] = f"/api/staff/{result.id}"
     return written(response, result)
 
@@ -187,7 +189,7 @@ async def login(
     # An account under attack answers slowly, whoever asks and whatever the password:
     # guessing gets slow, and its owner still gets in (ADR 8).
     await asyncio.sleep(attempt.delay)
-    staff = await run_in_threadpool(running.identity.authenticate, body.email, body.password)
+    staff = await run_in_threadpool(running.get(Identity).authenticate, body.email, body.password)
     if staff is not None and staff.totp_secret is not None:
         if body.totp_code is None:
             await running.throttle.withdrawn(attempt)
@@ -197,7 +199,7 @@ async def login(
                 "Enter your two-factor code",
                 "this account signs in with a code from its authenticator app",
             )
-        if not running.identity.verify_totp(staff, body.totp_code):
+        if not running.get(Identity).verify_totp(staff, body.totp_code):
             staff = None
     if staff is None:
         await running.throttle.failed(attempt)
@@ -232,7 +234,7 @@ async def refresh(
         if refresh_in == "cookie":
             problem.headers["Set-Cookie"] = _expired_cookie(request)
         raise problem from None
-    staff = await run_in_threadpool(running.identity.staff, staff_id)
+    staff = await run_in_threadpool(running.get(Identity).staff, staff_id)
     if not staff.active:
         await running.tokens.end_session(session_id, "account deactivated")
         raise Problem(401, "unauthenticated", "Sign in again", "this account is deactivated")
@@ -274,8 +276,8 @@ async def profile(who: Enrolling) -> ProfileOut:
         name=who.claims.name,
         roles=list(who.roles),
         second_factor_required=enrolling,
-        may=[PROFILE] if enrolling else actions_of(who.roles),
-        break_glass=[] if enrolling else break_glass_for(who.roles),
+        may=[PROFILE] if enrolling else who.table.actions_of(who.roles),
+        break_glass=[] if enrolling else who.table.break_glass_for(who.roles),
     )
 
 
@@ -283,7 +285,9 @@ async def profile(who: Enrolling) -> ProfileOut:
 async def change_password(
     body: ChangePassword, who: Self, response: Response, running: Running
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.identity.change_password, who.staff_id, body, who.meta)
+    result = await run_in_threadpool(
+        running.get(Identity).change_password, who.staff_id, body, who.meta
+    )
     await running.tokens.end_all_sessions(who.staff_id, "password changed")
     return written(response, result)
 
@@ -300,21 +304,23 @@ async def totp_setup(who: Enrolling, running: Running) -> dict[str, str]:
 async def totp_enable(
     body: EnableTotp, who: Enrolling, response: Response, running: Running
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.identity.enable_totp, who.staff_id, body, who.meta)
+    result = await run_in_threadpool(
+        running.get(Identity).enable_totp, who.staff_id, body, who.meta
+    )
     await running.tokens.end_all_sessions(who.staff_id, "two-factor sign-in enabled")
     return written(response, result)
 
 
 @router.get("/staff")
 async def list_staff(who: Admin, running: Running) -> dict[str, Any]:
-    return {"items": await running.staff_directory.staff_list()}
+    return {"items": await running.get(StaffQueries).staff_list()}
 
 
 @router.post("/staff/{staff_id}/roles", status_code=200)
 async def grant_role(
     staff_id: UUID, body: RoleChange, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.identity.grant_role, staff_id, body, who.meta)
+    result = await run_in_threadpool(running.get(Identity).grant_role, staff_id, body, who.meta)
     await running.tokens.end_all_sessions(staff_id, "roles changed")
     return written(response, result)
 
@@ -324,7 +330,7 @@ async def revoke_role(
     staff_id: UUID, role: Role, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
     change = RoleChange(role=role)
-    result = await run_in_threadpool(running.identity.revoke_role, staff_id, change, who.meta)
+    result = await run_in_threadpool(running.get(Identity).revoke_role, staff_id, change, who.meta)
     await running.tokens.end_all_sessions(staff_id, "roles changed")
     return written(response, result)
 
@@ -333,14 +339,14 @@ async def revoke_role(
 async def deactivate(
     staff_id: UUID, body: Deactivate, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.identity.deactivate, staff_id, body, who.meta)
+    result = await run_in_threadpool(running.get(Identity).deactivate, staff_id, body, who.meta)
     await running.tokens.end_all_sessions(staff_id, "account deactivated")
     return written(response, result)
 
 
 @router.get("/security/totp-policy")
 async def get_totp_policy(who: Admin, running: Running) -> dict[str, list[str]]:
-    return {"roles": sorted(await run_in_threadpool(running.identity.totp_required_for))}
+    return {"roles": sorted(await run_in_threadpool(running.get(Identity).totp_required_for))}
 
 
 @router.put("/security/totp-policy")
@@ -348,5 +354,5 @@ async def set_totp_policy(
     body: TotpPolicy, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
     return written(
-        response, await run_in_threadpool(running.identity.set_totp_policy, body, who.meta)
+        response, await run_in_threadpool(running.get(Identity).set_totp_policy, body, who.meta)
     )

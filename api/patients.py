@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
 from api.permissions import (
     CLINICAL_READ,
-    CLINICAL_WRITE,
+    CLINICIANS,
     PATIENTS_READ,
-    PATIENTS_WRITE,
     Actor,
+    Grants,
     allowed,
 )
 from api.problems import Problem
@@ -28,13 +28,22 @@ from commands.base import Instant
 from commands.patients import (
     ClearAlert,
     EndHistoryEntry,
+    Patients,
     RaiseAlert,
     RecordHistoryEntry,
     RegisterPatient,
     UpdatePatient,
 )
+from domain.shared import Role
+from projections.patients import PatientQueries
 
 router = APIRouter(prefix="/api", tags=["patients"])
+PATIENTS_WRITE = "patients:write"  # register, correct, change contact details
+CLINICAL_WRITE = "clinical:write"  # record and end history entries, alerts
+GRANTS: Grants = {
+    PATIENTS_WRITE: (Role.ADMIN, Role.DENTIST, Role.RECEPTIONIST),
+    CLINICAL_WRITE: CLINICIANS,
+}
 Reader = Annotated[Actor, Depends(allowed(PATIENTS_READ, patient_data=True))]
 Writer = Annotated[Actor, Depends(allowed(PATIENTS_WRITE, patient_data=True))]
 Clinician = Annotated[Actor, Depends(allowed(CLINICAL_READ, patient_data=True))]
@@ -63,7 +72,7 @@ def _subject(request: Request, patient_id: UUID) -> None:
 def register_patient(
     body: RegisterPatient, request: Request, response: Response, running: Running, who: Writer
 ) -> dict[str, object]:
-    result = running.patients.register(body, who.meta)
+    result = running.get(Patients).register(body, who.meta)
     _subject(request, result.id)
     response.headers["Location"] = f"/api/patients/{result.id}"
     return written(response, result)
@@ -79,9 +88,9 @@ async def search_patients(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, object]:
-    await read_your_writes(request, response, running.patient_records.directory.version_of)
+    await read_your_writes(request, response, running.get(PatientQueries).directory.version_of)
     try:
-        page = await running.patient_records.search(q, limit, cursor)
+        page = await running.get(PatientQueries).search(q, limit, cursor)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
     request.state.access.details["patient_ids"] = [p["patient_id"] for p in page.items]
@@ -95,7 +104,7 @@ async def _chart(
     patient_id: UUID,
     as_of: datetime | None,
 ) -> dict[str, Any]:
-    records = running.patient_records
+    records = running.get(PatientQueries)
     if as_of is not None:
         request.state.access.details["as_of"] = as_of.isoformat()
         chart = await records.chart_as_of(patient_id, as_of)
@@ -133,7 +142,7 @@ def update_patient(
     who: Writer,
     version: RequiredVersion,
 ) -> dict[str, object]:
-    return written(response, running.patients.update(patient_id, body, version, who.meta))
+    return written(response, running.get(Patients).update(patient_id, body, version, who.meta))
 
 
 @router.get("/patients/{patient_id}/medical-history")
@@ -163,7 +172,7 @@ def record_history_entry(
     who: ClinicalWriter,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.patients.record_history_entry(patient_id, body, who.meta, version)
+    result = running.get(Patients).record_history_entry(patient_id, body, who.meta, version)
     return {**written(response, result), "entry_id": str(result.created)}
 
 
@@ -177,7 +186,7 @@ def end_history_entry(
     who: ClinicalWriter,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.patients.end_history_entry(patient_id, entry_id, body, who.meta, version)
+    result = running.get(Patients).end_history_entry(patient_id, entry_id, body, who.meta, version)
     return written(response, result)
 
 
@@ -190,7 +199,7 @@ def raise_alert(
     who: ClinicalWriter,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.patients.raise_alert(patient_id, body, who.meta, version)
+    result = running.get(Patients).raise_alert(patient_id, body, who.meta, version)
     return {**written(response, result), "alert_id": str(result.created)}
 
 
@@ -204,5 +213,5 @@ def clear_alert(
     who: ClinicalWriter,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.patients.clear_alert(patient_id, alert_id, body, who.meta, version)
+    result = running.get(Patients).clear_alert(patient_id, alert_id, body, who.meta, version)
     return written(response, result)

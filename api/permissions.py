@@ -8,7 +8,7 @@ for its second factor reaches only the routes marked for enrolment.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,116 +17,64 @@ from fastapi import Request
 
 from api.deps import services_of
 from api.problems import Problem
-from domain.identity import Role
-from domain.shared import Meta
+from domain.shared import Meta, Role
 from security.sessions import Claims, TokenRefused
 
+Grants = Mapping[str, Collection[Role]]  # an action, and the roles that may take it
+
+# The actions every context shares, by the kind of data they reach: each context declares its
+# own actions and their grants beside its routes, and the registry composes the one table.
 PROFILE = "profile"  # what every signed-in person may do with their own account
 PATIENTS_READ = "patients:read"  # demographics, contact details, alerts, search
-PATIENTS_WRITE = "patients:write"  # register, correct, change contact details
-CLINICAL_READ = "clinical:read"  # medical history
-CLINICAL_WRITE = "clinical:write"  # record and end history entries, alerts
-STAFF_MANAGE = "staff:manage"  # staff accounts, roles, sign-in policy
+CLINICAL_READ = "clinical:read"  # medical history, clinical notes, the chart
 AUDIT_READ = "audit:read"  # access log, event replay, records as of a time
-SCHEDULE_READ = "schedule:read"  # providers, chairs, hours, appointment types, availability
-SCHEDULE_MANAGE = "schedule:manage"  # change that reference data
-APPOINTMENTS_READ = "appointments:read"  # the appointment book, day sheets
-APPOINTMENTS_WRITE = "appointments:write"  # book, move, confirm, check in, cancel, …
-APPOINTMENTS_OVERRIDE = "appointments:override"  # book outside hours, giving a reason
-TREATMENTS_READ = "treatments:read"  # treatments (without clinical notes), plans, their fees
-TREATMENTS_WRITE = "treatments:write"  # record, amend and void treatments; chart conditions
-PLANS_WRITE = "plans:write"  # draft plans, add and withdraw items, present, take consent
-CATALOGUE_READ = "catalogue:read"  # procedures, fees, bills of materials (no patient data)
-CATALOGUE_MANAGE = "catalogue:manage"  # add procedures, change fees
-REPORTS_READ = "reports:read"  # production per provider and day (no patient data)
-_CLINICIAN = {TREATMENTS_READ, TREATMENTS_WRITE, PLANS_WRITE, CATALOGUE_READ}
-REMINDERS_READ = "reminders:read"  # reminders sent, due, failed; the policy
-REMINDERS_SEND = "reminders:send"  # send one now
-REMINDERS_MANAGE = "reminders:manage"  # the clinic's reminder policy
-_DESK = {SCHEDULE_READ, APPOINTMENTS_READ, APPOINTMENTS_WRITE, REMINDERS_READ, REMINDERS_SEND}
-
-PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset(
-        {
-            PROFILE,
-            PATIENTS_READ,
-            PATIENTS_WRITE,
-            STAFF_MANAGE,
-            SCHEDULE_MANAGE,
-            APPOINTMENTS_OVERRIDE,
-            REMINDERS_MANAGE,
-            *_DESK,
-            TREATMENTS_READ,
-            CATALOGUE_READ,
-            CATALOGUE_MANAGE,
-            REPORTS_READ,
-        }
-    ),
-    Role.DENTIST: frozenset(
-        {
-            PROFILE,
-            PATIENTS_READ,
-            PATIENTS_WRITE,
-            CLINICAL_READ,
-            CLINICAL_WRITE,
-            *_DESK,
-            *_CLINICIAN,
-            REPORTS_READ,
-        }
-    ),
-    Role.HYGIENIST: frozenset(
-        {PROFILE, PATIENTS_READ, CLINICAL_READ, CLINICAL_WRITE, *_DESK, *_CLINICIAN}
-    ),
-    Role.RECEPTIONIST: frozenset(
-        {
-            PROFILE,
-            PATIENTS_READ,
-            PATIENTS_WRITE,
-            *_DESK,
-            TREATMENTS_READ,
-            CATALOGUE_READ,
-            REPORTS_READ,
-        }
-    ),
-    Role.INVENTORY: frozenset({PROFILE, CATALOGUE_READ}),
-    Role.AUDITOR: frozenset(
-        {
-            PROFILE,
-            PATIENTS_READ,
-            CLINICAL_READ,
-            AUDIT_READ,
-            SCHEDULE_READ,
-            APPOINTMENTS_READ,
-            TREATMENTS_READ,
-            CATALOGUE_READ,
-            REPORTS_READ,
-            REMINDERS_READ,
-        }
-    ),
+EVERYONE: tuple[Role, ...] = tuple(Role)
+STAFF: tuple[Role, ...] = (Role.ADMIN, Role.DENTIST, Role.HYGIENIST, Role.RECEPTIONIST)
+CLINICIANS: tuple[Role, ...] = (Role.DENTIST, Role.HYGIENIST)
+SHARED_GRANTS: Grants = {
+    PROFILE: EVERYONE,
+    PATIENTS_READ: (*STAFF, Role.AUDITOR),
+    CLINICAL_READ: (*CLINICIANS, Role.AUDITOR),
+    AUDIT_READ: (Role.AUDITOR,),
 }
 # Who may read clinical data in an emergency, giving a reason that is logged.
 BREAK_GLASS = {CLINICAL_READ: PATIENTS_READ}
 BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
 
 
-def permitted(roles: tuple[str, ...] | frozenset[str], action: str) -> bool:
-    known = {r.value for r in Role}
-    return any(action in PERMISSIONS[Role(r)] for r in roles if r in known)
+class PermissionTable:
+    """The one table of who may do what (role -> actions), composed from the shared grants and
+    every context's own. An action is granted in one place only."""
 
+    def __init__(self, *grants: Grants) -> None:
+        table: dict[Role, set[str]] = {role: set() for role in Role}
+        seen: set[str] = set()
+        for part in (SHARED_GRANTS, *grants):
+            for action, roles in part.items():
+                if action in seen:
+                    raise ValueError(f"the action {action!r} is granted in two places")
+                seen.add(action)
+                for role in roles:
+                    table[Role(role)].add(action)
+        self.by_role: dict[Role, frozenset[str]] = {r: frozenset(a) for r, a in table.items()}
+        self.actions: frozenset[str] = frozenset(seen)
 
-def actions_of(roles: tuple[str, ...]) -> list[str]:
-    """Everything these roles may do, so a client shows only what the user can use."""
-    known = {r.value for r in Role}
-    return sorted({action for r in roles if r in known for action in PERMISSIONS[Role(r)]})
+    def permitted(self, roles: tuple[str, ...] | frozenset[str], action: str) -> bool:
+        known = {r.value for r in Role}
+        return any(action in self.by_role[Role(r)] for r in roles if r in known)
 
+    def actions_of(self, roles: tuple[str, ...]) -> list[str]:
+        """Everything these roles may do, so a client shows only what the user can use."""
+        known = {r.value for r in Role}
+        return sorted({a for r in roles if r in known for a in self.by_role[Role(r)]})
 
-def break_glass_for(roles: tuple[str, ...]) -> list[str]:
-    """The actions these roles may take only by giving an emergency reason."""
-    return sorted(
-        action
-        for action, fallback in BREAK_GLASS.items()
-        if not permitted(roles, action) and permitted(roles, fallback)
-    )
+    def break_glass_for(self, roles: tuple[str, ...]) -> list[str]:
+        """The actions these roles may take only by giving an emergency reason."""
+        return sorted(
+            action
+            for action, fallback in BREAK_GLASS.items()
+            if not self.permitted(roles, action) and self.permitted(roles, fallback)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +84,7 @@ class Actor:
     claims: Claims
     correlation_id: str
     request_id: str
+    table: PermissionTable
     break_glass_reason: str | None = None
 
     @property
@@ -147,13 +96,13 @@ class Actor:
         return self.claims.roles
 
     def may(self, action: str) -> bool:
-        if permitted(self.roles, action):
+        if self.table.permitted(self.roles, action):
             return True
         fallback = BREAK_GLASS.get(action)
         return (
             fallback is not None
             and self.break_glass_reason is not None
-            and permitted(self.roles, fallback)
+            and self.table.permitted(self.roles, fallback)
         )
 
     @property
@@ -233,12 +182,14 @@ def allowed(action: str, *, patient_data: bool = False, enrolment: bool = False)
             raw = request.path_params.get("patient_id")
             request.state.access = AccessIntent(action, _uuid(raw), {})
         claims = await _authenticate(request)
+        table = services_of(request).permissions
         reason = (request.headers.get(BREAK_GLASS_HEADER) or "").strip()[:500] or None
         actor = Actor(
             claims,
             request.state.correlation_id,
             request.state.request_id,
-            reason if action in BREAK_GLASS and not permitted(claims.roles, action) else None,
+            table,
+            reason if action in BREAK_GLASS and not table.permitted(claims.roles, action) else None,
         )
         request.state.actor = actor
         if claims.enrolment_only and not enrolment:
@@ -251,7 +202,7 @@ def allowed(action: str, *, patient_data: bool = False, enrolment: bool = False)
         if not actor.may(action):
             hint = (
                 f"; in an emergency, give a reason in {BREAK_GLASS_HEADER}"
-                if action in BREAK_GLASS and permitted(claims.roles, BREAK_GLASS[action])
+                if action in BREAK_GLASS and table.permitted(claims.roles, BREAK_GLASS[action])
                 else ""
             )
             raise Problem(403, "forbidden", "Not allowed", f"your role may not do '{action}'{hint}")

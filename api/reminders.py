@@ -16,10 +16,9 @@ from pydantic import BaseModel
 
 from api.deps import Running, written
 from api.permissions import (
-    REMINDERS_MANAGE,
-    REMINDERS_READ,
-    REMINDERS_SEND,
+    STAFF,
     Actor,
+    Grants,
     allowed,
     public,
 )
@@ -27,15 +26,25 @@ from api.problems import Problem
 from api.services import Services
 from bus.reminders.messages import spoken
 from commands.base import Instant, NotFound, StoreUnavailable
-from commands.reminders import SendReminder, SetReminderPolicy
-from commands.scheduling import Cancel
+from commands.reminders import Reminders, SendReminder, SetReminderPolicy
+from commands.scheduling import Cancel, Scheduling
 from domain.reminders import Channel, Policy, choose_channel
 from domain.reminders.reminder import policy_fields
-from domain.shared import DomainError, Meta
-from infra.links import Link, LinkAction, LinkRefused
-from projections.reminders import ReminderFilter
+from domain.shared import DomainError, Meta, Role
+from infra.links import Link, LinkAction, LinkRefused, LinkSigner
+from projections.reminders import ReminderFilter, ReminderQueries
+from projections.scheduling import SchedulingQueries
+from security.reminders import LinkUses
 
 router = APIRouter(prefix="/api", tags=["reminders"])
+REMINDERS_READ = "reminders:read"  # reminders sent, due, failed; the policy
+REMINDERS_SEND = "reminders:send"  # send one now
+REMINDERS_MANAGE = "reminders:manage"  # the clinic's reminder policy
+GRANTS: Grants = {
+    REMINDERS_READ: (*STAFF, Role.AUDITOR),
+    REMINDERS_SEND: STAFF,
+    REMINDERS_MANAGE: (Role.ADMIN,),
+}
 Reader = Annotated[Actor, Depends(allowed(REMINDERS_READ, patient_data=True))]
 Sender = Annotated[Actor, Depends(allowed(REMINDERS_SEND, patient_data=True))]
 Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
@@ -75,7 +84,7 @@ async def list_reminders(
         due_to,
     )
     try:
-        page = await running.reminder_list.page(where, cursor, limit)
+        page = await running.get(ReminderQueries).page(where, cursor, limit)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
     answer = {"items": page.items, "next_cursor": page.next}
@@ -91,15 +100,15 @@ async def send_reminder(
     """Sends one now (the worker picks it up at once), if the patient consents to a channel."""
     patient = body.patient_id
     if body.appointment_id is not None:
-        plan = await asyncio.to_thread(running.reminders.plan_of, body.appointment_id)
+        plan = await asyncio.to_thread(running.get(Reminders).plan_of, body.appointment_id)
         if plan is None:
             raise NotFound(f"appointment {body.appointment_id} has nothing to remind of")
         patient = plan.patient_id
     if patient is None:
         raise Problem(422, "invalid-reminder", "Name an appointment or a patient", "")
     request.state.access.patient_id = patient
-    policy = await asyncio.to_thread(running.reminders.policy)
-    contact = await running.reminder_list.contact(patient)
+    policy = await asyncio.to_thread(running.get(Reminders).policy)
+    contact = await running.get(ReminderQueries).contact(patient)
     if not isinstance(choose_channel(policy.channels, contact), Channel):
         raise Problem(
             422,
@@ -107,22 +116,24 @@ async def send_reminder(
             "The patient cannot be reminded",
             "the patient consents to none of the clinic's channels, or has no address on them",
         )
-    return written(response, await asyncio.to_thread(running.reminders.send_now, body, who.meta))
+    return written(
+        response, await asyncio.to_thread(running.get(Reminders).send_now, body, who.meta)
+    )
 
 
 @router.get("/reminders/policy")
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
 ) -> dict[str, Any]:
-    return policy_fields(running.reminders.policy())
+    return policy_fields(running.get(Reminders).policy())
 
 
 @router.put("/reminders/policy")
 def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
 ) -> dict[str, Any]:
-    written(response, running.reminders.set_policy(body, who.meta))
-    return policy_fields(running.reminders.policy())
+    written(response, running.get(Reminders).set_policy(body, who.meta))
+    return policy_fields(running.get(Reminders).policy())
 
 
 # Patients' links
@@ -188,13 +199,13 @@ async def _opened(
 ) -> tuple[Link, dict[str, Any], Policy] | HTMLResponse:
     """The link's appointment and the clinic's policy, or the page that says why not."""
     try:
-        link = running.links.verify(token, datetime.now(UTC))
+        link = running.get(LinkSigner).verify(token, datetime.now(UTC))
     except LinkRefused as error:
         return _refused(request, error)
-    visit = await running.appointment_book.appointment(link.appointment_id)
+    visit = await running.get(SchedulingQueries).appointment(link.appointment_id)
     if visit is None:
         return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
-    return link, visit, await asyncio.to_thread(running.reminders.policy)
+    return link, visit, await asyncio.to_thread(running.get(Reminders).policy)
 
 
 @router.get(
@@ -240,7 +251,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
     if isinstance(opened, HTMLResponse):
         return opened
     link, visit, policy = opened
-    if not await running.link_uses.take(link.use_id):
+    if not await running.get(LinkUses).take(link.use_id):
         return _page(
             request,
             409,
@@ -256,16 +267,18 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
     )
     try:
         if link.action is LinkAction.CONFIRM:
-            await asyncio.to_thread(running.scheduling.confirm, link.appointment_id, meta, None)
+            await asyncio.to_thread(
+                running.get(Scheduling).confirm, link.appointment_id, meta, None
+            )
             done = "Su cita está confirmada. / Your appointment is confirmed."
         else:
             cancel = Cancel(reason="cancelled by the patient from a reminder", by_patient=True)
             await asyncio.to_thread(
-                running.scheduling.cancel, link.appointment_id, cancel, meta, None
+                running.get(Scheduling).cancel, link.appointment_id, cancel, meta, None
             )
             done = "Su cita está cancelada. / Your appointment is cancelled."
     except StoreUnavailable:
-        await running.link_uses.give_back(link.use_id)
+        await running.get(LinkUses).give_back(link.use_id)
         return _page(request, 503, "store-unavailable", "Inténtelo de nuevo / Please try again", "")
     except DomainError as error:
         return _page(request, 409, "transition-refused", "No se pudo / Not possible", str(error))

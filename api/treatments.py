@@ -17,15 +17,12 @@ from pydantic import BaseModel
 
 from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
 from api.permissions import (
-    APPOINTMENTS_WRITE,
-    CATALOGUE_MANAGE,
-    CATALOGUE_READ,
     CLINICAL_READ,
-    PLANS_WRITE,
-    REPORTS_READ,
-    TREATMENTS_READ,
-    TREATMENTS_WRITE,
+    CLINICIANS,
+    EVERYONE,
+    STAFF,
     Actor,
+    Grants,
     allowed,
 )
 from api.problems import Problem
@@ -41,13 +38,29 @@ from commands.treatments import (
     ProcedureIn,
     RecordExamination,
     RecordTreatment,
+    Treatments,
     VoidTreatment,
     WithdrawPlanItem,
 )
-from commands.visits import VisitIn, Visits
+from domain.shared import Role
 from domain.treatments import universal
+from projections.treatments import TreatmentQueries
 
 router = APIRouter(prefix="/api", tags=["treatments"])
+TREATMENTS_READ = "treatments:read"  # treatments (without clinical notes), plans, their fees
+TREATMENTS_WRITE = "treatments:write"  # record, amend and void treatments; chart conditions
+PLANS_WRITE = "plans:write"  # draft plans, add and withdraw items, present, take consent
+CATALOGUE_READ = "catalogue:read"  # procedures, fees, bills of materials (no patient data)
+CATALOGUE_MANAGE = "catalogue:manage"  # add procedures, change fees
+REPORTS_READ = "reports:read"  # production per provider and day (no patient data)
+GRANTS: Grants = {
+    TREATMENTS_READ: (*STAFF, Role.AUDITOR),
+    TREATMENTS_WRITE: CLINICIANS,
+    PLANS_WRITE: CLINICIANS,
+    CATALOGUE_READ: EVERYONE,
+    CATALOGUE_MANAGE: (Role.ADMIN,),
+    REPORTS_READ: (Role.ADMIN, Role.DENTIST, Role.RECEPTIONIST, Role.AUDITOR),
+}
 Reader = Annotated[Actor, Depends(allowed(TREATMENTS_READ, patient_data=True))]
 Recorder = Annotated[Actor, Depends(allowed(TREATMENTS_WRITE, patient_data=True))]
 Planner = Annotated[Actor, Depends(allowed(PLANS_WRITE, patient_data=True))]
@@ -93,7 +106,7 @@ def record_treatment(
 ) -> dict[str, object]:
     """RecordTreatment: a completed procedure. Its fee is the catalogue's unless given."""
     request.state.access.patient_id = body.patient_id
-    result = running.treatments.record(body, who.meta)
+    result = running.get(Treatments).record(body, who.meta)
     response.headers["Location"] = f"/api/treatments/{result.id}"
     return _touched(request, response, result)
 
@@ -111,7 +124,7 @@ async def list_treatments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Treatments across patients, newest first (no clinical notes: the desk reads it too)."""
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.list_store.version_of)
     items = await records.across_patients(
         provider=provider, code=code, since=since, until=until, limit=limit
@@ -124,7 +137,7 @@ async def list_treatments(
 async def get_treatment(
     treatment_id: UUID, request: Request, response: Response, running: Running, who: Reader
 ) -> dict[str, Any]:
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(treatment_id)
     if found is None or found.get("kind") != "treatment":
@@ -145,7 +158,7 @@ def amend_treatment(
     version: RequiredVersion,
 ) -> dict[str, object]:
     """A correction, with its reason; the treatment as first recorded stays in its history."""
-    result = running.treatments.amend(treatment_id, body, who.meta, version)
+    result = running.get(Treatments).amend(treatment_id, body, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -160,43 +173,8 @@ def void_treatment(
     version: OptionalVersion,
 ) -> dict[str, object]:
     """Entered in error: the treatment stays, marked void, out of the chart and production."""
-    result = running.treatments.void(treatment_id, body, who.meta, version)
+    result = running.get(Treatments).void(treatment_id, body, who.meta, version)
     return _touched(request, response, result)
-
-
-@router.post("/appointments/{appointment_id}/treatments", status_code=201)
-def record_visit(
-    appointment_id: UUID,
-    body: VisitIn,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Recorder,
-    version: OptionalVersion,
-) -> dict[str, object]:
-    """Everything done at one appointment (which must be this patient's), each treatment
-    linked to it: all of it is recorded, or none. With `complete: true` the same request
-    also completes the appointment (it must be checked in, else nothing is recorded;
-    `If-Match` is the appointment's version); sent again, it records nothing twice and
-    finishes the job."""
-    request.state.access.patient_id = body.patient_id
-    visits = Visits(running.scheduling, running.treatments)
-    if not body.complete:
-        results = visits.record(appointment_id, body.visit(), who.meta)
-        first = _touched(request, response, results[0])
-        return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
-    if not who.may(APPOINTMENTS_WRITE):
-        raise Problem(
-            403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
-        )
-    done = visits.complete(appointment_id, body.visit(), who.meta, version)
-    results, appointment = done.treatments, done.appointment
-    first = _touched(request, response, results[0])
-    return {
-        **first,
-        "items": [{"id": str(r.id), "version": r.version} for r in results],
-        "appointment": {"id": str(appointment.id), "version": appointment.version},
-    }
 
 
 @router.post("/examinations", status_code=201, response_model=WrittenOut)
@@ -205,7 +183,7 @@ def record_examination(
 ) -> dict[str, object]:
     """Conditions found per tooth and surface: caries, restorations, missing teeth, ..."""
     request.state.access.patient_id = body.patient_id
-    return _touched(request, response, running.treatments.record_examination(body, who.meta))
+    return _touched(request, response, running.get(Treatments).record_examination(body, who.meta))
 
 
 # A patient's treatments, chart and plans ------------------------------------------------
@@ -217,7 +195,7 @@ async def patient_treatments(
 ) -> dict[str, Any]:
     """The patient's treatment history (the seed's `GET /treatments/:patientId`), voided and
     amended treatments included, each with its own history."""
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     history = await records.history(patient_id)
     return {"patient_id": str(patient_id), "items": [_shown(who, t) for t in history]}
@@ -236,7 +214,7 @@ async def patient_chart(
     numbering: Annotated[str, Query(pattern="^(fdi|universal)$")] = "fdi",
 ) -> dict[str, Any]:
     """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     if as_of is not None:
         request.state.access.details["as_of"] = as_of.isoformat()
         chart = await records.chart_as_of(patient_id, as_of)
@@ -257,7 +235,7 @@ def _iso(moment: datetime | None) -> str | None:
 async def patient_plans(
     patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
 ) -> dict[str, Any]:
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
 
@@ -270,7 +248,7 @@ def draft_plan(
     body: DraftPlan, request: Request, response: Response, running: Running, who: Planner
 ) -> dict[str, object]:
     request.state.access.patient_id = body.patient_id
-    result = running.treatments.draft_plan(body, who.meta)
+    result = running.get(Treatments).draft_plan(body, who.meta)
     response.headers["Location"] = f"/api/plans/{result.id}"
     return _touched(request, response, result)
 
@@ -279,7 +257,7 @@ def draft_plan(
 async def get_plan(
     plan_id: UUID, request: Request, response: Response, running: Running, who: Reader
 ) -> dict[str, Any]:
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(plan_id)
     if found is None or found.get("kind") != "plan":
@@ -299,7 +277,7 @@ def add_plan_item(
     who: Planner,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.treatments.add_plan_item(plan_id, body, who.meta, version)
+    result = running.get(Treatments).add_plan_item(plan_id, body, who.meta, version)
     return {**_touched(request, response, result), "item_id": str(result.created)}
 
 
@@ -314,7 +292,7 @@ def withdraw_plan_item(
     who: Planner,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.treatments.withdraw_plan_item(plan_id, item_id, body, who.meta, version)
+    result = running.get(Treatments).withdraw_plan_item(plan_id, item_id, body, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -330,7 +308,7 @@ def link_plan_item(
     version: OptionalVersion,
 ) -> dict[str, object]:
     """The appointment at which this item is to be done."""
-    result = running.treatments.link_plan_item(plan_id, item_id, body, who.meta, version)
+    result = running.get(Treatments).link_plan_item(plan_id, item_id, body, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -343,7 +321,7 @@ def present_plan(
     who: Planner,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.treatments.present_plan(plan_id, who.meta, version)
+    result = running.get(Treatments).present_plan(plan_id, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -358,7 +336,7 @@ def accept_plan(
     version: OptionalVersion,
 ) -> dict[str, object]:
     """The patient's consent: who signed, which document version, when; you took it."""
-    result = running.treatments.accept_plan(plan_id, body, who.meta, version)
+    result = running.get(Treatments).accept_plan(plan_id, body, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -372,7 +350,7 @@ def decline_plan(
     who: Planner,
     version: OptionalVersion,
 ) -> dict[str, object]:
-    result = running.treatments.decline_plan(plan_id, body, who.meta, version)
+    result = running.get(Treatments).decline_plan(plan_id, body, who.meta, version)
     return _touched(request, response, result)
 
 
@@ -383,7 +361,7 @@ def decline_plan(
 def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
     """Every procedure with its code, names, category, current fee, duration, what it applies
     to and its bill of materials."""
-    procedures = running.treatments.catalogue().procedures.values()
+    procedures = running.get(Treatments).catalogue().procedures.values()
     ordered = sorted(procedures, key=lambda p: p.code)
     return {"items": [{**p.as_dict(), "needs_consent": p.needs_consent} for p in ordered]}
 
@@ -392,7 +370,7 @@ def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
 def add_procedure(
     body: ProcedureIn, response: Response, running: Running, who: CatalogueManager
 ) -> dict[str, object]:
-    return written(response, running.treatments.add_procedure(body, who.meta))
+    return written(response, running.get(Treatments).add_procedure(body, who.meta))
 
 
 @router.put("/catalogue/{code}/fee", response_model=WrittenOut)
@@ -404,7 +382,7 @@ def change_fee(
     who: CatalogueManager,
 ) -> dict[str, object]:
     """The new fee applies to treatments recorded from now on, never to past ones."""
-    return written(response, running.treatments.change_fee(code, body, who.meta))
+    return written(response, running.get(Treatments).change_fee(code, body, who.meta))
 
 
 @router.get("/reports/production")
@@ -424,7 +402,7 @@ async def production_report(
             "The dates are not a valid range",
             "`to` is on or after `from`, at most a year later",
         )
-    records = running.treatment_records
+    records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.list_store.version_of)
     return {"from": since.isoformat(), "to": until.isoformat(),
             "rows": await records.production(since, until)}  # fmt: skip

@@ -21,10 +21,11 @@ import aio_pika
 import asyncpg
 import httpx
 
-from api.app import create_app
+from clinic.parts import http_app
 from clinic.platform import Platform
+from clinic.registry import CONTEXTS
 from clinic.supervisor import api_part
-from domain.identity import Role
+from domain.shared import Role
 from infra.keys import fresh_secrets
 from infra.logs import configure_logging
 from infra.mongo import EmbeddedMongo
@@ -150,7 +151,7 @@ class Harness:
         configure_logging(settings.log_level, stream=log_file)
         try:
             await recreate_database(settings.asyncpg_dsn())
-            platform = await Platform.open(settings)
+            platform = await Platform.open(settings, CONTEXTS)
             await platform.migrate()
         except BaseException:
             if embedded is not None:
@@ -167,7 +168,7 @@ class Harness:
         )
         try:
             harness.headers = await sign_in(platform)
-            serve = api_part(create_app(settings, platform.services()), "127.0.0.1", port)
+            serve = api_part(http_app(platform), "127.0.0.1", port)
             harness.start(serve(harness.stop))
             await harness.wait_for_api()
         except BaseException:

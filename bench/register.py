@@ -11,6 +11,7 @@ from itertools import count
 from bench.harness import Harness, Sizes
 from bench.report import Row, ratio_at_least
 from bench.workload import drive, new_patient, registration
+from commands.patients import Patients
 
 WARM_UP = 100
 
@@ -47,7 +48,7 @@ class _Http:
 
 
 class _Save:
-    """`Patient.register(...)` and `platform.patients.save(patient)`, in a thread each."""
+    """`Patient.register(...)` and the Application's `save(patient)`, in a thread each."""
 
     def __init__(self, harness: Harness, executor: ThreadPoolExecutor, numbers: count[int]):
         self.harness = harness
@@ -56,7 +57,7 @@ class _Save:
 
     def _save(self, n: int) -> None:
         platform = self.harness.platform
-        platform.patients.save(new_patient(platform, registration(n)))
+        platform.application(Patients).save(new_patient(platform, registration(n)))
 
     async def one(self, _: int) -> None:
         loop = asyncio.get_running_loop()

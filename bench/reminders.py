@@ -27,11 +27,13 @@ from bench.workload import META, registration
 from bus.reminders.choreography import AppointmentReactions
 from bus.reminders.dispatcher import Dispatcher
 from clinic.platform import Platform
-from commands.reminders import SendReminder
+from commands.patients import Patients
+from commands.reminders import Reminders, SendReminder
 from domain.reminders import Channel, Reminder
 from infra.eventstore import Envelope as Event
 from infra.eventstore import event_id_for
 from infra.outbound import SmtpConfig, SmtpSender
+from projections.reminders import ReminderQueries
 
 PATIENTS = 20
 
@@ -59,7 +61,9 @@ async def _patients(platform: Platform) -> list[Any]:
         command = registration(900_000 + n).model_copy(
             update={"consents": registration(0).consents.model_copy(update={"email": True})}
         )
-        ids.append((await asyncio.to_thread(platform.patients.register, command, META)).id)
+        ids.append(
+            (await asyncio.to_thread(platform.application(Patients).register, command, META)).id
+        )
     await platform.projectors["reminder_contacts"].rebuild()
     return ids
 
@@ -70,8 +74,8 @@ async def _due_list(platform: Platform) -> None:
 
 def _dispatcher(platform: Platform, port: int, worker: str) -> Dispatcher:
     return Dispatcher(
-        platform.reminders,
-        platform.reminder_queries,
+        platform.application(Reminders),
+        platform.get(ReminderQueries),
         {Channel.EMAIL: SmtpSender(SmtpConfig("127.0.0.1", port, "none"))},
         None,
         batch_size=100,
@@ -95,7 +99,7 @@ async def _emails_per_second(
     def schedule() -> None:
         for n in range(count):
             command = SendReminder(patient_id=patients[n % len(patients)], text=f"Mensaje {n}")
-            platform.reminders.send_now(command, META)
+            platform.application(Reminders).send_now(command, META)
 
     await asyncio.to_thread(schedule)
     await _due_list(platform)
@@ -148,10 +152,10 @@ async def _delays(
             due[reminder.idempotency_key] = reminder.due_at
             batch.append(reminder)
             if len(batch) == 100:
-                platform.reminders.save(*batch)
+                platform.application(Reminders).save(*batch)
                 batch = []
         if batch:
-            platform.reminders.save(*batch)
+            platform.application(Reminders).save(*batch)
 
     await asyncio.to_thread(schedule)
     await _due_list(platform)
@@ -191,7 +195,7 @@ def _booked(n: int, patient: Any, start: datetime) -> Event:
 
 async def _bookings_per_second(harness: Harness, patients: list[Any], count: int) -> float:
     platform = harness.platform
-    reactions = AppointmentReactions(platform.reminders, platform.reader)
+    reactions = AppointmentReactions(platform.application(Reminders), platform.reader)
     start = datetime.now(UTC) + timedelta(days=30)
     events = [_booked(n, patients[n % len(patients)], start) for n in range(count)]
     started = time.perf_counter()

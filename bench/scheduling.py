@@ -270,7 +270,9 @@ class _Booking:
 
     def _book(self, body: dict[str, Any]) -> str:
         try:
-            self.harness.platform.scheduling.book(BookAppointment.model_validate(body), META)
+            self.harness.platform.application(Scheduling).book(
+                BookAppointment.model_validate(body), META
+            )
         except SlotTaken:
             return REFUSED
         except StaleVersion:
@@ -289,7 +291,7 @@ class _Booking:
 
 
 async def booking(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[Row]:
-    scheduling = harness.platform.scheduling
+    scheduling = harness.platform.application(Scheduling)
     teams = {
         side: await asyncio.to_thread(hire, scheduling, f"(e) {side}", PROVIDERS, CHAIRS)
         for side in ("http", "bare")
@@ -377,11 +379,11 @@ def _book_all(scheduling: Scheduling, bodies: list[dict[str, Any]]) -> None:
 async def availability(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[Row]:
     platform = harness.platform
     team = await asyncio.to_thread(
-        hire, platform.scheduling, "(f)", AVAILABILITY_PROVIDERS, AVAILABILITY_CHAIRS
+        hire, platform.application(Scheduling), "(f)", AVAILABILITY_PROVIDERS, AVAILABILITY_CHAIRS
     )
     monday = first_monday(zone)
     bodies = week_of_appointments(team, monday, zone)
-    await asyncio.to_thread(_book_all, platform.scheduling, bodies)
+    await asyncio.to_thread(_book_all, platform.application(Scheduling), bodies)
     for name in ("clinic_setup", "providers", "appointments"):
         await platform.projectors[name].rebuild()
     start = datetime.combine(monday, clock(), zone)
@@ -465,7 +467,7 @@ async def availability(harness: Harness, sizes: Sizes, zone: ZoneInfo) -> list[R
 
 async def run(harness: Harness, sizes: Sizes) -> list[Row]:
     """(e) then (f); the clinic's calendar and types are set up first, unmeasured."""
-    scheduling = harness.platform.scheduling
+    scheduling = harness.platform.application(Scheduling)
     await asyncio.to_thread(set_up_clinic, scheduling)
     zone = (await asyncio.to_thread(scheduling.clinic)).zone
     return [*await booking(harness, sizes, zone), *await availability(harness, sizes, zone)]

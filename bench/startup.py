@@ -22,6 +22,7 @@ import httpx
 from bench.harness import CLINIC, Harness, Sizes, free_port
 from bench.report import Row, value_at_most
 from bench.workload import new_patient, registration
+from commands.patients import Patients
 from projections.postgres import PostgresStore
 
 READY_WAIT = 20.0  # seconds to wait for /readyz after serving, per start
@@ -34,7 +35,9 @@ async def _fan_out(harness: Harness, total: int) -> None:
     if have >= total:
         return
     template = new_patient(harness.platform, registration(0))
-    stored = harness.platform.patients.mapper.to_stored_event(template.collect_events()[0])
+    stored = harness.platform.application(Patients).mapper.to_stored_event(
+        template.collect_events()[0]
+    )
     rows = [(uuid4(), 1, stored.topic, stored.state) for _ in range(total - have)]
     async with pool.acquire() as conn:
         for start in range(0, len(rows), 50_000):

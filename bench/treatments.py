@@ -17,9 +17,8 @@ from bench.chart import rebuild_vs_insert_many
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table, value_at_most
 from bench.workload import percentile
-from commands.treatments import RecordTreatment
-from domain.identity import Role
-from domain.shared import Meta
+from commands.treatments import RecordTreatment, Treatments
+from domain.shared import Meta, Role
 from domain.treatments import VALID_TEETH, is_anterior
 from security.sessions import Claims
 
@@ -111,7 +110,9 @@ async def chart(harness: Harness, headers: dict[str, str]) -> list[Row]:
 
     def seed() -> None:
         for n in range(CHART_TREATMENTS):
-            platform.treatments.record(RecordTreatment.model_validate(_body(patient, n)), meta)
+            platform.application(Treatments).record(
+                RecordTreatment.model_validate(_body(patient, n)), meta
+            )
 
     await asyncio.to_thread(seed)
     await platform.projectors[PROJECTION].rebuild()

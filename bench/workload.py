@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from clinic.platform import Platform
-from commands.patients import RegisterPatient
+from commands.patients import Patients, RegisterPatient
 from domain.patients import Patient
 from domain.shared import Meta
 
@@ -43,7 +43,7 @@ def registration(n: int) -> RegisterPatient:
 
 def new_patient(platform: Platform, command: RegisterPatient) -> Patient:
     """What `Patients.register` builds, without the Application method around it."""
-    today = platform.patients.today()
+    today = platform.application(Patients).today()
     return Patient.register(command.demographics(today), command.contact(), META)
 
 
@@ -65,10 +65,10 @@ def seed_events(platform: Platform, count: int, first: int, chunk: int = 250) ->
         patients += 1
         n += 1
         if len(batch) >= chunk:
-            platform.patients.save(*batch)
+            platform.application(Patients).save(*batch)
             batch = []
     if batch:
-        platform.patients.save(*batch)
+        platform.application(Patients).save(*batch)
     return patients
 
 
@@ -80,7 +80,7 @@ def registered_patients(platform: Platform, count: int, chunk: int = 250) -> lis
             new_patient(platform, registration(70_000_000 + n))
             for n in range(start, min(count, start + chunk))
         ]
-        platform.patients.save(*batch)
+        platform.application(Patients).save(*batch)
         ids += [p.id for p in batch]
     return ids
 

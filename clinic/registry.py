@@ -1,66 +1,44 @@
-"""The one registry of what Sonrisa is made of: its contexts, read models and consumers.
+"""The one registry of what Sonrisa is made of: each bounded context's declaration, once.
 
-The wiring (`clinic.platform`), `clinic migrate`, `clinic projections rebuild/status`,
-the relay's queues and the consumer runner all read these tuples. A new read model is
-one entry in `READ_MODELS`; a new context is one Application in `APPLICATIONS`.
+The wiring (`clinic.platform`), the app's routes and permissions, `clinic migrate`,
+`clinic projections`, the relay's queues, `clinic up`'s processes and `clinic demo-data`
+are all derived from this tuple. A new context is its own modules and one line here; a new
+read model is one entry in its context's declaration (ADR 13).
 """
 
 from __future__ import annotations
 
-from commands.base import ClinicApplication
-from commands.identity import Identity
-from commands.patients import Patients
-from commands.reminders import Reminders
-from commands.scheduling import Scheduling
-from commands.treatments import Treatments
+from collections.abc import Sequence
+
+from clinic.contexts import identity, patients, reminders, scheduling, treatments, visits
+from clinic.declaration import Context
 from infra.eventstore import contexts_of
-from projections.base import Projection
-from projections.identity import StaffDirectory
-from projections.patients import PatientChart, PatientDirectory
-from projections.reminders import DueList, ReminderContacts
-from projections.scheduling import (
-    AppointmentBook,
-    ClinicSetupView,
-    PatientRoster,
-    ProviderDirectory,
-    Waitlist,
+
+CONTEXTS: tuple[Context, ...] = (
+    patients.CONTEXT,
+    identity.CONTEXT,
+    scheduling.CONTEXT,
+    treatments.CONTEXT,
+    reminders.CONTEXT,
+    visits.CONTEXT,
 )
-from projections.treatments import TreatmentChart, TreatmentList
-
-APPLICATIONS: tuple[type[ClinicApplication], ...] = (
-    Patients,
-    Identity,
-    Scheduling,
-    Treatments,
-    Reminders,
-)
-CONTEXTS: tuple[str, ...] = contexts_of(APPLICATIONS)
-
-READ_MODELS: tuple[Projection, ...] = (
-    PatientDirectory(),
-    PatientChart(),
-    StaffDirectory(),
-    AppointmentBook(),
-    ClinicSetupView(),
-    ProviderDirectory(),
-    Waitlist(),
-    PatientRoster(),
-    TreatmentChart(),
-    TreatmentList(),
-    DueList(),
-    ReminderContacts(),
-)
+READ_MODELS = tuple(p for c in CONTEXTS for p in c.read_models)
 
 
-def check() -> None:
-    """Every read model reads known contexts, under a name no other uses."""
-    names = [p.name for p in READ_MODELS]
-    if len(set(names)) != len(names):
-        raise ValueError(f"two read models share a name: {sorted(names)}")
-    for projection in READ_MODELS:
-        unknown = set(projection.contexts) - set(CONTEXTS)
-        if unknown:
-            raise ValueError(f"{projection.name} reads unknown contexts {sorted(unknown)}")
+def check(contexts: Sequence[Context]) -> None:
+    """Names are unique, and every read model reads contexts that exist."""
+    names = [c.name for c in contexts]
+    read_models = [p.name for c in contexts for p in c.read_models]
+    workers = [w.name for c in contexts for w in c.workers]
+    for what, found in (("contexts", names), ("read models", read_models), ("workers", workers)):
+        if len(set(found)) != len(found):
+            raise ValueError(f"two {what} share a name: {sorted(found)}")
+    known = set(contexts_of(tuple(c.application for c in contexts if c.application)))
+    for context in contexts:
+        for projection in context.read_models:
+            unknown = set(projection.contexts) - known
+            if unknown:
+                raise ValueError(f"{projection.name} reads unknown contexts {sorted(unknown)}")
 
 
-check()
+check(CONTEXTS)

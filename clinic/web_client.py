@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from api.app import create_app
+from clinic.parts import described_app
 from infra.settings import PROJECT_ROOT, Settings
 
 CHECKED_IN = PROJECT_ROOT / "frontend" / "src" / "api" / "openapi.json"
 
 
 def openapi_text() -> str:
-    description = create_app(Settings()).openapi()
+    description = described_app(Settings()).openapi()
     return json.dumps(description, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -21,14 +21,13 @@ from domain.identity import (
     SECURITY_POLICY_ID,
     EmailClaim,
     FirstAdminClaim,
-    Role,
     SecurityPolicy,
     StaffMember,
     check_password,
     email_claim_id,
     staff_email,
 )
-from domain.shared import Meta, TransitionRefused
+from domain.shared import Meta, Role, TransitionRefused
 from infra.sealing import Sealer
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]

@@ -7,26 +7,23 @@ judged (length, how guessable it is) and only its hash is ever recorded.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 from zxcvbn import zxcvbn
 
-from domain.shared import InvalidValue, Meta, TransitionRefused, check_text, require_text
+from domain.shared import (
+    InvalidValue,
+    Meta,
+    Role,
+    TransitionRefused,
+    check_text,
+    require_text,
+)
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    DENTIST = "dentist"
-    HYGIENIST = "hygienist"
-    RECEPTIONIST = "receptionist"
-    INVENTORY = "inventory"
-    AUDITOR = "auditor"
 
 
 def role(value: str) -> Role:

@@ -32,7 +32,7 @@ _EMAIL = re.compile(
 )
 _DNI = re.compile(r"^(\d{8})([A-Z])$")
 _NIE = re.compile(r"^([XYZ])(\d{7})([A-Z])$")
-_CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
 class Sex(StrEnum):
@@ -81,7 +81,7 @@ def valid_national_id(value: str | None) -> str | None:
             "and a letter)",
             field="national_id",
         )
-    if _CONTROL_LETTERS[number % 23] != letter:
+    if DNI_LETTERS[number % 23] != letter:
         raise InvalidValue(
             "national id control letter does not match its number", field="national_id"
         )

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 # The clinic's zone until an admin sets up the clinic: mainland Spain. (The Canary Islands are
 # Atlantic/Canary; a clinic there sets its zone when it sets up its calendar.)
 DEFAULT_ZONE = "Europe/Madrid"
+
+
+class Role(StrEnum):
+    """What a member of staff does at the clinic: every context's permissions speak of these."""
+
+    ADMIN = "admin"
+    DENTIST = "dentist"
+    HYGIENIST = "hygienist"
+    RECEPTIONIST = "receptionist"
+    INVENTORY = "inventory"
+    AUDITOR = "auditor"
 
 
 class DomainError(ValueError):

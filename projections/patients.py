@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from domain.shared import unsafe_character
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
+from projections.audit import PatientHistory
 from projections.base import Document, fold_until
 from projections.mongo import MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
@@ -233,7 +234,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class PatientQueries:
+class PatientQueries(PatientHistory):
     """Every read of the patients' read models: the directory search and the chart, now or as
     it stood at an earlier instant (rebuilt from the event store with the chart's own fold)."""
 
@@ -263,6 +264,6 @@ class PatientQueries:
         folded = fold_until(PatientChart(), events, moment)
         return {"version": folded.version, **folded.document} if folded else None
 
-    async def history(self, patient_id: UUID) -> list[Envelope]:
+    async def patient_events(self, patient_id: UUID) -> list[Envelope]:
         """Every event of the patient's record, for auditors."""
         return await self.reader.aggregate_events("patients", patient_id)

@@ -27,6 +27,7 @@ from domain.treatments import Mark, PlanStatus, plan_totals
 from infra.db import storable
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
+from projections.audit import PatientHistory
 from projections.base import Document, Versioned, fold_until
 from projections.mongo import WRITE_SLICE, MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
@@ -343,7 +344,7 @@ async def production(pool: asyncpg.Pool, since: date, until: date) -> list[Docum
     ]
 
 
-class TreatmentQueries:
+class TreatmentQueries(PatientHistory):
     """Every read of the treatments' read models: a patient's chart (now or as it stood at
     an earlier instant), history and plans; the cross-patient list; production."""
 
@@ -413,7 +414,7 @@ class TreatmentQueries:
         found = await self.chart_store.find(aggregate_id)
         return {**found, "id": found.pop("_id")} if found else None
 
-    async def events(self, patient_id: UUID) -> list[Envelope]:
+    async def patient_events(self, patient_id: UUID) -> list[Envelope]:
         """Every event of the patient's treatments, examinations and plans, for auditors."""
         found: list[Envelope] = []
         for contribution in await self.contributions(patient_id):

@@ -23,6 +23,7 @@ import jwt
 
 from infra.keys import Keyring
 from infra.logs import get_logger
+from infra.settings import Settings
 
 log = get_logger("security.sessions")
 SESSION_RECHECK_SECONDS = 2.0
@@ -90,6 +91,18 @@ class Tokens:
         # Sessions known to be live, and until when we trust that without asking again.
         self._live: dict[UUID, tuple[float, UUID]] = {}
         self._decoded: dict[str, tuple[float, Claims]] = {}
+
+    @classmethod
+    def of(cls, pool: asyncpg.Pool, keys: Keyring, settings: Settings) -> Tokens:
+        return cls(
+            pool,
+            keys=keys,
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_minutes=settings.access_token_minutes,
+            refresh_days=settings.refresh_token_days,
+        )
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)

@@ -17,6 +17,7 @@ import asyncpg
 
 from infra.logs import get_logger
 from infra.metrics import SIGN_IN_THROTTLED
+from infra.settings import Settings
 
 log = get_logger("security.throttle")
 
@@ -72,6 +73,20 @@ class LoginThrottle:
     def __init__(self, pool: asyncpg.Pool, limits: Limits) -> None:
         self.pool = pool
         self.limits = limits
+
+    @classmethod
+    def of(cls, pool: asyncpg.Pool, settings: Settings) -> LoginThrottle:
+        return cls(
+            pool,
+            Limits(
+                per_account_address=settings.login_failures_per_account_address,
+                per_address=settings.login_failures_per_address,
+                per_account=settings.login_failures_per_account,
+                slowdown_seconds=settings.login_slowdown_seconds,
+                slowdown_max_seconds=settings.login_slowdown_max_seconds,
+                window=timedelta(seconds=settings.login_failure_window_seconds),
+            ),
+        )
 
     async def migrate(self) -> None:
         await self.pool.execute(DDL)

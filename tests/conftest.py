@@ -18,8 +18,9 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import create_app
+from clinic.parts import http_app
 from clinic.platform import Platform
+from clinic.registry import CONTEXTS
 from infra.db import drop_database
 from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
@@ -66,7 +67,7 @@ async def _delete_queues(platform: Platform, *, exchange_too: bool = False) -> N
     connection = await aio_pika.connect(platform.settings.rabbitmq_url)
     async with connection:
         channel = await connection.channel()
-        for queue, _ in [*platform.queues(), *platform.worker_queues()]:
+        for queue, _ in platform.queues():
             await channel.queue_delete(queue)
             await channel.queue_delete(f"{queue}.dlq")
         if exchange_too:
@@ -87,7 +88,7 @@ async def _empty_stores(platform: Platform) -> None:
 
 @pytest.fixture(scope="session")
 async def opened_platform(settings: Settings) -> AsyncIterator[Platform]:
-    opened = await Platform.open(settings)
+    opened = await Platform.open(settings, CONTEXTS)
     await opened.migrate()
     try:
         yield opened
@@ -149,7 +150,7 @@ def sign_in(platform: Platform) -> SignIn:
 @pytest.fixture
 async def anonymous(platform: Platform, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the real app, signed in as nobody."""
-    transport = httpx.ASGITransport(app=create_app(settings, platform.services()))
+    transport = httpx.ASGITransport(app=http_app(platform))
     async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
         yield http
 

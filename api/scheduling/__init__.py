@@ -2,5 +2,7 @@
 the waiting list and the day sheet (`desk`)."""
 
 from api.scheduling import book, desk
+from api.scheduling.actions import GRANTS
 
 routers = (book.router, desk.router)
+__all__ = ["GRANTS", "routers"]

@@ -11,16 +11,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
-from api.permissions import (
+from api.permissions import Actor, allowed
+from api.problems import Problem
+from api.scheduling.actions import (
     APPOINTMENTS_OVERRIDE,
     APPOINTMENTS_READ,
     APPOINTMENTS_WRITE,
     SCHEDULE_MANAGE,
     SCHEDULE_READ,
-    Actor,
-    allowed,
 )
-from api.problems import Problem
 from api.services import Services
 from commands.base import Instant, Written
 from commands.scheduling import (
@@ -32,11 +31,12 @@ from commands.scheduling import (
     DefineAppointmentType,
     RecordAbsence,
     Reschedule,
+    Scheduling,
     SetHours,
 )
 from domain.scheduling import Status
 from domain.scheduling.availability import free_slots
-from projections.scheduling import AppointmentFilter, local_times
+from projections.scheduling import AppointmentFilter, SchedulingQueries, local_times
 
 router = APIRouter(prefix="/api", tags=["scheduling"])
 NEW_PATIENT_WAIT = 1.0  # seconds; the patients' events reach scheduling in tens of ms
@@ -47,7 +47,7 @@ Booker = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True)
 
 
 async def clinic_setup(running: Services) -> dict[str, Any]:
-    found = await running.appointment_book.clinic_setup()
+    found = await running.get(SchedulingQueries).clinic_setup()
     if found is None:
         raise Problem(
             404,
@@ -65,14 +65,14 @@ async def clinic_setup(running: Services) -> dict[str, Any]:
 async def get_hours(
     who: Viewer, request: Request, response: Response, running: Running
 ) -> dict[str, Any]:
-    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     setup = await clinic_setup(running)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
 @router.put("/clinic/hours")
 def set_hours(body: SetHours, who: Manager, response: Response, running: Running) -> dict[str, Any]:
-    written(response, running.scheduling.set_opening_hours(body, who.meta))
+    written(response, running.get(Scheduling).set_opening_hours(body, who.meta))
     return {"hours": body.hours}
 
 
@@ -80,7 +80,7 @@ def set_hours(body: SetHours, who: Manager, response: Response, running: Running
 async def list_closures(
     who: Viewer, request: Request, response: Response, running: Running
 ) -> dict[str, Any]:
-    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["closures"]}
 
 
@@ -88,7 +88,7 @@ async def list_closures(
 def add_closure(
     body: AddClosure, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    result = running.scheduling.add_closure(body, who.meta)
+    result = running.get(Scheduling).add_closure(body, who.meta)
     written(response, result)
     return {"id": str(result.created)}
 
@@ -97,7 +97,7 @@ def add_closure(
 async def list_operatories(
     who: Viewer, request: Request, response: Response, running: Running
 ) -> dict[str, Any]:
-    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["operatories"]}
 
 
@@ -105,7 +105,7 @@ async def list_operatories(
 def add_operatory(
     body: AddOperatory, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    result = running.scheduling.add_operatory(body, who.meta)
+    result = running.get(Scheduling).add_operatory(body, who.meta)
     written(response, result)
     return {"id": str(result.created)}
 
@@ -114,7 +114,7 @@ def add_operatory(
 async def list_types(
     who: Viewer, request: Request, response: Response, running: Running
 ) -> dict[str, Any]:
-    await read_your_writes(request, response, running.appointment_book.setup.version_of)
+    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["appointment_types"]}
 
 
@@ -122,7 +122,7 @@ async def list_types(
 def define_type(
     body: DefineAppointmentType, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    written(response, running.scheduling.define_appointment_type(body, who.meta))
+    written(response, running.get(Scheduling).define_appointment_type(body, who.meta))
     return {"code": body.code}
 
 
@@ -130,7 +130,7 @@ def define_type(
 async def list_providers(
     who: Viewer, request: Request, response: Response, running: Running
 ) -> dict[str, Any]:
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.providers.version_of)
     return {"items": await book.provider_list()}
 
@@ -139,21 +139,21 @@ async def list_providers(
 def add_provider(
     body: AddProvider, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
-    return written(response, running.scheduling.add_provider(body, who.meta))
+    return written(response, running.get(Scheduling).add_provider(body, who.meta))
 
 
 @router.put("/providers/{provider_id}/working-hours")
 def set_working_hours(
     provider_id: UUID, body: SetHours, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
-    return written(response, running.scheduling.set_working_hours(provider_id, body, who.meta))
+    return written(response, running.get(Scheduling).set_working_hours(provider_id, body, who.meta))
 
 
 @router.post("/providers/{provider_id}/absences", status_code=201)
 def record_absence(
     provider_id: UUID, body: RecordAbsence, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
-    result = running.scheduling.record_absence(provider_id, body, who.meta)
+    result = running.get(Scheduling).record_absence(provider_id, body, who.meta)
     written(response, result)
     return {"id": str(result.created)}
 
@@ -181,7 +181,7 @@ async def availability(
             "The window is not valid",
             "`to` must be after `from`, at most 31 days later",
         )
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(
         request,
         response,
@@ -226,7 +226,7 @@ def _book_subject(request: Request, patient_id: str | UUID) -> None:
 async def require_patient(running: Services, patient_id: UUID) -> None:
     """Scheduling books only patients it knows, from its own view of the patients' events;
     one registered a moment ago is given a second to reach that view."""
-    if not await running.appointment_book.patient_exists(patient_id, wait=NEW_PATIENT_WAIT):
+    if not await running.get(SchedulingQueries).patient_exists(patient_id, wait=NEW_PATIENT_WAIT):
         raise Problem(
             422,
             "unknown-patient",
@@ -243,7 +243,7 @@ async def book(
     _book_subject(request, body.patient_id)
     await require_patient(running, body.patient_id)
     result = await run_in_threadpool(
-        running.scheduling.book, body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE)
+        running.get(Scheduling).book, body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE)
     )
     response.headers["Location"] = f"/api/appointments/{result.id}"
     return written(response, result)
@@ -265,7 +265,7 @@ async def list_appointments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """The book, oldest first; `after` is the `next` of the previous page."""
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
     request.state.access.patient_id = patient
     where = AppointmentFilter(start, end, provider, operatory, patient, status)
@@ -287,7 +287,7 @@ async def list_appointments(
 async def get_appointment(
     appointment_id: UUID, request: Request, response: Response, who: BookReader, running: Running
 ) -> dict[str, Any]:
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
     found = await book.appointment(appointment_id)
     if found is None:
@@ -314,7 +314,7 @@ def reschedule(
     running: Running,
     version: RequiredVersion,
 ) -> dict[str, object]:
-    result = running.scheduling.reschedule(appointment_id, body, who.meta, version)
+    result = running.get(Scheduling).reschedule(appointment_id, body, who.meta, version)
     return written(response, _touched(request, result))
 
 
@@ -331,7 +331,7 @@ def cancel(
 ) -> dict[str, object]:
     """Cancels (records AppointmentCancelled); an appointment is never erased."""
     command = Cancel(reason=reason, by_patient=by_patient)
-    result = running.scheduling.cancel(appointment_id, command, who.meta, version)
+    result = running.get(Scheduling).cancel(appointment_id, command, who.meta, version)
     return written(response, _touched(request, result))
 
 
@@ -344,7 +344,7 @@ def _transition(step: str) -> Any:
         running: Running,
         version: OptionalVersion,
     ) -> dict[str, object]:
-        result: Written = getattr(running.scheduling, step)(appointment_id, who.meta, version)
+        result: Written = getattr(running.get(Scheduling), step)(appointment_id, who.meta, version)
         return written(response, _touched(request, result))
 
     return change

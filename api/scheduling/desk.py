@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Running, read_your_writes, written
-from api.permissions import APPOINTMENTS_READ, APPOINTMENTS_WRITE, Actor, allowed
+from api.permissions import Actor, allowed
+from api.scheduling.actions import APPOINTMENTS_READ, APPOINTMENTS_WRITE
 from api.scheduling.book import clinic_setup, require_patient
 from commands.base import Day
-from commands.scheduling import JoinWaitlist, LeaveWaitlist
+from commands.scheduling import JoinWaitlist, LeaveWaitlist, Scheduling
+from projections.scheduling import SchedulingQueries
 
 router = APIRouter(prefix="/api", tags=["scheduling"])
 Reader = Annotated[Actor, Depends(allowed(APPOINTMENTS_READ, patient_data=True))]
@@ -31,7 +33,7 @@ async def day_sheet(
     provider: UUID | None = None,
 ) -> dict[str, Any]:
     """The day's live appointments in time order, with each patient's name and alerts."""
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
     zone = ZoneInfo((await clinic_setup(running))["zone"])
     lines = await book.day_sheet(day, zone, provider)
@@ -43,7 +45,7 @@ async def day_sheet(
 async def list_waitlist(
     request: Request, response: Response, who: Reader, running: Running
 ) -> dict[str, Any]:
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.waitlist.version_of)
     entries = await book.waiting()
     request.state.access.shows(entries)
@@ -56,7 +58,7 @@ async def join_waitlist(
 ) -> dict[str, object]:
     request.state.access.patient_id = body.patient_id
     await require_patient(running, body.patient_id)
-    result = await run_in_threadpool(running.scheduling.join_waitlist, body, who.meta)
+    result = await run_in_threadpool(running.get(Scheduling).join_waitlist, body, who.meta)
     return written(response, result)
 
 
@@ -69,7 +71,9 @@ def leave_waitlist(
     running: Running,
     reason: str = "",
 ) -> dict[str, object]:
-    result = running.scheduling.leave_waitlist(entry_id, LeaveWaitlist(reason=reason), who.meta)
+    result = running.get(Scheduling).leave_waitlist(
+        entry_id, LeaveWaitlist(reason=reason), who.meta
+    )
     if result.patient_id is not None:
         request.state.access.patient_id = result.patient_id
     return written(response, result)
@@ -81,7 +85,7 @@ async def waitlist_matches(
 ) -> dict[str, Any]:
     """Slots freed by cancellations, no-shows and reschedules that are still free, each with
     the waiting patients it suits, longest-waiting first."""
-    book = running.appointment_book
+    book = running.get(SchedulingQueries)
     await read_your_writes(
         request, response, book.appointments.version_of, book.waitlist.version_of
     )

@@ -10,31 +10,32 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from api.app import DOCUMENTATION_PATHS, ROUTERS, create_app
-from api.permissions import (
-    BREAK_GLASS_HEADER,
-    CLINICAL_READ,
-    PERMISSIONS,
-    PLANS_WRITE,
-    REPORTS_READ,
-    TREATMENTS_READ,
-    TREATMENTS_WRITE,
-    permitted,
-)
+from api.app import DOCUMENTATION_PATHS, all_routers
+from api.permissions import BREAK_GLASS_HEADER, CLINICAL_READ, PermissionTable
+from api.treatments import PLANS_WRITE, REPORTS_READ, TREATMENTS_READ, TREATMENTS_WRITE
 from api.web import WEB_PATHS
-from clinic.platform import Platform
-from commands.identity import RegisterStaff
-from domain.identity import Role
-from domain.shared import Meta
+from clinic.parts import described_app
+from clinic.platform import Platform, routers_of
+from clinic.registry import CONTEXTS
+from commands.identity import Identity, RegisterStaff
+from domain.shared import Meta, Role
 from infra.settings import Settings
 from tests.conftest import SignIn
 from tests.e2e.test_patients_api import PATIENT, register
 
 ROLES: list[str | None] = [None, *(r.value for r in Role)]
+TABLE = PermissionTable(*(c.grants for c in CONTEXTS))
+PERMISSIONS = TABLE.by_role
+permitted = TABLE.permitted
 
 
 def app_routes() -> list[APIRoute]:
-    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    return [
+        route
+        for router in all_routers(routers_of(CONTEXTS))
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
 
 
 def guard_of(route: APIRoute) -> tuple[str, str | None]:
@@ -57,7 +58,7 @@ async def someone_works_here(platform: Platform) -> None:
         name="Ana", email="ana@clinica.es", roles=[Role.ADMIN], password="dientes-sanos-2026-x"
     )
     meta = Meta("cli", "server-operator", "setup", "setup")
-    await asyncio.to_thread(platform.identity.register, staff, meta)
+    await asyncio.to_thread(platform.application(Identity).register, staff, meta)
 
 
 def test_every_route_is_either_guarded_or_public_by_decision(settings: Settings) -> None:
@@ -68,7 +69,7 @@ def test_every_route_is_either_guarded_or_public_by_decision(settings: Settings)
 
 
 def test_the_walked_routes_are_all_the_routes_the_app_serves(settings: Settings) -> None:
-    app = create_app(settings)
+    app = described_app(settings)
     served = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from clinic.platform import Platform
+from commands.patients import Patients
+from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually
 from tests.integration.helpers import META, registration
 
@@ -37,11 +39,11 @@ async def known_patients(platform: Platform, count: int) -> list[str]:
     """Patients registered at the clinic, once scheduling's view of them has them."""
     written = await asyncio.gather(
         *(
-            asyncio.to_thread(platform.patients.register, registration(n), META)
+            asyncio.to_thread(platform.application(Patients).register, registration(n), META)
             for n in range(count)
         )
     )
-    book = platform.services().appointment_book
+    book = platform.get(SchedulingQueries)
     for patient in written:
         assert await book.patient_exists(patient.id, wait=20), (
             "the patient never reached scheduling"

@@ -12,6 +12,7 @@ import pytest
 
 from clinic.platform import Platform
 from commands.base import StoreUnavailable, Written
+from commands.scheduling import Scheduling
 from domain.shared import Meta
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import Clinic, appointment, set_up
@@ -123,14 +124,14 @@ async def test_after_a_crash_between_the_two_writes_the_retry_completes_without_
     appointment_id, patient_id = await checked_in(anonymous, clinic)
     hygienist = {**await sign_in("hygienist"), "Idempotency-Key": str(uuid4())}
     path = f"/api/appointments/{appointment_id}/treatments"
-    completes = platform.scheduling.complete_once
+    completes = platform.application(Scheduling).complete_once
 
     def unreachable(appointment: UUID, meta: Meta) -> Written:
         """The scheduling store fails once, after the treatments were saved."""
-        monkeypatch.setattr(platform.scheduling, "complete_once", completes)
+        monkeypatch.setattr(platform.application(Scheduling), "complete_once", completes)
         raise StoreUnavailable("the clinic's records could not be reached")
 
-    monkeypatch.setattr(platform.scheduling, "complete_once", unreachable)
+    monkeypatch.setattr(platform.application(Scheduling), "complete_once", unreachable)
     failed = await anonymous.post(path, json=visit(patient_id), headers=hygienist)
     assert failed.status_code == 503
     assert "send the same request again to finish" in failed.json()["detail"]

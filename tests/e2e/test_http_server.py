@@ -14,7 +14,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from api.app import create_app
+from clinic.parts import http_app
 from clinic.platform import Platform
 from clinic.supervisor import api_part
 from infra.settings import Settings
@@ -204,7 +204,7 @@ async def test_forwarded_addresses_are_believed_only_from_a_proxy_the_settings_n
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    serve = api_part(create_app(settings, platform.services()), "127.0.0.1", port, trusted)
+    serve = api_part(http_app(platform), "127.0.0.1", port, trusted)
     async with running(serve):
         await eventually(lambda: _answers(f"{base}/healthz"), what="the API to serve")
         assert await _source_of_a_write(base, platform, await sign_in("receptionist")) == recorded
@@ -215,7 +215,7 @@ async def test_a_forged_forwarded_address_does_not_get_past_the_sign_in_throttle
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    serve = api_part(create_app(settings, platform.services()), "127.0.0.1", port)
+    serve = api_part(http_app(platform), "127.0.0.1", port)
     wrong = {"email": "ana@clinica.es", "password": "not the password"}
     async with running(serve), httpx.AsyncClient(base_url=base) as http:
         await eventually(lambda: _answers(f"{base}/healthz"), what="the API to serve")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from api.app import create_app
+from clinic.parts import described_app
 from infra.settings import Settings
 from tests.conftest import SignIn
 from tests.e2e.test_access_control import app_routes, guard_of, path_of
@@ -19,7 +19,7 @@ PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
 
 @pytest.fixture(scope="module")
 def document(settings: Settings) -> dict[str, Any]:
-    return create_app(settings).openapi()
+    return described_app(settings).openapi()
 
 
 def documented_routes() -> list[APIRoute]:

@@ -10,8 +10,11 @@ from uuid import UUID, uuid4
 import httpx
 
 from clinic.platform import Platform
+from commands.scheduling import Scheduling
 from domain.scheduling import Appointment, Status
-from infra.links import LinkAction
+from infra.links import LinkAction, LinkSigner
+from projections.reminders import ReminderQueries
+from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import NEXT_MONDAY, appointment, set_up
 from tests.integration.reminder_helpers import register_remindable
@@ -24,7 +27,7 @@ async def booked(
 ) -> tuple[UUID, dict[str, str]]:
     patient = await register_remindable(platform, 7)
     clinic = await set_up(http, sign_in, platform, patients=0)
-    assert await platform.services().appointment_book.patient_exists(patient, wait=20)
+    assert await platform.get(SchedulingQueries).patient_exists(patient, wait=20)
     made = await http.post(
         "/api/appointments", json=appointment(clinic, patient=str(patient)), headers=clinic.desk
     )
@@ -32,14 +35,14 @@ async def booked(
     appointment_id = UUID(made.json()["id"])
 
     async def listed() -> bool:
-        return await platform.services().appointment_book.appointment(appointment_id) is not None
+        return await platform.get(SchedulingQueries).appointment(appointment_id) is not None
 
     await eventually(listed, what="the appointment in the book")
     return appointment_id, clinic.desk
 
 
 def link(platform: Platform, appointment_id: UUID, action: LinkAction, now: datetime) -> str:
-    token = platform.links.make(
+    token = platform.get(LinkSigner).make(
         appointment_id, uuid4(), action, now, timedelta(days=14), NEXT_MONDAY
     )
     return f"/api/reminder-links/{token}"
@@ -52,7 +55,9 @@ def altered(path: str) -> str:
 
 
 async def status_of(platform: Platform, appointment_id: UUID) -> Appointment:
-    return await asyncio.to_thread(platform.scheduling.load, appointment_id, Appointment)
+    return await asyncio.to_thread(
+        platform.application(Scheduling).load, appointment_id, Appointment
+    )
 
 
 async def test_a_confirm_link_confirms_once_and_is_refused_after(
@@ -123,7 +128,7 @@ async def test_staff_send_a_message_now_only_to_a_patient_who_consents_and_list_
     unwilling = await register_remindable(platform, 9, email_consent=False)
 
     async def contacts_known() -> bool:
-        queries = platform.reminder_queries
+        queries = platform.get(ReminderQueries)
         return None not in (await queries.contact(willing), await queries.contact(unwilling))
 
     await eventually(contacts_known, what="the reminders' view of both patients")

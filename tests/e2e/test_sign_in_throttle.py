@@ -42,7 +42,9 @@ def client_at(platform: Platform, settings: Settings) -> ClientAt:
 
     @asynccontextmanager
     async def connect(address: str) -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=create_app(settings, services), client=(address, 5))
+        transport = httpx.ASGITransport(
+            app=create_app(settings, platform.routers(), services), client=(address, 5)
+        )
         async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
             yield http
 

@@ -10,6 +10,7 @@ import pyotp
 from starlette.concurrency import run_in_threadpool
 
 from clinic.platform import Platform
+from commands.identity import Identity
 from domain.identity import StaffMember
 from domain.shared import Meta
 from tests.e2e.test_sign_in import ADMIN_EMAIL, PASSWORD, auth, first_admin, login
@@ -59,7 +60,9 @@ async def test_a_totp_secret_recorded_in_clear_before_sealing_still_signs_in(
     def enable_as_before(staff: StaffMember) -> None:
         staff.enable_totp(secret, meta)  # what the code before sealing recorded
 
-    await run_in_threadpool(platform.identity.change, staff_id, StaffMember, enable_as_before)
+    await run_in_threadpool(
+        platform.application(Identity).change, staff_id, StaffMember, enable_as_before
+    )
     stored = [
         bytes(r["state"]) for r in await platform.pool.fetch("SELECT state FROM identity_events")
     ]

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from clinic.platform import Platform
+from clinic.rebuild import rebuild
+from projections.treatments import TreatmentQueries
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import appointment, set_up
 from tests.integration.helpers import caught_up, publish
@@ -352,9 +354,9 @@ async def test_duplicated_and_out_of_order_deliveries_leave_the_chart_as_the_sto
     list_store = platform.projectors["treatment_list"].store
     await eventually(lambda: _at(list_store, treatment_id, 2), what="list row")
     await asyncio.sleep(0.3)  # any late duplicate has had its chance to do harm
-    chart = await platform.services().treatment_records.chart(UUID(patient))
+    chart = await platform.get(TreatmentQueries).chart(UUID(patient))
     assert set(chart["teeth"]) == {"37"}
-    [entry] = await platform.services().treatment_records.history(UUID(patient))
+    [entry] = await platform.get(TreatmentQueries).history(UUID(patient))
     assert [e["event"] for e in entry["history"]] == ["recorded", "amended"]
 
 
@@ -379,12 +381,12 @@ async def test_both_read_models_rebuilt_from_the_event_store_equal_the_live_ones
     )
     await client.post(f"/api/plans/{plan.json()['id']}/present")
     await eventually(lambda: caught_up(platform), what="read models caught up")
-    records = platform.services().treatment_records
+    records = platform.get(TreatmentQueries)
     live_chart = await records.chart(UUID(patient))
     for name in ("treatment_chart", "treatment_list"):
         store = platform.projectors[name].store
         live = await store.dump()
-        await platform.rebuild(name)
+        await rebuild(platform, name)
         assert await store.dump() == live, name
     assert await records.chart(UUID(patient)) == live_chart
     assert live_chart["teeth"]["46"]["planned"][0]["code"] == "IMPLANT"

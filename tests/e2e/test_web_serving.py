@@ -24,7 +24,7 @@ async def web(
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "index-3f2a.js").write_text("console.log('app')")
     served = settings.model_copy(update={"web_root": tmp_path})
-    transport = httpx.ASGITransport(app=create_app(served, platform.services()))
+    transport = httpx.ASGITransport(app=create_app(served, platform.routers(), platform.services()))
     async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
         yield http
 

@@ -13,7 +13,7 @@ from bus.relay import message
 from bus.topology import declare_consumer_queue, declare_exchange
 from clinic.platform import Platform
 from commands.base import Written
-from commands.patients import RaiseAlert, RegisterPatient, UpdatePatient
+from commands.patients import Patients, RaiseAlert, RegisterPatient, UpdatePatient
 from domain.shared import Meta
 from infra.eventstore import Envelope
 from projections.base import Versioned
@@ -33,7 +33,7 @@ def registration(n: int) -> RegisterPatient:
 
 def three_event_history(platform: Platform, n: int) -> UUID:
     """Registered, alert raised, contact details changed: versions 1, 2 and 3."""
-    patients = platform.patients
+    patients = platform.application(Patients)
     written: Written = patients.register(registration(n), META)
     patients.raise_alert(
         written.id, RaiseAlert(code="latex", description="Latex allergy"), META, None

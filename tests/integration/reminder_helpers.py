@@ -18,9 +18,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bus.reminders.dispatcher import Dispatcher, Links
 from clinic.platform import Platform
-from commands.patients import Consents, RegisterPatient
+from commands.patients import Consents, Patients, RegisterPatient
+from commands.reminders import Reminders
 from domain.reminders import Channel
+from infra.links import LinkSigner
 from infra.outbound import SmtpConfig, SmtpSender
+from projections.reminders import ReminderQueries
 from tests.integration.helpers import META
 
 
@@ -104,7 +107,9 @@ def remindable(n: int, *, language: str = "es", email_consent: bool = True) -> R
 
 
 async def register_remindable(platform: Platform, n: int, **kwargs: Any) -> UUID:
-    written = await asyncio.to_thread(platform.patients.register, remindable(n, **kwargs), META)
+    written = await asyncio.to_thread(
+        platform.application(Patients).register, remindable(n, **kwargs), META
+    )
     return written.id
 
 
@@ -117,10 +122,10 @@ def dispatcher(
     lease_seconds: float = 30.0,
 ) -> Dispatcher:
     return Dispatcher(
-        platform.reminders,
-        platform.reminder_queries,
+        platform.application(Reminders),
+        platform.get(ReminderQueries),
         {Channel.EMAIL: SmtpSender(server.config())},
-        Links(platform.links, "https://clinic.example.test", timedelta(days=14)),
+        Links(platform.get(LinkSigner), "https://clinic.example.test", timedelta(days=14)),
         batch_size=25,
         lease_seconds=lease_seconds,
         poll_seconds=0.05,

@@ -17,8 +17,8 @@ import pytest
 
 from clinic.demo import DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
 from clinic.platform import Platform
-from clinic.registry import CONTEXTS
 from commands.base import clinic_today
+from commands.identity import Identity
 from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
 from tests.conftest import SignIn, eventually
@@ -36,12 +36,12 @@ ONE_DAY = timedelta(days=1)
 async def _events(platform: Platform) -> dict[str, int]:
     return {
         context: int(await platform.pool.fetchval(f"SELECT count(*) FROM {context}_events"))
-        for context in CONTEXTS
+        for context in await platform.reader.heads()
     }
 
 
 async def _signs_in(platform: Platform, email: str, password: str) -> set[str]:
-    staff = await asyncio.to_thread(platform.identity.authenticate, email, password)
+    staff = await asyncio.to_thread(platform.application(Identity).authenticate, email, password)
     return set(staff.roles) if staff else set()
 
 

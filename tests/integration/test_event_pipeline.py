@@ -10,7 +10,9 @@ from uuid import UUID, uuid4
 from prometheus_client import REGISTRY
 
 from clinic.platform import Platform
+from commands.patients import Patients
 from infra.eventstore import Envelope, event_id_for
+from projections.patients import PatientQueries
 from tests.conftest import eventually, running
 from tests.integration.helpers import (
     META,
@@ -41,7 +43,7 @@ async def test_the_same_message_delivered_twice_is_applied_once(
 
     await eventually(lambda: _at(platform, patient_id, 3), what="version 3 in both read models")
     directory = (await platform.projectors["patient_directory"].store.dump())[patient_id].document
-    chart = await platform.services().patient_records.chart(patient_id)
+    chart = await platform.get(PatientQueries).chart(patient_id)
     assert directory["active_alerts"] == 1
     assert chart is not None
     assert len(chart["alerts"]) == 1
@@ -60,7 +62,7 @@ async def test_a_message_after_a_version_gap_is_healed_from_the_event_store(
     await publish(platform, [contact])
 
     await eventually(lambda: _at(platform, patient_id, 3), what="the gap to be healed")
-    chart = await platform.services().patient_records.chart(patient_id)
+    chart = await platform.get(PatientQueries).chart(patient_id)
     assert chart is not None
     assert chart["contact"]["phone"] == "+34700000002"
     assert [a["code"] for a in chart["alerts"]] == ["latex"]
@@ -76,7 +78,9 @@ async def test_a_malformed_message_is_dead_lettered_and_the_projector_keeps_goin
 ) -> None:
     queue = platform.settings.queue_name("patient_directory")
     before = _dead_lettered(queue)
-    written = await asyncio.to_thread(platform.patients.register, registration(3), META)
+    written = await asyncio.to_thread(
+        platform.application(Patients).register, registration(3), META
+    )
     (registered,) = await envelopes_of(platform, written.id)
 
     await publish(platform, [registered], raw=[b"{not json at all"])
@@ -92,7 +96,9 @@ async def test_a_malformed_message_is_dead_lettered_and_the_projector_keeps_goin
 async def test_a_forged_event_the_store_does_not_hold_is_dead_lettered_with_its_error(
     platform: Platform, projectors: None
 ) -> None:
-    written = await asyncio.to_thread(platform.patients.register, registration(4), META)
+    written = await asyncio.to_thread(
+        platform.application(Patients).register, registration(4), META
+    )
     (good,) = await envelopes_of(platform, written.id)
     poison = Envelope.model_validate(
         {**json.loads(good.model_dump_json()), "aggregate_id": str(uuid4()), "payload": {}}
@@ -137,7 +143,9 @@ async def test_the_relay_wakes_on_notify_without_waiting_for_its_poll(
     async with running(relay.run):
         await eventually(lambda: _leader(relay), what="the relay to lead")
         await asyncio.sleep(0.3)  # the first empty round is over; now it sleeps on its poll
-        written = await asyncio.to_thread(platform.patients.register, registration(5), META)
+        written = await asyncio.to_thread(
+            platform.application(Patients).register, registration(5), META
+        )
         await eventually(lambda: _at(platform, written.id, 1), within=5, what="a prompt relay")
 
 
@@ -151,7 +159,9 @@ async def test_only_one_relay_publishes_at_a_time(platform: Platform, projectors
         await eventually(lambda: _any_leader(first, second), what="a leader")
         await asyncio.sleep(0.5)
         assert [first.is_leader, second.is_leader].count(True) == 1
-        written = await asyncio.to_thread(platform.patients.register, registration(6), META)
+        written = await asyncio.to_thread(
+            platform.application(Patients).register, registration(6), META
+        )
         await eventually(lambda: _at(platform, written.id, 1), what="the leader to relay")
 
 
@@ -194,7 +204,7 @@ def _drop_connections(*markers: str) -> int:
 async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
     platform: Platform, pipeline: None
 ) -> None:
-    first = await asyncio.to_thread(platform.patients.register, registration(7), META)
+    first = await asyncio.to_thread(platform.application(Patients).register, registration(7), META)
     await eventually(lambda: _at(platform, first.id, 1), what="the first registration projected")
 
     ours = (platform.settings.exchange, platform.settings.queue_prefix)
@@ -206,9 +216,12 @@ async def test_relay_and_projectors_reconnect_when_the_broker_drops_them(
     await eventually(all_connected, what="every part to connect")
     assert await asyncio.to_thread(_drop_connections, *ours) == expected
 
-    second = await asyncio.to_thread(platform.patients.register, registration(8), META)
+    second = await asyncio.to_thread(platform.application(Patients).register, registration(8), META)
     await eventually(lambda: _at(platform, second.id, 1), within=60, what="a reconnected pipeline")
-    parts = [f"relay:{platform.settings.exchange}", *(q for q, _ in platform.queues())]
+    parts = [
+        f"relay:{platform.settings.exchange}",
+        *(platform.settings.queue_name(name) for name in platform.projectors),
+    ]
     for part in parts:
         for event in ("lost", "reconnected"):
             counted = REGISTRY.get_sample_value(
@@ -223,7 +236,9 @@ async def test_a_message_with_a_gap_the_store_cannot_heal_is_dead_lettered_not_d
 ) -> None:
     queue = platform.settings.queue_name("patient_directory")
     before = _dead_lettered(queue)
-    written = await asyncio.to_thread(platform.patients.register, registration(9), META)
+    written = await asyncio.to_thread(
+        platform.application(Patients).register, registration(9), META
+    )
     (registered,) = await envelopes_of(platform, written.id)
     from_the_future = registered.model_copy(
         update={"version": 6, "event_id": event_id_for(written.id, 6)}

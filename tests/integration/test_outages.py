@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from bus.consumer import ConsumerRunner
 from clinic.platform import TRANSIENT_ERRORS, Platform
+from commands.patients import Patients
 from infra.mongo import EmbeddedMongo
 from projections.base import Projector
 from projections.mongo import MongoStore
@@ -40,7 +41,9 @@ async def test_a_projector_waits_out_a_mongo_outage_and_then_catches_up(
         async with running(runner.run):
             await eventually(lambda: _consuming(platform, queue), what="the consumer to start")
             server.stop()
-            written = await asyncio.to_thread(platform.patients.register, registration(9), META)
+            written = await asyncio.to_thread(
+                platform.application(Patients).register, registration(9), META
+            )
             await publish(platform, await envelopes_of(platform, written.id))
             await asyncio.sleep(4)
 

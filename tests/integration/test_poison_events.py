@@ -15,7 +15,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from clinic.platform import Platform
-from commands.patients import RaiseAlert
+from commands.patients import Patients, RaiseAlert
+from commands.scheduling import Scheduling
 from domain.patients import Patient
 from domain.scheduling.reference import ClinicSetup
 from infra.eventstore import Envelope
@@ -75,20 +76,22 @@ async def test_an_event_that_cannot_be_applied_parks_its_aggregate_and_the_rest_
 ) -> None:
     directory = platform.projectors["patient_directory"]
     parked_before = _parked("patient_directory")
-    victim = await asyncio.to_thread(platform.patients.register, registration(1), META)
+    victim = await asyncio.to_thread(platform.application(Patients).register, registration(1), META)
     defect(victim.id)
     await eventually(lambda: _at(platform, victim.id, 1), what="the victim's registration")
 
     await asyncio.to_thread(three_event_history, platform, 2)  # others keep flowing
     for code in ("latex", "penicillin", "iodine"):
         await asyncio.to_thread(
-            platform.patients.raise_alert,
+            platform.application(Patients).raise_alert,
             victim.id,
             RaiseAlert(code=code, description="alergia"),
             META,
             None,
         )
-    bystander = await asyncio.to_thread(platform.patients.register, registration(3), META)
+    bystander = await asyncio.to_thread(
+        platform.application(Patients).register, registration(3), META
+    )
 
     await eventually(lambda: _at(platform, bystander.id, 1), what="later patients to flow")
     await eventually(lambda: _stuck(platform, victim.id), what="the victim to be marked stuck")
@@ -110,7 +113,7 @@ async def test_a_retry_after_the_fix_frees_the_aggregate_and_catches_it_up(
 ) -> None:
     victim = await asyncio.to_thread(three_event_history, platform, 4)
     defect(victim)
-    await asyncio.to_thread(platform.patients.register, registration(5), META)
+    await asyncio.to_thread(platform.application(Patients).register, registration(5), META)
     projection = platform.projectors["patient_directory"]
 
     await eventually(lambda: caught_up(platform), what="the pipeline to settle")
@@ -169,10 +172,10 @@ async def test_events_stored_with_a_nul_before_the_rule_still_project_and_rebuil
         consents={"sms": False, "email": False, "whatsapp": False},
         meta=META,
     )
-    await asyncio.to_thread(platform.patients.save, old)
+    await asyncio.to_thread(platform.application(Patients).save, old)
     clinic = ClinicSetup.start(META)
     clinic._operatory_added(operatory_id=old.id, name="Gabinete\u00001", meta=META)
-    await asyncio.to_thread(platform.scheduling.save, clinic)
+    await asyncio.to_thread(platform.application(Scheduling).save, clinic)
 
     parts = (platform.relay().run, *(platform.consumer(n).run for n in platform.projectors))
     async with running(*parts):

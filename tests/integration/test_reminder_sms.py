@@ -19,8 +19,8 @@ import pytest
 
 from bus.reminders.dispatcher import Dispatcher
 from clinic.platform import Platform
-from commands.patients import Consents
-from commands.reminders import SendReminder
+from commands.patients import Consents, Patients
+from commands.reminders import Reminders, SendReminder
 from domain.reminders import Channel
 from infra.outbound import (
     HttpSmsConfig,
@@ -31,6 +31,7 @@ from infra.outbound import (
     SmtpSender,
     webhook_signature,
 )
+from projections.reminders import ReminderQueries
 from tests.conftest import eventually
 from tests.integration.helpers import META
 from tests.integration.reminder_helpers import free_port, remindable
@@ -117,18 +118,22 @@ async def test_a_patient_who_consents_to_sms_only_gets_an_sms(
     platform: Platform, pipeline: None, provider: Provider
 ) -> None:
     registration = remindable(300).model_copy(update={"consents": Consents(email=False, sms=True)})
-    patient = (await asyncio.to_thread(platform.patients.register, registration, META)).id
+    patient = (
+        await asyncio.to_thread(platform.application(Patients).register, registration, META)
+    ).id
 
     async def known() -> bool:
-        return await platform.reminder_queries.contact(patient) is not None
+        return await platform.get(ReminderQueries).contact(patient) is not None
 
     await eventually(known, what="the patient's consents")
     written = await asyncio.to_thread(
-        platform.reminders.send_now, SendReminder(patient_id=patient, text="Hola"), META
+        platform.application(Reminders).send_now,
+        SendReminder(patient_id=patient, text="Hola"),
+        META,
     )
     dispatcher = Dispatcher(
-        platform.reminders,
-        platform.reminder_queries,
+        platform.application(Reminders),
+        platform.get(ReminderQueries),
         {
             Channel.EMAIL: SmtpSender(SmtpConfig("127.0.0.1", free_port(), "none")),
             Channel.SMS: HttpSmsSender(HttpSmsConfig(provider.url, "twilio", "AC1", "t", "+34")),
@@ -139,11 +144,11 @@ async def test_a_patient_who_consents_to_sms_only_gets_an_sms(
 
     async def sent() -> bool:
         await dispatcher.dispatch_once()
-        found = await platform.reminder_queries.reminder(written.id)
+        found = await platform.get(ReminderQueries).reminder(written.id)
         return found is not None and found["status"] == "sent"
 
     await eventually(sent, what="the SMS sent and recorded")
-    found = await platform.reminder_queries.reminder(written.id)
+    found = await platform.get(ReminderQueries).reminder(written.id)
     assert found is not None
     assert (found["channel"], found["provider_message_id"]) == ("sms", "SM123")
     assert found["segments"] == 1

@@ -15,10 +15,12 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from bus.reminders.choreography import AppointmentReactions
 from clinic.platform import Platform
-from commands.patients import Consents, UpdatePatient
-from commands.reminders import SendReminder
-from projections.reminders import ReminderFilter
+from commands.patients import Consents, Patients, UpdatePatient
+from commands.reminders import Reminders, SendReminder
+from projections.reminders import ReminderFilter, ReminderQueries
+from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_appointment_book import MADRID, NEXT_MONDAY, Clinic, appointment, set_up
 from tests.integration.helpers import META, publish
@@ -56,12 +58,12 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture
 async def worker(platform: Platform, pipeline: None) -> AsyncIterator[None]:
     """The worker's consumer of scheduling's events, beside the relay and projectors."""
-    async with running(platform.reminder_consumer().run):
+    async with running(platform.consumer(AppointmentReactions.name).run):
         yield
 
 
 async def due_list(platform: Platform, appointment_id: str) -> list[dict[str, Any]]:
-    page = await platform.reminder_queries.page(
+    page = await platform.get(ReminderQueries).page(
         ReminderFilter(appointment=UUID(appointment_id)), None, 50
     )
     return sorted(page.items, key=lambda r: r["due_at"])
@@ -83,7 +85,7 @@ async def clinic_with(
     http: httpx.AsyncClient, sign_in: SignIn, platform: Platform, *patients: UUID
 ) -> Clinic:
     clinic = await set_up(http, sign_in, platform, patients=0)
-    book_ = platform.services().appointment_book
+    book_ = platform.get(SchedulingQueries)
     for patient in patients:
         assert await book_.patient_exists(patient, wait=20)
     return clinic
@@ -91,7 +93,7 @@ async def clinic_with(
 
 async def consents_known(platform: Platform, patient: UUID, email: bool) -> None:
     async def seen() -> bool:
-        contact = await platform.reminder_queries.contact(patient)
+        contact = await platform.get(ReminderQueries).contact(patient)
         return contact is not None and contact.consents.get("email") is email
 
     await eventually(seen, what="the reminders' view of the patient's consent")
@@ -198,7 +200,7 @@ async def test_a_patient_who_withdrew_consent_after_booking_gets_nothing_skipped
     withdrawn = UpdatePatient(
         **{**remindable(4).model_dump(), "consents": Consents(email=False, sms=False)}
     )
-    await asyncio.to_thread(platform.patients.update, patient, withdrawn, 1, META)
+    await asyncio.to_thread(platform.application(Patients).update, patient, withdrawn, 1, META)
     await consents_known(platform, patient, False)
 
     sending = dispatcher(platform, smtp, Clock(SATURDAY_10 + timedelta(seconds=1)))
@@ -227,7 +229,9 @@ async def test_while_smtp_is_down_sends_back_off_and_are_delivered_once_it_is_ba
     patient = await register_remindable(platform, 5)
     await consents_known(platform, patient, True)
     written = await asyncio.to_thread(
-        platform.reminders.send_now, SendReminder(patient_id=patient, text="Hola"), META
+        platform.application(Reminders).send_now,
+        SendReminder(patient_id=patient, text="Hola"),
+        META,
     )
     failed_before = _sample("sonrisa_reminders_failed_total", channel="email", final="false")
     sent_before = _sample("sonrisa_reminders_sent_total", channel="email")
@@ -236,7 +240,7 @@ async def test_while_smtp_is_down_sends_back_off_and_are_delivered_once_it_is_ba
     sending = dispatcher(platform, down, clock)
 
     async def attempts(n: int) -> bool:
-        found = await platform.reminder_queries.reminder(written.id)
+        found = await platform.get(ReminderQueries).reminder(written.id)
         return found is not None and found.get("attempts") == n
 
     await eventually(lambda: _claimed(sending), what="the reminder in the due list")
@@ -245,7 +249,7 @@ async def test_while_smtp_is_down_sends_back_off_and_are_delivered_once_it_is_ba
     clock.now += timedelta(minutes=1, seconds=1)
     assert await sending.dispatch_once() == 1
     await eventually(lambda: attempts(2), what="the second failure recorded")
-    found = await platform.reminder_queries.reminder(written.id)
+    found = await platform.get(ReminderQueries).reminder(written.id)
     assert found is not None
     assert found["status"] == "scheduled"
     assert "SMTP" in found["last_error"]
@@ -277,7 +281,7 @@ async def _claimed(sending: Any) -> bool:
 
 
 async def _status(platform: Platform, reminder: UUID, status: str) -> bool:
-    found = await platform.reminder_queries.reminder(reminder)
+    found = await platform.get(ReminderQueries).reminder(reminder)
     return found is not None and found["status"] == status
 
 
@@ -290,16 +294,16 @@ async def test_two_workers_with_500_due_reminders_send_each_exactly_once(
 
     def schedule() -> list[UUID]:
         return [
-            platform.reminders.send_now(
-                SendReminder(patient_id=patients[n % 5], text=f"Mensaje {n}"), META
-            ).id
+            platform.application(Reminders)
+            .send_now(SendReminder(patient_id=patients[n % 5], text=f"Mensaje {n}"), META)
+            .id
             for n in range(500)
         ]
 
     ids = await asyncio.to_thread(schedule)
 
     async def all_listed() -> bool:
-        count, _ = await platform.reminder_queries.backlog(datetime.now(MADRID) + timedelta(1))
+        count, _ = await platform.get(ReminderQueries).backlog(datetime.now(MADRID) + timedelta(1))
         return count == 500
 
     await eventually(all_listed, within=60, what="500 reminders in the due list")

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clinic.platform import Platform
-from commands.reminders import SendReminder
+from commands.reminders import Reminders, SendReminder
 from infra.settings import Settings
+from projections.reminders import ReminderQueries
 from tests.conftest import eventually
 from tests.integration.helpers import META
 from tests.integration.reminder_helpers import SmtpServer, register_remindable
@@ -54,19 +55,19 @@ async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats
     patients = [await register_remindable(platform, 200 + n) for n in range(4)]
 
     async def contacts_known() -> bool:
-        return all([await platform.reminder_queries.contact(p) is not None for p in patients])
+        return all([await platform.get(ReminderQueries).contact(p) is not None for p in patients])
 
     await eventually(contacts_known, what="the patients' consents")
 
     def schedule() -> None:
         for n in range(COUNT):
             command = SendReminder(patient_id=patients[n % 4], text=f"Mensaje {n}")
-            platform.reminders.send_now(command, META)
+            platform.application(Reminders).send_now(command, META)
 
     await asyncio.to_thread(schedule)
 
     async def all_due() -> bool:
-        count, _ = await platform.reminder_queries.backlog(datetime.now(UTC) + timedelta(1))
+        count, _ = await platform.get(ReminderQueries).backlog(datetime.now(UTC) + timedelta(1))
         return count == COUNT
 
     await eventually(all_due, within=60, what="every reminder in the due list")
@@ -88,7 +89,7 @@ async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats
     try:
 
         async def everything_sent() -> bool:
-            count, _ = await platform.reminder_queries.backlog(datetime.now(UTC) + timedelta(1))
+            count, _ = await platform.get(ReminderQueries).backlog(datetime.now(UTC) + timedelta(1))
             return count == 0 and len(set(slow_smtp.mailbox.message_ids())) == COUNT
 
         await eventually(everything_sent, within=120, what="every reminder sent after restart")

@@ -13,12 +13,14 @@ from uuid import UUID, uuid4
 import pytest
 
 from clinic.platform import Platform
-from commands.treatments import RecordTreatment
+from clinic.rebuild import rebuild
+from commands.treatments import RecordTreatment, Treatments
 from domain.shared import Meta
 from domain.treatments import VALID_TEETH, is_anterior
 from infra.eventstore import Envelope
 from infra.settings import Settings
 from projections.base import Document, Projection
+from projections.treatments import TreatmentQueries
 from tests.conftest import eventually, running
 from tests.integration.helpers import caught_up
 from tests.integration.test_relay_crash import CLINIC, clinic_env
@@ -39,7 +41,7 @@ def _write(platform: Platform, count: int) -> list[UUID]:
             tooth=tooth,
             surfaces="I" if is_anterior(tooth) else "O",
         )
-        written.append(platform.treatments.record(body, meta).id)
+        written.append(platform.application(Treatments).record(body, meta).id)
     return written
 
 
@@ -57,7 +59,7 @@ async def _chart_holds(platform: Platform, count: int) -> bool:
 
 
 async def _charts(platform: Platform) -> dict[UUID, Document]:
-    records = platform.services().treatment_records
+    records = platform.get(TreatmentQueries)
     return {p: await records.chart(p) for p in PATIENTS}
 
 
@@ -85,7 +87,7 @@ async def test_a_chart_projector_killed_mid_stream_catches_up_to_what_a_rebuild_
     live_charts = await _charts(platform)
     assert len(live["treatment_chart"]) == len(live["treatment_list"]) == TREATMENTS
     for name, before in live.items():
-        await platform.rebuild(name)
+        await rebuild(platform, name)
         assert await platform.projectors[name].store.dump() == before, name
     assert await _charts(platform) == live_charts
     assert sum(len(c["teeth"]) for c in live_charts.values()) > 0
@@ -116,7 +118,7 @@ async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_
     meta = Meta(META_ID, "dentist", "corr", "req")
     patient = PATIENTS[0]
     fine = await asyncio.to_thread(
-        platform.treatments.record,
+        platform.application(Treatments).record,
         RecordTreatment(patient_id=patient, code="FILL-1", tooth=36, surfaces="O"),
         meta,
     )
@@ -124,26 +126,26 @@ async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_
     defect.add("CROWN")
     victim = (
         await asyncio.to_thread(
-            platform.treatments.record,
+            platform.application(Treatments).record,
             RecordTreatment(patient_id=patient, code="CROWN", tooth=46),
             meta,
         )
     ).id
     after = await asyncio.to_thread(
-        platform.treatments.record,
+        platform.application(Treatments).record,
         RecordTreatment(patient_id=patient, code="EXT-S", tooth=48),
         meta,
     )
     await eventually(lambda: _at(platform, after.id), what="later treatments to flow")
     store = platform.projectors["treatment_chart"].store
     await eventually(lambda: _stuck(platform, victim), what="the victim parked")
-    chart = await platform.services().treatment_records.chart(patient)
+    chart = await platform.get(TreatmentQueries).chart(patient)
     assert set(chart["teeth"]) == {"36", "48"}
 
     defect.clear()
     assert await platform.projectors["treatment_chart"].retry() == {}
     assert victim not in await store.stuck()
-    chart = await platform.services().treatment_records.chart(patient)
+    chart = await platform.get(TreatmentQueries).chart(patient)
     assert chart["teeth"]["46"]["conditions"] == ["crown"]
 
 

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
+
+from clinic import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("domain", "infra", "commands", "projections", "bus", "security", "api", "clinic")
@@ -35,6 +38,9 @@ def tree_copy(tmp_path: Path) -> Path:
             ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "tests").mkdir()
+    for contract in ("__init__.py", "import_contracts.py"):
+        shutil.copy(ROOT / "tests" / contract, tmp_path / "tests" / contract)
     return tmp_path
 
 
@@ -76,7 +82,75 @@ def test_one_context_may_not_import_another(tree_copy: Path) -> None:
     checked = lint_imports(tree_copy)
 
     assert checked.returncode != 0
-    assert "scheduling knows no other context BROKEN" in checked.stdout
+    assert "Contexts stand alone in every layer BROKEN" in checked.stdout
+    assert "commands.scheduling is not allowed to import domain.patients" in checked.stdout
+
+
+def test_a_context_found_without_being_listed_is_kept_apart_too(tree_copy: Path) -> None:
+    """A new context needs no edit to the contracts: it is a context by being there."""
+    (tree_copy / "domain" / "inventory.py").write_text("from domain.treatments import Procedure\n")
+
+    checked = lint_imports(tree_copy)
+
+    assert checked.returncode != 0
+    assert "domain.inventory is not allowed to import domain.treatments" in checked.stdout
+
+
+def test_a_context_may_not_start_a_cross_context_process(tree_copy: Path) -> None:
+    plant(tree_copy / "commands" / "treatments.py", "from commands import visits  # noqa: F401")
+
+    checked = lint_imports(tree_copy)
+
+    assert checked.returncode != 0
+    assert "Contexts stand alone in every layer BROKEN" in checked.stdout
+
+
+def _graph() -> grimp.ImportGraph:
+    return grimp.build_graph(*PACKAGES)
+
+
+def _of_context(module: str, context: str) -> bool:
+    """Whether a module is one of the context's own, in whichever layer."""
+    return context in module.split(".")[1:]
+
+
+WIRING = (
+    "clinic.platform",
+    "clinic.readiness",
+    "clinic.rebuild",
+    "clinic.cli",
+    "clinic.parts",
+    "clinic.console",
+    "clinic.declaration",
+    "api.services",
+    "api.app",
+)
+
+
+def test_the_wiring_names_no_context() -> None:
+    graph = _graph()
+    named = {
+        f"{module} -> {imported}"
+        for module in WIRING
+        for imported in graph.find_modules_directly_imported_by(module)
+        for context in registry.CONTEXTS
+        if _of_context(imported, context.name)
+    }
+    assert named == set()
+
+
+def test_no_context_is_imported_by_more_than_four_product_files_outside_its_own() -> None:
+    graph = _graph()
+    importers: dict[str, set[str]] = {}
+    for context in registry.CONTEXTS:
+        own = {m for m in graph.modules if _of_context(m, context.name)}
+        importers[context.name] = {
+            importer
+            for module in own
+            for importer in graph.find_modules_that_directly_import(module)
+            if importer not in own
+        }
+    assert {c: sorted(found) for c, found in importers.items() if len(found) > 4} == {}
 
 
 # A statement, not a word: "DELETE" is also an HTTP method the routers name.

@@ -1,0 +1,19 @@
+"""What scheduling lets people do, and who may."""
+
+from __future__ import annotations
+
+from api.permissions import STAFF, Grants
+from domain.shared import Role
+
+SCHEDULE_READ = "schedule:read"  # providers, chairs, hours, appointment types, availability
+SCHEDULE_MANAGE = "schedule:manage"  # change that reference data
+APPOINTMENTS_READ = "appointments:read"  # the appointment book, day sheets
+APPOINTMENTS_WRITE = "appointments:write"  # book, move, confirm, check in, cancel, …
+APPOINTMENTS_OVERRIDE = "appointments:override"  # book outside hours, giving a reason
+GRANTS: Grants = {
+    SCHEDULE_READ: (*STAFF, Role.AUDITOR),
+    SCHEDULE_MANAGE: (Role.ADMIN,),
+    APPOINTMENTS_READ: (*STAFF, Role.AUDITOR),
+    APPOINTMENTS_WRITE: STAFF,
+    APPOINTMENTS_OVERRIDE: (Role.ADMIN,),
+}

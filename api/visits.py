@@ -1,0 +1,56 @@
+"""HTTP for completing a visit, a process across two contexts: the treatments done at an
+appointment are recorded, and the appointment may be completed in the same request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from api.deps import OptionalVersion, Running, written
+from api.permissions import Actor, allowed
+from api.problems import Problem
+from api.scheduling.actions import APPOINTMENTS_WRITE
+from api.treatments import TREATMENTS_WRITE
+from commands.scheduling import Scheduling
+from commands.treatments import Treatments
+from commands.visits import VisitIn, Visits
+
+router = APIRouter(prefix="/api", tags=["treatments"])
+Recorder = Annotated[Actor, Depends(allowed(TREATMENTS_WRITE, patient_data=True))]
+
+
+@router.post("/appointments/{appointment_id}/treatments", status_code=201)
+def record_visit(
+    appointment_id: UUID,
+    body: VisitIn,
+    request: Request,
+    response: Response,
+    running: Running,
+    who: Recorder,
+    version: OptionalVersion,
+) -> dict[str, object]:
+    """Everything done at one appointment (which must be this patient's), each treatment
+    linked to it: all of it is recorded, or none. With `complete: true` the same request
+    also completes the appointment (it must be checked in, else nothing is recorded;
+    `If-Match` is the appointment's version); sent again, it records nothing twice and
+    finishes the job."""
+    request.state.access.patient_id = body.patient_id
+    visits = Visits(running.get(Scheduling), running.get(Treatments))
+    if not body.complete:
+        results = visits.record(appointment_id, body.visit(), who.meta)
+        first = written(response, results[0])
+        return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
+    if not who.may(APPOINTMENTS_WRITE):
+        raise Problem(
+            403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
+        )
+    done = visits.complete(appointment_id, body.visit(), who.meta, version)
+    results, appointment = done.treatments, done.appointment
+    first = written(response, results[0])
+    return {
+        **first,
+        "items": [{"id": str(r.id), "version": r.version} for r in results],
+        "appointment": {"id": str(appointment.id), "version": appointment.version},
+    }

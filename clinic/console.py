@@ -1,0 +1,95 @@
+"""What every `clinic` command shares: the consoles, settings and keys checked before anything
+starts, a platform opened and closed around the work, and the one way to serve long-running
+parts (metrics, signals, supervision)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+from prometheus_client import start_http_server
+from rich.console import Console
+from rich.markup import escape
+
+from clinic.platform import Platform
+from clinic.supervisor import Part, event_loop_factory, stop_on_signals, supervise
+from infra.keys import MissingSecrets, UnsafeSecrets
+from infra.logs import configure_logging, get_logger
+from infra.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from clinic.declaration import Context
+
+console = Console()
+errors = Console(stderr=True)
+log = get_logger("clinic")
+Work = Callable[[Platform], Awaitable[None]]
+Parts = Callable[[Platform], Mapping[str, Part]]
+
+
+@dataclass
+class CommandLine:
+    """The `clinic` command line over a set of declared contexts."""
+
+    contexts: tuple[Context, ...]
+    root: typer.Typer
+    groups: dict[str, typer.Typer] = field(default_factory=dict)
+
+    def group(self, name: str, help: str) -> typer.Typer:
+        """The sub-command group `clinic NAME`, made on first use."""
+        if name not in self.groups:
+            self.groups[name] = typer.Typer(help=help, no_args_is_help=True)
+            self.root.add_typer(self.groups[name], name=name)
+        return self.groups[name]
+
+    def run(self, work: Work, *, mongo: bool = True) -> None:
+        """Open the platform (creating what is missing), do the work, close it.
+        `mongo=False` leaves the document store's indexes to the processes that project
+        into it (it may be embedded in `clinic up`)."""
+
+        async def main(settings: Settings) -> None:
+            platform = await Platform.open(settings, self.contexts)
+            try:
+                await platform.migrate(mongo=mongo)
+                await work(platform)
+            finally:
+                await platform.close()
+
+        run(main)
+
+    def serve(self, parts: Parts, *, mongo: bool = True) -> None:
+        """Run long-lived parts until SIGINT or SIGTERM, each restarted if it crashes, with
+        Prometheus metrics on a port of their own."""
+
+        async def work(platform: Platform) -> None:
+            serve_metrics(platform.settings)
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            await supervise(dict(parts(platform)), stop)
+
+        self.run(work, mongo=mongo)
+
+
+def run(main: Callable[[Settings], Coroutine[object, object, None]]) -> None:
+    """Settings and keys checked first: without keys nothing starts (there is no default)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    try:
+        settings.keyrings()
+    except (MissingSecrets, UnsafeSecrets) as error:
+        errors.print(f"[red]Sonrisa will not start:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main(settings))
+
+
+def serve_metrics(settings: Settings) -> None:
+    """Prometheus metrics on their own port and address, apart from the public API."""
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info(
+            "serving metrics", address=f"http://{settings.metrics_host}:{settings.metrics_port}"
+        )

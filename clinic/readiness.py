@@ -1,0 +1,129 @@
+"""Whether this process can serve: PostgreSQL, RabbitMQ and Mongo answer, and no read model is
+being rebuilt. `/readyz` answers from what the last probe saw, at once, however slow a
+dependency is to fail.
+
+Probes go through connections the process holds: the read-model pool, the Mongo client, and
+one AMQP connection kept for the purpose. A probe never opens a connection it then abandons:
+while the broker is away, one reconnection at a time is tried, each to its own end, so the
+process holds a fixed number of connections whatever the broker's health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infra.readiness import ReadModelStates
+from infra.settings import Settings
+
+PROBE_SECONDS = 1.0  # how often the dependencies are probed
+ANSWER_SECONDS = 5.0  # how long a probe may take before it says "timed out": a loaded
+# machine answers slowly, and a slow answer is not a dead dependency
+CONNECT_SECONDS = 10.0
+NOT_YET = "not yet probed"
+
+
+class BrokerLink:
+    """The one AMQP connection a process keeps for its readiness probe."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: AbstractRobustConnection | None = None
+        self._connecting: asyncio.Task[AbstractRobustConnection] | None = None
+
+    async def check(self) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            if self._connecting is None:
+                self._connecting = asyncio.create_task(self._connect())
+            attempt = self._connecting
+            try:
+                # A probe that gives up waiting leaves the attempt running: the next probe
+                # waits for the same one, so no connection is ever opened and abandoned.
+                connection = await asyncio.shield(attempt)
+            finally:
+                if attempt.done():
+                    self._connecting = None
+            self._connection = connection
+        channel = await connection.channel()
+        await channel.close()
+
+    async def _connect(self) -> AbstractRobustConnection:
+        return await aio_pika.connect_robust(self.url, timeout=CONNECT_SECONDS)
+
+    async def close(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._connecting
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class Readiness:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        mongo: AsyncDatabase[dict[str, Any]],
+        states: ReadModelStates,
+    ) -> None:
+        self.states = states
+        self.broker = BrokerLink(settings.rabbitmq_url)
+        self._probes: dict[str, Callable[[], Awaitable[object]]] = {
+            "postgresql": lambda: pool.fetchval("SELECT 1"),
+            "rabbitmq": self.broker.check,
+            "mongo": lambda: mongo.command("ping"),
+        }
+        self._seen: dict[str, str] = dict.fromkeys(self._probes, NOT_YET)
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """A part: probe each dependency every second, one probe in flight per dependency."""
+        try:
+            while not stop.is_set():
+                for name, probe in self._probes.items():
+                    task = self._running.get(name)
+                    if task is None or task.done():
+                        self._running[name] = asyncio.create_task(self._probe(name, probe))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=PROBE_SECONDS)
+        finally:
+            for task in self._running.values():
+                task.cancel()
+            await self.broker.close()
+
+    async def _probe(self, name: str, probe: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await asyncio.wait_for(probe(), timeout=ANSWER_SECONDS)
+        except TimeoutError:
+            self._seen[name] = "timed out"
+        except Exception as error:
+            self._seen[name] = f"unreachable: {type(error).__name__}"
+        else:
+            self._seen[name] = "ok"
+
+    async def probe_once(self) -> dict[str, str]:
+        """Probe every dependency now (for a process that does not watch)."""
+        await asyncio.gather(*(self._probe(n, p) for n, p in self._probes.items()))
+        return dict(self._seen)
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state ("ok", or why not) and each read model still rebuilding.
+        Right after start, it waits (bounded) for the first probes rather than say "not yet"."""
+        if not self._running:
+            return await self.probe_once()
+        first = [self._running[n] for n, seen in self._seen.items() if seen == NOT_YET]
+        if first:
+            await asyncio.wait(first, timeout=ANSWER_SECONDS)
+        checks = dict(self._seen)
+        for name in self.states.not_ready():
+            checks[f"read model {name}"] = "rebuilding"
+        return checks
