@@ -28,7 +28,7 @@ from clinic.demo import (
     DemoSummary,
 )
 from clinic.demo import create_demo_clinic as create_demo
-from clinic.parts import api_parts, up
+from clinic.parts import api_parts, projector_parts, up
 from clinic.platform import Platform
 from commands.base import clinic_today
 from domain.shared import DomainError
@@ -55,10 +55,16 @@ def _running(cli: CommandLine) -> None:
     root = cli.root
 
     @root.command("up")
-    def up_command() -> None:
-        """The whole platform: API, relay, projectors and workers (and the embedded Mongo
-        server when no CLINIC_MONGO_URL is set), supervised."""
-        up(cli)
+    def up_command(
+        one_process: Annotated[
+            bool, typer.Option(help="run every part as a task of this one process")
+        ] = False,
+    ) -> None:
+        """The whole platform: the API, the relay, the projectors and each worker as
+        processes of their own, supervised (and the embedded Mongo server when no
+        CLINIC_MONGO_URL is set). CLINIC_API_PROCESSES and CLINIC_PROJECTOR_PROCESSES set
+        how many; by default half the machine's cores each."""
+        up(cli, one_process=one_process)
 
     @root.command()
     def api() -> None:
@@ -72,8 +78,14 @@ def _running(cli: CommandLine) -> None:
 
     @root.command()
     def project(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
-        """Run projectors (all of them when no NAME is given)."""
-        cli.serve(lambda p: {f"projector:{n}": p.consumer(n).run for n in names or p.projectors})
+        """Run projectors (all of them when no NAME is given); each is rebuilt first, while
+        readers get 503, if it is empty or its last rebuild did not finish."""
+        for name in names or ():
+            if name not in cli.read_models():
+                known = ", ".join(cli.read_models())
+                errors.print(f"[red]unknown projection {escape(name)!r}[/red]; known: {known}")
+                raise typer.Exit(2)
+        cli.serve(lambda p: projector_parts(p, names or list(p.projectors)))
 
     @root.command()
     def worker(name: str) -> None:

@@ -5,6 +5,7 @@ parts (metrics, signals, supervision)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ console = Console()
 errors = Console(stderr=True)
 log = get_logger("clinic")
 Work = Callable[[Platform], Awaitable[None]]
-Parts = Callable[[Platform], Mapping[str, Part]]
+Parts = Callable[[Platform], Mapping[str, Part] | Awaitable[Mapping[str, Part]]]
 
 
 @dataclass
@@ -45,15 +46,20 @@ class CommandLine:
             self.root.add_typer(self.groups[name], name=name)
         return self.groups[name]
 
-    def run(self, work: Work, *, mongo: bool = True) -> None:
+    def read_models(self) -> list[str]:
+        return [m.name for c in self.contexts for m in c.read_models]
+
+    def run(self, work: Work, *, mongo: bool = True, migrate: bool = True) -> None:
         """Open the platform (creating what is missing), do the work, close it.
         `mongo=False` leaves the document store's indexes to the processes that project
-        into it (it may be embedded in `clinic up`)."""
+        into it (it may be embedded in `clinic up`); `migrate=False` leaves the schemas
+        to whoever started this process (`clinic up` made them before its processes)."""
 
         async def main(settings: Settings) -> None:
             platform = await Platform.open(settings, self.contexts)
             try:
-                await platform.migrate(mongo=mongo)
+                if migrate or settings.migrate_on_start:
+                    await platform.migrate(mongo=mongo)
                 await work(platform)
             finally:
                 await platform.close()
@@ -68,15 +74,16 @@ class CommandLine:
             serve_metrics(platform.settings)
             stop = asyncio.Event()
             stop_on_signals(stop)
-            await supervise(dict(parts(platform)), stop)
+            made = parts(platform)
+            await supervise(dict(await made if inspect.isawaitable(made) else made), stop)
 
-        self.run(work, mongo=mongo)
+        self.run(work, mongo=mongo, migrate=False)
 
 
 def run(main: Callable[[Settings], Coroutine[object, object, None]]) -> None:
     """Settings and keys checked first: without keys nothing starts (there is no default)."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, process=settings.process_name)
     try:
         settings.keyrings()
     except (MissingSecrets, UnsafeSecrets) as error:

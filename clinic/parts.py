@@ -1,11 +1,14 @@
-"""The long-running parts of Sonrisa, as `clinic api` and `clinic up` run them: the HTTP API
-with its readiness probe, the relay, every projector and every declared worker, plus the
-embedded Mongo wire server and background rebuilds when `clinic up` needs them."""
+"""The long-running parts of Sonrisa: the HTTP API with its readiness probe, the relay, the
+projectors (each rebuilt first when it needs it) and every declared worker, as `clinic api`,
+`clinic relay`, `clinic project` and `clinic worker` run them; and `clinic up`, which runs
+them all as processes of their own (clinic/processes.py) beside the embedded Mongo server."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -14,7 +17,8 @@ from clinic import registry
 from clinic.console import CommandLine, console, log, run, serve_metrics
 from clinic.declaration import Context
 from clinic.platform import Platform, routers_of
-from clinic.rebuild import empty_read_models, rebuild
+from clinic.processes import Supervisor, plan
+from clinic.rebuild import empty_read_models, needing_rebuild, rebuild_part
 from clinic.supervisor import Part, api_part, stop_on_signals, supervise
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
@@ -30,25 +34,42 @@ def described_app(settings: Settings, contexts: Sequence[Context] = registry.CON
     return create_app(settings, routers_of(contexts))
 
 
-def api_parts(platform: Platform) -> dict[str, Part]:
+async def api_parts(platform: Platform) -> dict[str, Part]:
+    """The API and its readiness probe; it follows the rebuild marks from its first answer."""
     s = platform.settings
     assert platform.health is not None
+    await platform.health.follow_rebuilds()
     return {
-        "api": api_part(http_app(platform), s.host, s.port, s.trusted_proxy_list()),
+        "api": api_part(
+            http_app(platform), s.host, s.port, s.trusted_proxy_list(), reuse_port=s.reuse_port
+        ),
         "health": platform.health.watch,
     }
 
 
-def pipeline_parts(platform: Platform) -> dict[str, Part]:
+async def projector_parts(platform: Platform, names: Sequence[str]) -> dict[str, Part]:
+    """These projectors, each first rebuilt in the background if it is empty or its last
+    rebuild did not finish."""
+    parts: dict[str, Part] = {}
+    for name in await needing_rebuild(platform, names):
+        platform.states.rebuilding(name)
+        parts[f"rebuild:{name}"] = rebuild_part(platform, name)
+    parts.update({f"projector:{n}": platform.consumer(n).run for n in names})
+    return parts
+
+
+async def pipeline_parts(platform: Platform) -> dict[str, Part]:
     """The relay, every projector, and every worker's reactions and loops."""
     parts: dict[str, Part] = {"relay": platform.relay().run}
-    parts.update({f"projector:{n}": platform.consumer(n).run for n in platform.projectors})
+    parts.update(await projector_parts(platform, list(platform.projectors)))
     for name in platform.workers():
         parts.update(platform.worker_parts(name))
     return parts
 
 
-def up(cli: CommandLine) -> None:
+def up(cli: CommandLine, *, one_process: bool) -> None:
+    """Every part, as processes of their own (or, `one_process`, as tasks of this one)."""
+
     async def main(settings: Settings) -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
@@ -66,24 +87,34 @@ def up(cli: CommandLine) -> None:
             platform = await Platform.open(settings, cli.contexts)
             try:
                 await platform.migrate()
-                for name in await empty_read_models(platform):
-                    platform.states.rebuilding(name)
-                    parts[f"rebuild:{name}"] = _once(platform, name)
-                serve_metrics(settings)
-                parts.update(api_parts(platform))
-                parts.update(pipeline_parts(platform))
-                console.print(
-                    f"Sonrisa is running on http://{settings.host}:{settings.port} "
-                    f"(API docs at /docs); Ctrl-C stops it"
-                )
-                await supervise(parts, stop)
+                await platform.marks.mark(await empty_read_models(platform))
+                if one_process:
+                    serve_metrics(settings)
+                    parts.update(await api_parts(platform))
+                    parts.update(await pipeline_parts(platform))
+                    _started(settings)
+                    await supervise(parts, stop)
+                    return
             finally:
                 await platform.close()
+            with tempfile.TemporaryDirectory(prefix="sonrisa-metrics-") as metrics:
+                supervisor = Supervisor(settings, plan(settings, cli.contexts), Path(metrics))
+                supervisor.serve_metrics()
+                parts["processes"] = supervisor.run
+                _started(settings)
+                await supervise(parts, stop)
         finally:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
     run(main)
+
+
+def _started(settings: Settings) -> None:
+    console.print(
+        f"Sonrisa is running on http://{settings.host}:{settings.port} "
+        f"(API docs at /docs); Ctrl-C stops it"
+    )
 
 
 def _embedded_mongo(settings: Settings) -> EmbeddedMongo | None:
@@ -92,14 +123,3 @@ def _embedded_mongo(settings: Settings) -> EmbeddedMongo | None:
     return EmbeddedMongo(
         settings.embedded_mongo_python, settings.embedded_mongo_port, settings.embedded_mongo_data
     )
-
-
-def _once(platform: Platform, name: str) -> Part:
-    """A background rebuild: runs once while the rest serves, then waits to be stopped."""
-
-    async def rebuild_once(stop: asyncio.Event) -> None:
-        count = await rebuild(platform, name)
-        log.info("rebuilt read model", projection=name, events=count)
-        await stop.wait()
-
-    return rebuild_once

@@ -33,7 +33,7 @@ from infra import mongo
 from infra.db import UNAVAILABLE, create_pool, ensure_database
 from infra.eventstore import Envelope, EventStoreReader, contexts_of
 from infra.keys import Keyring
-from infra.readiness import ReadModelStates
+from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
 from projections.mongo import MongoProjection, MongoStore
@@ -99,6 +99,7 @@ class Platform:
     throttle: LoginThrottle
     access_log: AccessLog
     idempotency: IdempotencyKeys
+    marks: RebuildMarks
     states: ReadModelStates = field(default_factory=ReadModelStates)
     projectors: dict[str, Projector] = field(default_factory=dict)
     provided: dict[type, object] = field(default_factory=dict)
@@ -129,8 +130,9 @@ class Platform:
             throttle=LoginThrottle.of(pool, settings),
             access_log=AccessLog(pool, keys["audit"]),
             idempotency=IdempotencyKeys(pool),
+            marks=RebuildMarks(pool),
         )
-        platform.health = Readiness(settings, pool, database, platform.states)
+        platform.health = Readiness(settings, pool, database, platform.states, platform.marks)
         for context in contexts:
             if context.settings is not None:
                 platform.context_settings[context.settings] = context.settings()
@@ -185,7 +187,7 @@ class Platform:
     async def migrate(self, *, mongo: bool = True) -> None:
         """Create what the event store and read models need; safe to run again."""
         await self.pool.execute(POSITION_DDL)
-        for part in (self.tokens, self.throttle, self.access_log, self.idempotency):
+        for part in (self.tokens, self.throttle, self.access_log, self.idempotency, self.marks):
             await part.migrate()
         for context in self.contexts:
             for table in context.tables:

@@ -20,7 +20,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from infra.readiness import ReadModelStates
+from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
 
 PROBE_SECONDS = 1.0  # how often the dependencies are probed
@@ -74,14 +74,18 @@ class Readiness:
         pool: asyncpg.Pool,
         mongo: AsyncDatabase[dict[str, Any]],
         states: ReadModelStates,
+        marks: RebuildMarks,
     ) -> None:
         self.states = states
+        self.marks = marks
         self.broker = BrokerLink(settings.rabbitmq_url)
         self._probes: dict[str, Callable[[], Awaitable[object]]] = {
             "postgresql": lambda: pool.fetchval("SELECT 1"),
             "rabbitmq": self.broker.check,
             "mongo": lambda: mongo.command("ping"),
         }
+        # Read models another process is rebuilding, followed on the probe's round.
+        self._following: asyncio.Task[None] | None = None
         self._seen: dict[str, str] = dict.fromkeys(self._probes, NOT_YET)
         self._running: dict[str, asyncio.Task[None]] = {}
 
@@ -93,12 +97,21 @@ class Readiness:
                     task = self._running.get(name)
                     if task is None or task.done():
                         self._running[name] = asyncio.create_task(self._probe(name, probe))
+                if self._following is None or self._following.done():
+                    self._following = asyncio.create_task(self.follow_rebuilds())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=PROBE_SECONDS)
         finally:
             for task in self._running.values():
                 task.cancel()
             await self.broker.close()
+
+    async def follow_rebuilds(self) -> None:
+        """Take the rebuild marks kept in PostgreSQL (a projector process may be rebuilding);
+        while PostgreSQL is away the last marks hold."""
+        with contextlib.suppress(Exception):
+            marked = await asyncio.wait_for(self.marks.marked(), timeout=ANSWER_SECONDS)
+            self.states.follow(marked)
 
     async def _probe(self, name: str, probe: Callable[[], Awaitable[object]]) -> None:
         try:

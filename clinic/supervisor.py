@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 import uvicorn
@@ -50,9 +51,17 @@ async def supervise(parts: dict[str, Part], stop: asyncio.Event) -> None:
     await asyncio.gather(*(_keep_running(name, part, stop) for name, part in parts.items()))
 
 
-def api_part(app: FastAPI, host: str, port: int, trusted_proxies: Sequence[str] = ()) -> Part:
+def api_part(
+    app: FastAPI,
+    host: str,
+    port: int,
+    trusted_proxies: Sequence[str] = (),
+    *,
+    reuse_port: bool = False,
+) -> Part:
     """Serve the API with uvicorn. Forwarded headers are believed only from `trusted_proxies`
-    (uvicorn would otherwise believe any process on this machine)."""
+    (uvicorn would otherwise believe any process on this machine). With `reuse_port`, several
+    API processes listen on one port and the kernel spreads connections among them."""
 
     async def serve(stop: asyncio.Event) -> None:
         config = uvicorn.Config(
@@ -74,9 +83,20 @@ def api_part(app: FastAPI, host: str, port: int, trusted_proxies: Sequence[str] 
             server.should_exit = True
 
         watcher = asyncio.create_task(watch())
+        sockets = [_shared_socket(host, port)] if reuse_port else None
         try:
-            await server.serve()
+            await server.serve(sockets=sockets)
         finally:
             watcher.cancel()
 
     return serve
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    shared = socket.socket(family, socket.SOCK_STREAM)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((host, port))
+    shared.set_inheritable(True)
+    return shared

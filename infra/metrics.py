@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# Under `clinic up` each process writes its metrics to a shared folder (prometheus-client's
+# multiprocess mode); a gauge then reads as the highest value among the live processes.
+LIVE: Final = "livemax"
 
 RELAY_PUBLISHED = Counter(
     "sonrisa_relay_published_total", "Events the relay published with a broker confirm", ["context"]
@@ -30,6 +36,7 @@ STUCK_AGGREGATES = Gauge(
     "sonrisa_projection_stuck_aggregates",
     "Aggregates parked in a read model until `clinic projections retry`",
     ["projection"],
+    multiprocess_mode=LIVE,
 )
 BROKER_CONNECTION_EVENTS = Counter(
     "sonrisa_broker_connection_events_total",
@@ -52,7 +59,11 @@ REMINDERS_FAILED = Counter(
 REMINDERS_SKIPPED = Counter(
     "sonrisa_reminders_skipped_total", "Reminders not sent, per reason", ["reason"]
 )
-REMINDERS_DUE = Gauge("sonrisa_reminders_due", "Reminders due and not yet sent")
+REMINDERS_DUE = Gauge(
+    "sonrisa_reminders_due", "Reminders due and not yet sent", multiprocess_mode=LIVE
+)
 REMINDERS_OLDEST_DUE = Gauge(
-    "sonrisa_reminders_oldest_due_seconds", "How long the oldest due reminder has waited"
+    "sonrisa_reminders_oldest_due_seconds",
+    "How long the oldest due reminder has waited",
+    multiprocess_mode=LIVE,
 )

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
     command_threads: int = Field(default=4, ge=1, le=64)
     log_level: str = "INFO"
+    # `clinic up` runs each part as a process of its own: this many API processes (sharing
+    # the port) and this many projector processes; unset, half the machine's cores.
+    api_processes: int | None = Field(default=None, ge=1, le=64)
+    projector_processes: int | None = Field(default=None, ge=1, le=64)
+    # How long a stopping process may take before it is killed.
+    stop_grace_seconds: float = Field(default=10.0, gt=0)
+    # Set by `clinic up` for the processes it starts: it made the schemas itself, it names
+    # each process in the logs, and several API processes share one port.
+    migrate_on_start: bool = True
+    process_name: str | None = None
+    reuse_port: bool = False
     # Prometheus metrics on a port of their own, never on the API's; off when unset.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -139,6 +150,9 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": str(self.event_store_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.event_store_max_overflow),
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # The processes `clinic up` starts find the tables made: DDL from several
+            # processes at once collides ("tuple concurrently updated").
+            "CREATE_TABLE": "yes" if self.migrate_on_start else "no",
         }
 
     def keyring(self, purpose: str) -> Keyring:

@@ -49,6 +49,9 @@ class ClinicUp:
             CLINIC_EMBEDDED_MONGO_PORT=str(free_port()),
             CLINIC_EMBEDDED_MONGO_DATA=str(data / "mongo.sqlite3"),
             CLINIC_MONGO_DATABASE=settings.mongo_database,
+            # The same processes on every machine, whatever its cores.
+            CLINIC_API_PROCESSES="1",
+            CLINIC_PROJECTOR_PROCESSES="1",
         )
         self.env = env
         self.mongo_port = int(env["CLINIC_EMBEDDED_MONGO_PORT"])
@@ -88,6 +91,12 @@ class ClinicUp:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def children(self) -> dict[str, int]:
+        """The processes `clinic up` started, by the names it gave them ("api-1", "relay",
+        "projector-1", "reminders"), with their pids."""
+        assert self.process is not None
+        return processes_of(self.process.pid)
+
     def mongo_pids(self) -> list[int]:
         found = subprocess.run(
             ["pgrep", "-f", f"mongo_wire_server.py --port {self.mongo_port}"],
@@ -101,6 +110,29 @@ class ClinicUp:
         pids = self.mongo_pids()
         assert pids, "the embedded Mongo server is not running"
         return pids[0]
+
+
+def processes_of(parent: int) -> dict[str, int]:
+    """The `python -m clinic ...` children of `parent`, by the name `clinic up` gave each
+    (CLINIC_PROCESS_NAME in its environment), read from /proc."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        if ppid != parent or argv[1:3] != [b"-m", b"clinic"]:
+            continue
+        for variable in environ:
+            name, _, value = variable.decode(errors="replace").partition("=")
+            if name == "CLINIC_PROCESS_NAME":
+                found[value] = int(entry.name)
+    return found
 
 
 @dataclass

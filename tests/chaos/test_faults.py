@@ -125,6 +125,30 @@ async def test_sigkill_of_clinic_up_and_a_restart(
     _report("SIGKILL clinic up, restart", writer, verdict, writer.recovery("restart"))
 
 
+async def test_each_process_of_clinic_up_sigkilled_in_turn(
+    platform: Platform, clinic_up: ClinicUp, writer: Writer
+) -> None:
+    """The API, the relay, the projectors and the reminder worker run as processes of their
+    own; each is killed in turn while writes flow and started again by `clinic up`."""
+    started = clinic_up.children()
+    assert set(started) == {"api-1", "relay", "projector-1", "reminders"}
+
+    async def fault() -> None:
+        for name, pid in started.items():
+            os.kill(pid, signal.SIGKILL)
+
+            async def started_again(name: str = name, pid: int = pid) -> bool:
+                return clinic_up.children().get(name, pid) != pid
+
+            await eventually(started_again, within=60, what=f"{name} started again")
+        writer.mark("restart")
+        await clinic_up.ready()
+
+    await during_writes(writer, fault)
+    verdict = await _settled(platform, clinic_up, writer)
+    _report("SIGKILL each process in turn", writer, verdict, writer.recovery("restart"))
+
+
 async def test_the_apps_postgresql_connections_are_terminated(
     platform: Platform, clinic_up: ClinicUp, writer: Writer
 ) -> None:

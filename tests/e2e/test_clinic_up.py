@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 from pathlib import Path
@@ -134,3 +135,53 @@ async def _serving(http: httpx.AsyncClient) -> bool:
         return (await http.get("/healthz")).status_code == 200
     except httpx.TransportError:
         return False
+
+
+async def test_clinic_up_runs_each_part_as_a_process_with_one_log_and_one_metrics_page(
+    platform: Platform, settings: Settings, sign_in: SignIn, tmp_path: Path
+) -> None:
+    """The API, the relay, the projectors and the reminder worker are processes of their
+    own (two API processes sharing the port, the read models split between two projector
+    processes): their logs come as one stream naming each, one metrics page counts every
+    process's work, and SIGTERM stops every one of them."""
+    up = ClinicUp(settings, tmp_path)
+    metrics_port = free_port()
+    up.env.update(
+        CLINIC_METRICS_PORT=str(metrics_port),
+        CLINIC_API_PROCESSES="2",
+        CLINIC_PROJECTOR_PROCESSES="2",
+    )
+    up.start()
+    try:
+        await up.ready()
+        children = up.children()
+        assert set(children) == {"api-1", "api-2", "relay", "projector-1", "projector-2"} | {
+            "reminders"
+        }
+        headers = await sign_in("receptionist")
+        for _ in range(6):  # a new connection each: the kernel spreads them
+            async with httpx.AsyncClient(base_url=up.base, headers=headers, timeout=30) as http:
+                written = await http.post("/api/patients", json=PATIENT)
+            assert written.status_code == 201
+        directory = settings.queue_name("patient_directory")
+        projected = f'sonrisa_consumer_messages_total{{consumer="{directory}"'
+        page = ""
+
+        async def scraped() -> bool:
+            nonlocal page
+            async with httpx.AsyncClient(timeout=10) as http:
+                page = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+            return projected in page
+
+        await eventually(scraped, within=60, what="the projector's count on the metrics page")
+        assert 'sonrisa_http_request_seconds_count{method="POST",route="/api/patients"' in page
+        assert 'sonrisa_relay_published_total{context="patients"}' in page
+    finally:
+        up.stop()
+    assert up.process is not None
+    assert up.process.returncode == 0
+    alive = [pid for pid in children.values() if os.path.exists(f"/proc/{pid}")]  # noqa: ASYNC240
+    assert alive == [], "a process of clinic up outlived its SIGTERM"
+    log = up.log.read_text()
+    for name in children:
+        assert f'"process": "{name}"' in log, f"no log entry names {name}"

@@ -26,6 +26,7 @@ from clinic.cli import make_cli
 from clinic.declaration import Context, Reaction, Worker
 from clinic.parts import described_app, http_app, pipeline_parts
 from clinic.platform import Platform
+from clinic.processes import plan
 from commands.base import ClinicApplication, Written
 from domain.shared import Meta, Role
 from infra.db import drop_database
@@ -178,8 +179,11 @@ def test_the_throwaway_route_is_in_the_document_and_the_permission_table(
 
 async def test_the_throwaway_context_is_served_guarded_and_projected(platform: Platform) -> None:
     note = await asyncio.to_thread(platform.application(Notebooks).write, "sin gluten")
-    parts = pipeline_parts(platform)
+    parts = await pipeline_parts(platform)
     assert {"projector:throwaway_notes", "notekeeper:throwaway_listener"} <= set(parts)
+    processes = {c.name: c.args for c in plan(platform.settings, platform.contexts)}
+    assert processes["notekeeper"] == ("worker", "notekeeper")
+    assert any("throwaway_notes" in args for args in processes.values())
     assert (platform.settings.queue_name("throwaway_notes"), ("notebooks.#",)) in platform.queues()
 
     async with running(*parts.values()):
