@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from api import audit, health, web
+from api.admission import Admission
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -62,7 +63,9 @@ def create_app(
         app.include_router(router)
     install_openapi(app, routes_of(every))
 
-    # The last added runs first: RequestContext wraps everything, idempotency included.
+    # The last added runs first: RequestContext wraps everything; a command refused for
+    # overload never reaches the idempotency store.
     app.add_middleware(Idempotency)
+    app.add_middleware(Admission, max_in_flight=settings.max_commands_in_flight)
     app.add_middleware(RequestContext, max_request_bytes=settings.max_request_bytes)
     return app

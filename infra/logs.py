@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -27,10 +27,25 @@ def configure_logging(level: str = "INFO", stream: Any = None, process: str | No
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _STDERR),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr)
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or _STDERR)
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when an entry is written, not when logging was configured: a
+    CLI run under a captured stderr (a test's CliRunner) closes that capture afterwards, and a
+    logger bound to it would fail every later entry with "I/O operation on closed file"."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = cast(TextIO, _CurrentStderr())  # print() needs only write and flush
 
 
 def _named(process: str) -> Any:

@@ -67,3 +67,7 @@ REMINDERS_OLDEST_DUE = Gauge(
     "How long the oldest due reminder has waited",
     multiprocess_mode=LIVE,
 )
+COMMANDS_REFUSED = Counter(
+    "sonrisa_commands_refused_total",
+    "Writes answered 503 at once because too many were in progress (overload)",
+)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     event_store_max_overflow: int = Field(default=4, ge=0, le=50)
     read_model_pool_size: int = Field(default=10, ge=2, le=100)
     command_threads: int = Field(default=4, ge=1, le=64)
+    # Past this many writes in progress in one API process, the next gets 503 with
+    # Retry-After at once instead of a place in an endless queue.
+    max_commands_in_flight: int = Field(default=32, ge=1, le=10_000)
     log_level: str = "INFO"
     # `clinic up` runs each part as a process of its own: this many API processes (sharing
     # the port) and this many projector processes; unset, half the machine's cores.
