@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from api import audit, health, web
@@ -15,6 +15,7 @@ from api.admission import Admission
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
+from api.parameters import known_parameters_only
 from api.problems import install
 from api.services import Services
 from infra.settings import Settings
@@ -59,8 +60,11 @@ def create_app(
     app.state.web_root = settings.web_root
     install(app)
     every = all_routers(routers)
+    # A misspelled filter is refused, not dropped (which would widen the answer). The web
+    # app's routes keep their own query strings (the browser's address bar).
+    checked = [Depends(known_parameters_only)]
     for router in every:
-        app.include_router(router)
+        app.include_router(router, dependencies=[] if router in LAST_ROUTERS else checked)
     install_openapi(app, routes_of(every))
 
     # The last added runs first: RequestContext wraps everything; a command refused for

@@ -23,7 +23,7 @@ SCHEME = "bearerAuth"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method changes something
 ANSWERS = {
     400: "A header or the address is not valid (a control character, a malformed If-Match "
-    "or consistency token)",
+    "or consistency token, a query parameter this address does not take)",
     401: "Not signed in, or the token is expired, forged or revoked",
     403: "The role may not do this, or the second factor must be set up first",
     404: "What the request names does not exist",
@@ -35,10 +35,15 @@ ANSWERS = {
     428: "If-Match is required: send the ETag you read",
     429: "Too many failed sign-ins from here: wait as Retry-After says",
     500: "Something went wrong on the server; the correlation id is in the log",
+    503: "Too many commands in progress, or the store cannot be reached: nothing was saved; "
+    "retry as Retry-After says (with the same Idempotency-Key)",
 }
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
     429: {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
+    },
+    503: {
         "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
     },
 }
@@ -107,6 +112,8 @@ def _answers(
         found.add(404)
     if guarded and write:
         found.add(409)
+    if write:
+        found.add(503)
     if write or operation.get("parameters") or operation.get("requestBody"):
         found.add(422)
     if "requestBody" in operation:

@@ -88,6 +88,15 @@ def test_if_match_sign_in_throttling_and_conflicts_are_documented_where_they_hap
     assert "401" in login
 
 
+def test_every_write_documents_overload_with_retry_after_and_reads_do_not(
+    document: dict[str, Any],
+) -> None:
+    for method, path, operation in operations(document):
+        if method not in {"GET", "HEAD"}:
+            assert "Retry-After" in operation["responses"]["503"]["headers"], f"{method} {path}"
+    assert "503" not in document["paths"]["/api/patients"]["get"]["responses"]
+
+
 def test_metrics_are_not_part_of_the_public_api(document: dict[str, Any]) -> None:
     assert "/metrics" not in document["paths"]
 

@@ -2042,7 +2042,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2080,7 +2080,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2127,7 +2127,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2198,7 +2198,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2278,7 +2278,7 @@ export interface operations {
                     "application/json": components["schemas"]["DirectoryPageOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2349,7 +2349,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,6 +2423,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_patient_api_patients__patient_id__get: {
@@ -2450,7 +2461,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2535,7 +2546,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2627,6 +2638,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_medical_history_api_patients__patient_id__medical_history_get: {
@@ -2654,7 +2676,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2741,7 +2763,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2818,6 +2840,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2854,7 +2887,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2931,6 +2964,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2968,7 +3012,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3045,6 +3089,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3081,7 +3136,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,6 +3219,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     register_api_auth_register_post: {
@@ -3190,7 +3256,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,6 +3330,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     login_api_auth_login_post: {
@@ -3288,7 +3365,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3344,6 +3421,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     refresh_api_auth_refresh_post: {
@@ -3368,7 +3456,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3413,6 +3501,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     logout_api_auth_logout_post: {
@@ -3431,7 +3530,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3496,6 +3595,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     profile_api_auth_profile_get: {
@@ -3516,7 +3626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProfileOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3580,7 +3690,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3654,6 +3764,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     totp_setup_api_auth_totp_setup_post: {
@@ -3676,7 +3797,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3735,6 +3856,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3767,7 +3899,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3841,6 +3973,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_staff_api_staff_get: {
@@ -3863,7 +4006,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3929,7 +4072,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4003,6 +4146,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     revoke_role_api_staff__staff_id__roles__role__delete: {
@@ -4028,7 +4182,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4087,6 +4241,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4121,7 +4286,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4195,6 +4360,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_totp_policy_api_security_totp_policy_get: {
@@ -4217,7 +4393,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4281,7 +4457,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4355,6 +4531,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_hours_api_clinic_hours_get: {
@@ -4377,7 +4564,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4441,7 +4628,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4515,6 +4702,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_closures_api_closures_get: {
@@ -4537,7 +4735,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4601,7 +4799,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4675,6 +4873,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_operatories_api_operatories_get: {
@@ -4697,7 +4906,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4761,7 +4970,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4835,6 +5044,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_types_api_appointment_types_get: {
@@ -4857,7 +5077,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4921,7 +5141,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4995,6 +5215,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     list_providers_api_providers_get: {
@@ -5017,7 +5248,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5081,7 +5312,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5149,6 +5380,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5183,7 +5425,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5251,6 +5493,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5285,7 +5538,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5359,6 +5612,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     availability_api_availability_get: {
@@ -5387,7 +5651,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5465,7 +5729,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5538,7 +5802,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5612,6 +5876,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_appointment_api_appointments__appointment_id__get: {
@@ -5636,7 +5911,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5723,7 +5998,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5815,6 +6090,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     cancel_api_appointments__appointment_id__delete: {
@@ -5845,7 +6131,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5913,6 +6199,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5946,7 +6243,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6014,6 +6311,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6047,7 +6355,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6115,6 +6423,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6148,7 +6467,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6216,6 +6535,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6249,7 +6579,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6323,6 +6653,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     day_sheet_api_day_sheet_get: {
@@ -6348,7 +6689,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6417,7 +6758,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6481,7 +6822,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6555,6 +6896,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     leave_waitlist_api_waitlist__entry_id__delete: {
@@ -6581,7 +6933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6646,6 +6998,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     waitlist_matches_api_waitlist_matches_get: {
@@ -6668,7 +7031,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6734,7 +7097,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6805,7 +7168,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6879,6 +7242,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_treatment_api_treatments__treatment_id__get: {
@@ -6903,7 +7277,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6988,7 +7362,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7080,6 +7454,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     void_treatment_api_treatments__treatment_id__void_post: {
@@ -7109,7 +7494,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7192,6 +7577,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     record_examination_api_examinations_post: {
@@ -7216,7 +7612,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7290,6 +7686,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     patient_treatments_api_patients__patient_id__treatments_get: {
@@ -7314,7 +7721,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7398,7 +7805,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7478,7 +7885,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7558,7 +7965,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7632,6 +8039,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_plan_api_plans__plan_id__get: {
@@ -7656,7 +8074,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7743,7 +8161,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7820,6 +8238,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7856,7 +8285,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7933,6 +8362,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7969,7 +8409,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8052,6 +8492,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     present_plan_api_plans__plan_id__present_post: {
@@ -8077,7 +8528,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8145,6 +8596,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8180,7 +8642,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8257,6 +8719,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8292,7 +8765,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8375,6 +8848,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_catalogue_api_catalogue_get: {
@@ -8397,7 +8881,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8459,7 +8943,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8527,6 +9011,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8559,7 +9054,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8633,6 +9128,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     production_report_api_reports_production_get: {
@@ -8658,7 +9164,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8734,7 +9240,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReminderPageOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8805,7 +9311,7 @@ export interface operations {
                     "application/json": components["schemas"]["WrittenOut"];
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8879,6 +9385,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     get_policy_api_reminders_policy_get: {
@@ -8901,7 +9418,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8965,7 +9482,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9039,6 +9556,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
     show_link_api_reminder_links__token__get: {
@@ -9061,7 +9589,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9146,7 +9674,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9200,9 +9728,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description The clinic's records could not be reached; nothing changed */
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
             503: {
                 headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9240,7 +9770,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token) */
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9317,6 +9847,17 @@ export interface operations {
             /** @description Something went wrong on the server; the correlation id is in the log */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
