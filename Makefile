@@ -74,8 +74,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit
 
+# Test sessions side by side: each worker opens stores of its own (tests/conftest.py), and a
+# file's tests stay on one worker so its module fixtures are set up once.
+TEST_WORKERS ?= 2
 test: lint typecheck web-check web chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 bench: install bench-web
 	$(BIN)/python -m bench

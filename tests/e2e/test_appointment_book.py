@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from api.app import create_app
 from clinic.platform import Platform
 from commands.patients import Patients
 from projections.scheduling import SchedulingQueries
@@ -157,9 +158,14 @@ async def test_fifty_concurrent_overlapping_bookings_give_exactly_one_appointmen
         )
         for i in range(n)
     ]
-    answers = await asyncio.gather(
-        *(anonymous.post("/api/appointments", json=b, headers=clinic.desk) for b in bodies)
-    )
+    # All fifty in flight at once: an API that admits them all (overload is tested apart).
+    roomy = platform.settings.model_copy(update={"max_commands_in_flight": n})
+    app = create_app(roomy, platform.routers(), platform.services())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sonrisa.test") as http:
+        answers = await asyncio.gather(
+            *(http.post("/api/appointments", json=b, headers=clinic.desk) for b in bodies)
+        )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201] + [409] * (n - 1), [a.text for a in answers if a.status_code >= 500]
     refused = next(a for a in answers if a.status_code == 409)

@@ -30,10 +30,10 @@ PATIENTS = [uuid4() for _ in range(20)]
 TREATMENTS = 300
 
 
-def _write(platform: Platform, count: int) -> list[UUID]:
+def _write(platform: Platform, count: int, first: int = 0) -> list[UUID]:
     meta = Meta(META_ID, "dentist", "corr", "req")
     written = []
-    for n in range(count):
+    for n in range(first, first + count):
         tooth = VALID_TEETH[n % len(VALID_TEETH)]
         body = RecordTreatment(
             patient_id=PATIENTS[n % len(PATIENTS)],
@@ -68,12 +68,15 @@ async def test_a_chart_projector_killed_mid_stream_catches_up_to_what_a_rebuild_
 ) -> None:
     async with running(platform.relay().run):
         projector = start_projector(settings)
-        writer = asyncio.create_task(asyncio.to_thread(_write, platform, TREATMENTS))
+        half = TREATMENTS // 2
+        writer = asyncio.create_task(asyncio.to_thread(_write, platform, half))
         try:
             await eventually(lambda: _chart_holds(platform, 60), within=120, what="progress")
             os.kill(projector.pid, signal.SIGKILL)
             projector.wait()
             await writer
+            # The other half is written while no projector runs, however fast it had been.
+            await asyncio.to_thread(_write, platform, TREATMENTS - half, half)
             assert len(await platform.projectors["treatment_chart"].store.dump()) < TREATMENTS
             projector = start_projector(settings)
             await eventually(lambda: caught_up(platform), within=180, what="every event")
