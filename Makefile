@@ -74,11 +74,18 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-# Test sessions side by side: each worker opens stores of its own (tests/conftest.py), and a
-# file's tests stay on one worker so its module fixtures are set up once.
+# Tests that run a whole `clinic up` (several processes, each with its own connections) run
+# one at a time, after the rest; the rest run in two sessions side by side (pytest-xdist), each
+# with stores of its own (tests/conftest.py), a file's tests on one worker. Both fit inside
+# PostgreSQL's 100 connections; `make test` fails if either part does.
 TEST_WORKERS ?= 2
+WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
 test: lint typecheck web-check web chromium
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); \
+	  side_by_side=$$?; \
+	  $(BIN)/pytest --durations=10 $(WHOLE_PLATFORM_TESTS); \
+	  one_at_a_time=$$?; \
+	  exit $$(( side_by_side || one_at_a_time ))
 
 bench: install bench-web
 	$(BIN)/python -m bench

@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from api import audit, health, web
+from api import audit, docs, health, web
 from api.admission import Admission
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
@@ -22,10 +22,10 @@ from infra.settings import Settings
 
 # The platform's own routers; the contexts' come between them and the web app's catch-all,
 # which comes last so every route above it is matched first.
-PLATFORM_ROUTERS = (health.router, audit.router)
+PLATFORM_ROUTERS = (health.router, audit.router, docs.router)
 LAST_ROUTERS = (web.router,)
-# FastAPI's own documentation routes: public by decision.
-DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# The documentation: public by decision (its page and assets are served from the package).
+DOCUMENTATION_PATHS = frozenset({"/openapi.json"}) | docs.PATHS
 
 
 def all_routers(contexts: Sequence[APIRouter]) -> tuple[APIRouter, ...]:
@@ -55,6 +55,8 @@ def create_app(
         version="0.1.0",
         description="Dental clinic management: patients, appointments, treatments, inventory.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves the page without a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.state.web_root = settings.web_root
@@ -65,7 +67,8 @@ def create_app(
     checked = [Depends(known_parameters_only)]
     for router in every:
         app.include_router(router, dependencies=[] if router in LAST_ROUTERS else checked)
-    install_openapi(app, routes_of(every))
+    app.state.api_routes = routes_of(every)  # a 405's Allow names all of a path's methods
+    install_openapi(app, app.state.api_routes)
 
     # The last added runs first: RequestContext wraps everything; a command refused for
     # overload never reaches the idempotency store.

@@ -52,6 +52,20 @@ def _outcome(status: int) -> str:
     return "refused" if status in (401, 403) else "failed"
 
 
+# Every answer is hardened; a page that needs more (the web app, /docs) states its own policy.
+DEFAULT_POLICY = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+# Sent only over TLS (directly, or from a trusted proxy that said so: uvicorn then sets the
+# scheme): a browser that learns it over plain HTTP must ignore it anyway.
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _harden(headers: MutableHeaders, *, https: bool) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Content-Security-Policy", DEFAULT_POLICY)
+    if https:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp, max_request_bytes: int) -> None:
         self.app = app
@@ -73,7 +87,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Correlation-Id"] = correlation_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Correlation-Id"] = correlation_id
+                _harden(headers, https=scope.get("scheme") == "https")
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 await self._log_access(request, status)
             await send(message)

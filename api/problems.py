@@ -92,6 +92,17 @@ def _retry_later(request: Request, kind: str, title: str, detail: str) -> JSONRe
     return response
 
 
+def _allowed(request: Request) -> str:
+    """Every method the address takes: its routes are declared one per method, so the one
+    route Starlette matched knows only its own. `create_app` lists the routes in app.state."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "api_routes", ()):
+        if route.path_regex.match(path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(request: Request, error: Problem) -> JSONResponse:
@@ -174,9 +185,13 @@ def install(app: FastAPI) -> None:
             413: "payload-too-large",
             415: "unsupported-media-type",
         }.get(error.status_code, "http-error")
-        return problem_response(
+        answer = problem_response(
             request, error.status_code, kind, str(error.detail), str(error.detail)
         )
+        answer.headers.update(error.headers or {})
+        if error.status_code == 405:
+            answer.headers["Allow"] = _allowed(request)
+        return answer
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -59,6 +59,10 @@ def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
         relay_poll_seconds=0.2,
         consumer_batch_wait_seconds=0.01,
         read_your_writes_timeout_seconds=5.0,
+        # Small pools, passed on to every `clinic` child a test starts: two test sessions
+        # side by side (make test) stay well inside PostgreSQL's 100 connections.
+        read_model_pool_size=3,
+        event_store_max_overflow=1,
     )
 
 
