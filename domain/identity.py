@@ -6,7 +6,6 @@ judged (length, how guessable it is) and only its hash is ever recorded.
 
 from __future__ import annotations
 
-import re
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -17,13 +16,12 @@ from domain.shared import (
     Meta,
     Role,
     TransitionRefused,
-    check_text,
+    email_address,
     require_text,
 )
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 def role(value: str) -> Role:
@@ -35,10 +33,7 @@ def role(value: str) -> Role:
 
 
 def staff_email(value: str) -> str:
-    text = check_text(value.strip().lower(), "email")
-    if len(text) > 254 or not _EMAIL.match(text):
-        raise InvalidValue("email is not a valid address", field="email")
-    return text
+    return email_address(value.lower())
 
 
 def check_password(password: str, *, name: str, email: str) -> None:

@@ -20,16 +20,13 @@ from domain.shared import (
     InvalidValue,
     Meta,
     TransitionRefused,
-    check_text,
+    email_address,
     optional_text,
     require_text,
 )
 
 OLDEST_AGE_YEARS = 130
 DEFAULT_PHONE_REGION = "ES"
-_EMAIL = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
-)
 _DNI = re.compile(r"^(\d{8})([A-Z])$")
 _NIE = re.compile(r"^([XYZ])(\d{7})([A-Z])$")
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -104,11 +101,7 @@ def valid_phone(value: str | None, region: str = DEFAULT_PHONE_REGION) -> str | 
 def valid_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    text = check_text(value.strip(), "email")
-    if len(text) > 254 or not _EMAIL.match(text):
-        raise InvalidValue("email is not a valid address", field="email")
-    local, domain_part = text.rsplit("@", 1)
-    return f"{local}@{domain_part.lower()}"
+    return email_address(value)
 
 
 def valid_birth_date(value: date, today: date) -> date:

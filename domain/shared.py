@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 # The clinic's zone until an admin sets up the clinic: mainland Spain. (The Canary Islands are
 # Atlantic/Canary; a clinic there sets its zone when it sets up its calendar.)
 DEFAULT_ZONE = "Europe/Madrid"
@@ -128,3 +130,17 @@ def optional_text(
     if value is None or not value.strip():
         return None
     return require_text(value, field, max_length=max_length, multiline=multiline)
+
+
+def email_address(value: str, field: str = "email") -> str:
+    """One address, as RFC 5321/5322 and `email-validator` allow it: no comma-separated
+    second recipient, no markup, no quoted local part, ASCII only (the clinic's mail server
+    need not speak SMTPUTF8). The domain comes back lower-cased."""
+    text = check_text(value.strip(), field)
+    try:
+        checked = validate_email(
+            text, check_deliverability=False, allow_smtputf8=False, allow_quoted_local=False
+        )
+    except EmailNotValidError as error:
+        raise InvalidValue(f"{field} is not a valid address: {error}", field=field) from None
+    return checked.normalized

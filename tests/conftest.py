@@ -28,6 +28,8 @@ from infra.settings import Settings
 from security.sessions import Claims
 
 RUN = uuid4().hex[:8]
+# The server the session makes its database on: the machine's, or CI's own (.ci/run).
+POSTGRES_SERVER = os.environ.get("CLINIC_TEST_POSTGRES", "postgresql://127.0.0.1:5432")
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
         **fresh_secrets(),
         secrets_file=tmp_path_factory.mktemp("secrets") / "absent",
         database_url=os.environ.get(
-            "CLINIC_TEST_DATABASE_URL", f"postgresql://127.0.0.1:5432/sonrisa_test_{RUN}"
+            "CLINIC_TEST_DATABASE_URL", f"{POSTGRES_SERVER}/sonrisa_test_{RUN}"
         ),
         mongo_url=mongo_url,
         mongo_database=f"sonrisa_test_{RUN}",

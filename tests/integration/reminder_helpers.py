@@ -99,7 +99,7 @@ def remindable(n: int, *, language: str = "es", email_consent: bool = True) -> R
         family_name=f"Recordado {n:05d}",
         birth_date=date(1980, 1 + n % 12, 1 + n % 28),
         sex="female",
-        email=f"patient{n}@example.test",
+        email=f"patient{n}@example.org",
         phone=f"+34 6{n:08d}",
         language=language,
         consents=Consents(email=email_consent, sms=False),

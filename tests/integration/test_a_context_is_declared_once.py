@@ -35,7 +35,7 @@ from infra.settings import Settings, get_settings
 from projections.base import Document
 from projections.postgres import PostgresProjection
 from security.sessions import Claims
-from tests.conftest import RUN, eventually, running
+from tests.conftest import POSTGRES_SERVER, RUN, eventually, running
 
 META = Meta("staff-1", "admin", "corr-1", "req-1")
 
@@ -126,7 +126,7 @@ def throwaway_settings(settings: Settings) -> Settings:
     """A database, exchange and queues of their own: the session's stores stay as they were."""
     return settings.model_copy(
         update={
-            "database_url": f"postgresql://127.0.0.1:5432/sonrisa_test_{RUN}_throwaway",
+            "database_url": f"{POSTGRES_SERVER}/sonrisa_test_{RUN}_throwaway",
             "exchange": f"clinic.events.test.{RUN}.throwaway",
             "queue_prefix": f"test.{RUN}.throwaway.",
         }

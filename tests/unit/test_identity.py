@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from commands.identity import Identity, RegisterStaff, RegistrationClosed
-from domain.shared import Meta
+from domain.identity import staff_email
+from domain.shared import InvalidValue, Meta
 
 META = Meta("cli", "server-operator", "corr", "req")
 PASSWORD = "dientes-sanos-cada-dia"
@@ -29,3 +30,16 @@ def test_the_first_self_registered_account_must_be_an_admin() -> None:
     identity.register(staff("admin@clinica.es", "admin"), META, first_admin=True)
     with pytest.raises(RegistrationClosed):
         identity.register(staff("other@clinica.es", "admin"), META, first_admin=True)
+
+
+@pytest.mark.parametrize(
+    "email", ["a,b@example.org", "<img/src=x/onerror=alert(1)>@evil.example", "ana@example"]
+)
+def test_a_staff_account_takes_one_plain_address(email: str) -> None:
+    with pytest.raises(InvalidValue, match="email is not a valid address") as refused:
+        staff_email(email)
+    assert refused.value.field == "email"
+
+
+def test_a_staff_address_is_kept_lower_cased() -> None:
+    assert staff_email(" Ana.Garcia@Clinica.ES ") == "ana.garcia@clinica.es"

@@ -268,10 +268,33 @@ def test_a_phone_that_cannot_be_dialled_is_refused(phone: str, reason: str) -> N
     assert refused.value.field == "phone"
 
 
-@pytest.mark.parametrize("email", ["ana", "ana@", "ana@example", "ana @example.com", "a@b@c.es"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ana",
+        "ana@",
+        "ana@example",
+        "ana @example.com",
+        "a@b@c.es",
+        # a second recipient, markup, a quoted local part: one plain address per field
+        "a,b@example.org",
+        "<img/src=x/onerror=alert(1)>@evil.example",
+        '"ana luisa"@example.es',
+        "ana@example.org, mallory@evil.example",
+    ],
+)
 def test_a_malformed_email_is_refused(email: str) -> None:
     with pytest.raises(InvalidValue, match="email is not a valid address"):
         contact(email=email)
+
+
+@pytest.mark.parametrize(
+    "email", ["ana.garcia+citas@clinica.es", "o'neill@example.ie", "ANA@Example.ES"]
+)
+def test_a_plain_address_is_kept(email: str) -> None:
+    kept = contact(email=email).email
+    assert kept is not None
+    assert kept.split("@")[0] == email.split("@", maxsplit=1)[0]
 
 
 def test_an_unknown_sex_is_refused() -> None:
