@@ -39,6 +39,7 @@ from domain.shared import Meta, Role
 from projections.identity import StaffQueries
 from security.sessions import Claims, TokenPair, TokenRefused
 from security.throttle import Attempt, Throttled
+from security.totp import TotpSteps
 
 router = APIRouter(prefix="/api", tags=["identity"])
 STAFF_MANAGE = "staff:manage"  # staff accounts, roles, sign-in policy
@@ -199,7 +200,9 @@ async def login(
                 "Enter your two-factor code",
                 "this account signs in with a code from its authenticator app",
             )
-        if not running.get(Identity).verify_totp(staff, body.totp_code):
+        step = running.get(Identity).totp_step(staff, body.totp_code)
+        # A code signs in once: the same code again (a replay) is a wrong code.
+        if step is None or not await running.get(TotpSteps).take(staff.id, step):
             staff = None
     if staff is None:
         await running.throttle.failed(attempt)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import binascii
+import hmac
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
 from uuid import UUID
@@ -177,12 +179,21 @@ class Identity(ClinicApplication):
         return self.change(staff_id, StaffMember, lambda s: s.enable_totp(sealed, meta))
 
     def verify_totp(self, staff: StaffMember, code: str) -> bool:
-        """Whether the code is the staff member's current one: the one place a TOTP secret is
-        opened (secrets recorded before sealing existed are read as they are)."""
+        return self.totp_step(staff, code) is not None
+
+    def totp_step(self, staff: StaffMember, code: str, at: datetime | None = None) -> int | None:
+        """The time step of the staff member's code, within one step of now either way (a
+        clock that drifts); None when it is not theirs. The one place a TOTP secret is opened
+        (secrets recorded before sealing existed are read as they are)."""
         if staff.totp_secret is None:
-            return False
+            return None
         secret = self.sealer.open(staff.totp_secret, belongs_to=str(staff.id))
-        return pyotp.TOTP(secret).verify(code, valid_window=1)
+        totp = pyotp.TOTP(secret)
+        now = at or datetime.now(UTC)
+        for drift in (0, -1, 1):
+            if hmac.compare_digest(totp.at(now, counter_offset=drift), code):
+                return totp.timecode(now) + drift
+        return None
 
     def totp_required_for(self) -> set[str]:
         if not self.exists(SECURITY_POLICY_ID):

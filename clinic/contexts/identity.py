@@ -20,6 +20,7 @@ from commands.identity import AlreadyExists, Identity, RegisterStaff
 from domain.shared import DomainError, Meta
 from infra.sealing import Sealer
 from projections.identity import StaffDirectory, StaffQueries
+from security.totp import TotpSteps
 
 if TYPE_CHECKING:
     from clinic.platform import Platform
@@ -67,7 +68,8 @@ CONTEXT = Context(
     application=Identity,
     set_up=_seal_secrets,
     read_models=(StaffDirectory(),),
-    provides=(lambda p: StaffQueries(p.pool),),
+    provides=(lambda p: StaffQueries(p.pool), lambda p: TotpSteps(p.pool)),
+    tables=(lambda p: p.get(TotpSteps),),
     routers=(http.router,),
     grants=http.GRANTS,
     cli=add_commands,

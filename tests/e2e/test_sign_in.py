@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -242,10 +243,24 @@ async def test_an_admin_can_require_a_second_factor_for_a_role(
     )
     assert without_code.status_code == 401
     assert without_code.json()["type"].endswith("/second-factor-missing")
-    full = await login(
-        anonymous, DENTIST_EMAIL, PASSWORD, totp_code=pyotp.TOTP(setup["secret"]).now()
-    )
+    totp = pyotp.TOTP(setup["secret"])
+    now = datetime.now(UTC)
+    full = await login(anonymous, DENTIST_EMAIL, PASSWORD, totp_code=totp.at(now))
     assert (await anonymous.get("/api/patients", headers=auth(full))).status_code == 200
+
+    # A code signs in once; so does the next one, and never an older one (ASVS 2.8.4).
+
+    async def sign_in_with(code: str) -> httpx.Response:
+        body = {"email": DENTIST_EMAIL, "password": PASSWORD, "totp_code": code}
+        return await anonymous.post("/api/auth/login", json=body)
+
+    replayed = await sign_in_with(totp.at(now))
+    older = await sign_in_with(totp.at(now, counter_offset=-1))
+    racing = await asyncio.gather(*(sign_in_with(totp.at(now, counter_offset=1)) for _ in range(2)))
+    assert replayed.status_code == 401
+    assert replayed.json()["type"].endswith("/sign-in-failed")
+    assert older.status_code == 401
+    assert sorted(a.status_code for a in racing) == [200, 401], "one code, two sign-ins"
 
 
 async def test_a_deactivated_account_can_no_longer_sign_in_or_use_its_tokens(
