@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel
 
-from api.deps import Running, written
+from api.deps import Running, WrittenOut, written
 from api.permissions import (
     STAFF,
     Actor,
@@ -54,11 +54,6 @@ Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|ca
 class ReminderPageOut(BaseModel):
     items: list[dict[str, Any]]
     next_cursor: str | None
-
-
-class WrittenOut(BaseModel):
-    id: str
-    version: int
 
 
 @router.get("/reminders", response_model=ReminderPageOut)

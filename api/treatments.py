@@ -13,9 +13,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel
 
-from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
+from api.deps import (
+    OptionalVersion,
+    RequiredVersion,
+    Running,
+    WrittenOut,
+    read_your_writes,
+    written,
+)
 from api.permissions import (
     CLINICAL_READ,
     CLINICIANS,
@@ -70,11 +76,6 @@ CatalogueManager = Annotated[Actor, Depends(allowed(CATALOGUE_MANAGE))]
 ReportReader = Annotated[Actor, Depends(allowed(REPORTS_READ))]
 LONGEST_REPORT = timedelta(days=366)
 CLINICAL = ("clinical_notes",)
-
-
-class WrittenOut(BaseModel):
-    id: str
-    version: int
 
 
 def _touched(request: Request, response: Response, result: Written) -> dict[str, object]:

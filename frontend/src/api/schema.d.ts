@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readyz */
+        /**
+         * Readyz
+         * @description 200 when every dependency answers; else 503 with the same fields.
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -1182,6 +1185,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AbsenceOut */
+        AbsenceOut: {
+            /** Absence Id */
+            absence_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Reason */
+            reason: string;
+        };
         /** AcceptPlan */
         AcceptPlan: {
             /** Signed By */
@@ -1190,6 +1204,53 @@ export interface components {
             document_version: string;
             /** Consented At */
             consented_at?: string | null;
+        };
+        /**
+         * AccessOut
+         * @description One entry of the patient-data access log (security/access_log.py).
+         */
+        AccessOut: {
+            /** Seq */
+            seq: number;
+            /** At */
+            at: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Role */
+            actor_role: string | null;
+            /** Action */
+            action: string;
+            /** Patient Id */
+            patient_id: string | null;
+            /** Route */
+            route: string;
+            /** Outcome */
+            outcome: string;
+            /** Status */
+            status: number;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Source Address */
+            source_address: string | null;
+            /**
+             * Reason
+             * @description the break-glass reason, when one was given
+             */
+            reason: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** AccessPageOut */
+        AccessPageOut: {
+            /** Items */
+            items: components["schemas"]["AccessOut"][];
+            /**
+             * Next After
+             * @description `after` for the next page; null on the last
+             */
+            next_after: number | null;
         };
         /** AddClosure */
         AddClosure: {
@@ -1240,6 +1301,45 @@ export interface components {
              */
             country: string;
         };
+        /** AddressOut */
+        AddressOut: {
+            /** Line1 */
+            line1: string;
+            /** Line2 */
+            line2?: string | null;
+            /** City */
+            city: string;
+            /** Postal Code */
+            postal_code: string;
+            /** Region */
+            region?: string | null;
+            /**
+             * Country
+             * @default ES
+             */
+            country: string;
+        };
+        /** AlertOut */
+        AlertOut: {
+            /** Alert Id */
+            alert_id: string;
+            /** Code */
+            code: string;
+            /** Description */
+            description: string;
+            severity: components["schemas"]["Severity"];
+            /** Raised At */
+            raised_at: string;
+        };
+        /** AlertWrittenOut */
+        AlertWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Alert Id */
+            alert_id: string;
+        };
         /** AmendTreatment */
         AmendTreatment: {
             /** Tooth */
@@ -1259,6 +1359,81 @@ export interface components {
             materials?: components["schemas"]["MaterialIn"][];
             /** Reason */
             reason: string;
+        };
+        /**
+         * AppointmentOut
+         * @description An appointment in the book; times in UTC, and in the clinic's zone as `*_local`.
+         */
+        AppointmentOut: {
+            /** Appointment Id */
+            appointment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Start Local */
+            start_local: string;
+            /** End Local */
+            end_local: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Notes */
+            notes: string | null;
+            status: components["schemas"]["Status"];
+            /** Override Reason */
+            override_reason: string | null;
+            /** Booked At */
+            booked_at: string;
+            /** Booked By */
+            booked_by: string | null;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Freed
+             * @description the places it left when rescheduled; absent if never moved
+             */
+            freed?: components["schemas"]["SpanOut"][] | null;
+            /** @description absent unless cancelled */
+            cancellation?: components["schemas"]["CancellationOut"] | null;
+        };
+        /** AppointmentPageOut */
+        AppointmentPageOut: {
+            /** Items */
+            items: components["schemas"]["AppointmentOut"][];
+            /**
+             * Next
+             * @description `after` for the next page; null on the last
+             */
+            next: string | null;
+        };
+        /** AppointmentTypeOut */
+        AppointmentTypeOut: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Minutes */
+            minutes: number;
+        };
+        /** AppointmentTypesOut */
+        AppointmentTypesOut: {
+            /** Items */
+            items: components["schemas"]["AppointmentTypeOut"][];
+        };
+        /** AvailabilityOut */
+        AvailabilityOut: {
+            /** Zone */
+            zone: string;
+            /** Slots */
+            slots: components["schemas"]["SlotOut"][];
         };
         /** BookAppointment */
         BookAppointment: {
@@ -1291,6 +1466,15 @@ export interface components {
             /** Override Reason */
             override_reason?: string | null;
         };
+        /** CancellationOut */
+        CancellationOut: {
+            /** Reason */
+            reason: string;
+            /** By Patient */
+            by_patient: boolean;
+            /** Late */
+            late: boolean;
+        };
         /** ChangeFee */
         ChangeFee: {
             /** Fee */
@@ -1309,10 +1493,52 @@ export interface components {
          * @enum {string}
          */
         Channel: "email" | "sms" | "whatsapp";
+        /**
+         * ChartOut
+         * @description The patient's chart (projections/patients.py `PatientChart`); the medical history is
+         *     left out for those who may not read clinical data.
+         */
+        ChartOut: {
+            /** Id */
+            id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Version */
+            version: number;
+            demographics: components["schemas"]["DemographicsOut"];
+            contact: components["schemas"]["ContactOut"];
+            /**
+             * Medical History
+             * @description absent for those who may not read clinical data
+             */
+            medical_history?: components["schemas"]["HistoryEntryOut"][] | null;
+            /** Alerts */
+            alerts: components["schemas"]["AlertOut"][];
+            /** Registered At */
+            registered_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /** ClearAlert */
         ClearAlert: {
             /** Reason */
             reason?: string | null;
+        };
+        /** ClosureOut */
+        ClosureOut: {
+            /** Closure Id */
+            closure_id: string;
+            /** First Day */
+            first_day: string;
+            /** Last Day */
+            last_day: string;
+            /** Reason */
+            reason: string;
+        };
+        /** ClosuresOut */
+        ClosuresOut: {
+            /** Items */
+            items: components["schemas"]["ClosureOut"][];
         };
         /** Consents */
         Consents: {
@@ -1331,6 +1557,42 @@ export interface components {
              * @default false
              */
             whatsapp: boolean;
+        };
+        /** ConsentsOut */
+        ConsentsOut: {
+            /** Sms */
+            sms: boolean;
+            /** Email */
+            email: boolean;
+            /** Whatsapp */
+            whatsapp: boolean;
+        };
+        /** ContactOut */
+        ContactOut: {
+            /** Phone */
+            phone: string | null;
+            /** Email */
+            email: string | null;
+            address: components["schemas"]["AddressOut"] | null;
+            language: components["schemas"]["Language"];
+            consents: components["schemas"]["ConsentsOut"];
+        };
+        /**
+         * CreatedOut
+         * @description The id of what a write added (a closure, a chair, an absence).
+         */
+        CreatedOut: {
+            /** Id */
+            id: string;
+        };
+        /** DaySheetOut */
+        DaySheetOut: {
+            /** Day */
+            day: string;
+            /** Zone */
+            zone: string;
+            /** Items */
+            items: components["schemas"]["SheetLineOut"][];
         };
         /** Deactivate */
         Deactivate: {
@@ -1351,12 +1613,59 @@ export interface components {
             /** Minutes */
             minutes: number;
         };
+        /** DemographicsOut */
+        DemographicsOut: {
+            /** Given Name */
+            given_name: string;
+            /** Family Name */
+            family_name: string;
+            /** Birth Date */
+            birth_date: string;
+            sex: components["schemas"]["Sex"];
+            /** National Id */
+            national_id: string | null;
+        };
+        /**
+         * DirectoryEntryOut
+         * @description A patient as the directory lists them (projections/patients.py `PatientDirectory`).
+         */
+        DirectoryEntryOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Given Name */
+            given_name: string;
+            /** Family Name */
+            family_name: string;
+            /** Birth Date */
+            birth_date: string;
+            sex: components["schemas"]["Sex"];
+            /** National Id */
+            national_id: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Email */
+            email: string | null;
+            language: components["schemas"]["Language"] | null;
+            /**
+             * Alerts
+             * @description active alerts: their codes by alert id
+             */
+            alerts: {
+                [key: string]: string;
+            };
+            /** Active Alerts */
+            active_alerts: number;
+            /** Registered At */
+            registered_at: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+        };
         /** DirectoryPageOut */
         DirectoryPageOut: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["DirectoryEntryOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1389,6 +1698,15 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** EntryWrittenOut */
+        EntryWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Entry Id */
+            entry_id: string;
+        };
         /** FindingIn */
         FindingIn: {
             /** Tooth */
@@ -1408,10 +1726,75 @@ export interface components {
             note?: string | null;
         };
         /**
+         * FreedSlotOut
+         * @description A slot an appointment gave up and nobody has taken since.
+         */
+        FreedSlotOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /**
+             * Freed By
+             * @description the appointment that freed it
+             */
+            freed_by: string;
+        };
+        /** HealthOut */
+        HealthOut: {
+            /**
+             * Status
+             * @description `ok` while the process answers
+             */
+            status: string;
+        };
+        /**
+         * HistoryEntryOut
+         * @description An allergy, medication or condition in the medical history.
+         */
+        HistoryEntryOut: {
+            /** Entry Id */
+            entry_id: string;
+            kind: components["schemas"]["HistoryKind"];
+            /** Description */
+            description: string;
+            severity: components["schemas"]["Severity"] | null;
+            /** Started On */
+            started_on: string | null;
+            /** Notes */
+            notes: string | null;
+            /** Recorded At */
+            recorded_at: string;
+            /** Recorded By */
+            recorded_by: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** End Reason */
+            end_reason: string | null;
+            /** Active */
+            active: boolean;
+        };
+        /**
          * HistoryKind
          * @enum {string}
          */
         HistoryKind: "allergy" | "medication" | "condition";
+        /** HoursSetOut */
+        HoursSetOut: {
+            /** Hours */
+            hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+        };
         /** JoinWaitlist */
         JoinWaitlist: {
             /**
@@ -1477,6 +1860,77 @@ export interface components {
             item: string;
             /** Lot */
             lot?: string | null;
+        };
+        /** MedicalHistoryOut */
+        MedicalHistoryOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Version */
+            version: number;
+            /** Entries */
+            entries: components["schemas"]["HistoryEntryOut"][];
+            /** Alerts */
+            alerts: components["schemas"]["AlertOut"][];
+        };
+        /** OpeningHoursOut */
+        OpeningHoursOut: {
+            /**
+             * Zone
+             * @description the clinic's IANA time zone
+             */
+            zone: string;
+            /** Hours */
+            hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+        };
+        /** OperatoriesOut */
+        OperatoriesOut: {
+            /** Items */
+            items: components["schemas"]["OperatoryOut"][];
+        };
+        /**
+         * OperatoryOut
+         * @description A chair.
+         */
+        OperatoryOut: {
+            /** Operatory Id */
+            operatory_id: string;
+            /** Name */
+            name: string;
+        };
+        /** PatientEventOut */
+        PatientEventOut: {
+            /** Context */
+            context: string;
+            /** Aggregate Id */
+            aggregate_id: string;
+            /** Version */
+            version: number;
+            /** Type */
+            type: string;
+            /** At */
+            at: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Role */
+            actor_role: string | null;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+        };
+        /** PatientEventsOut */
+        PatientEventsOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Events */
+            events: components["schemas"]["PatientEventOut"][];
         };
         /** PlanItemIn */
         PlanItemIn: {
@@ -1562,6 +2016,30 @@ export interface components {
          * @enum {string}
          */
         ProviderKind: "dentist" | "hygienist";
+        /** ProviderOut */
+        ProviderOut: {
+            /** Provider Id */
+            provider_id: string;
+            /** Staff Id */
+            staff_id: string;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["ProviderKind"];
+            /** Working Hours */
+            working_hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+            /** Absences */
+            absences: components["schemas"]["AbsenceOut"][];
+        };
+        /** ProvidersOut */
+        ProvidersOut: {
+            /** Items */
+            items: components["schemas"]["ProviderOut"][];
+        };
         /** RaiseAlert */
         RaiseAlert: {
             /** Code */
@@ -1570,6 +2048,21 @@ export interface components {
             description: string;
             /** @default high */
             severity: components["schemas"]["Severity"];
+        };
+        /** ReadinessOut */
+        ReadinessOut: {
+            /**
+             * Status
+             * @description `ready`, or `not ready` (with status 503)
+             */
+            status: string;
+            /**
+             * Checks
+             * @description each dependency's state (`ok`, or why not) and each read model rebuilding
+             */
+            checks: {
+                [key: string]: string;
+            };
         };
         /** RecordAbsence */
         RecordAbsence: {
@@ -1823,11 +2316,107 @@ export interface components {
          */
         Sex: "female" | "male" | "other" | "unknown";
         /**
+         * SheetLineOut
+         * @description A day-sheet line: an appointment with its patient's name and alert codes.
+         */
+        SheetLineOut: {
+            /** Appointment Id */
+            appointment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Start Local */
+            start_local: string;
+            /** End Local */
+            end_local: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Notes */
+            notes: string | null;
+            status: components["schemas"]["Status"];
+            /** Override Reason */
+            override_reason: string | null;
+            /** Booked At */
+            booked_at: string;
+            /** Booked By */
+            booked_by: string | null;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Freed
+             * @description the places it left when rescheduled; absent if never moved
+             */
+            freed?: components["schemas"]["SpanOut"][] | null;
+            /** @description absent unless cancelled */
+            cancellation?: components["schemas"]["CancellationOut"] | null;
+            /** Patient Name */
+            patient_name: string | null;
+            /** Alerts */
+            alerts: string[];
+        };
+        /**
          * Site
          * @description What a procedure applies to.
          * @enum {string}
          */
         Site: "tooth" | "surfaces" | "quadrant" | "sextant" | "mouth";
+        /** SlotOut */
+        SlotOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+        };
+        /**
+         * SpanOut
+         * @description Where and when an appointment was before it moved.
+         */
+        SpanOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+        };
+        /** StaffListOut */
+        StaffListOut: {
+            /** Items */
+            items: components["schemas"]["StaffMemberOut"][];
+        };
+        /**
+         * StaffMemberOut
+         * @description An account as the staff directory lists it (projections/identity.py).
+         */
+        StaffMemberOut: {
+            /** Staff Id */
+            staff_id: string;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /** Roles */
+            roles: components["schemas"]["Role"][];
+            /** Active */
+            active: boolean;
+            /** Two Factor */
+            two_factor: boolean;
+            /** Registered At */
+            registered_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /**
          * Status
          * @enum {string}
@@ -1861,6 +2450,24 @@ export interface components {
             /** Roles */
             roles: components["schemas"]["Role"][];
         };
+        /** TotpPolicyOut */
+        TotpPolicyOut: {
+            /**
+             * Roles
+             * @description the roles that must sign in with a second factor
+             */
+            roles: components["schemas"]["Role"][];
+        };
+        /** TotpSetupOut */
+        TotpSetupOut: {
+            /** Secret */
+            secret: string;
+            /**
+             * Provisioning Uri
+             * @description an otpauth:// URI to show as a QR code
+             */
+            provisioning_uri: string;
+        };
         /**
          * TreatmentDone
          * @description One procedure done: what, where, for what fee, with which notes and materials, and
@@ -1891,6 +2498,11 @@ export interface components {
             plan_id?: string | null;
             /** Plan Item Id */
             plan_item_id?: string | null;
+        };
+        /** TypeDefinedOut */
+        TypeDefinedOut: {
+            /** Code */
+            code: string;
         };
         /**
          * UpdatePatient
@@ -1952,6 +2564,54 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** WaitlistEntryOut */
+        WaitlistEntryOut: {
+            /** Entry Id */
+            entry_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Provider Id */
+            provider_id: string | null;
+            /** Weekdays */
+            weekdays: components["schemas"]["Weekday"][];
+            /** Earliest */
+            earliest: string;
+            /** Latest */
+            latest: string;
+            /** Until */
+            until: string | null;
+            /** Note */
+            note: string | null;
+            /** Active */
+            active: boolean;
+            /** Since */
+            since: string;
+            /** Version */
+            version: number;
+            /**
+             * Left Because
+             * @description absent while waiting
+             */
+            left_because?: string | null;
+        };
+        /** WaitlistMatchOut */
+        WaitlistMatchOut: {
+            slot: components["schemas"]["FreedSlotOut"];
+            /** Candidates */
+            candidates: components["schemas"]["WaitlistEntryOut"][];
+        };
+        /** WaitlistMatchesOut */
+        WaitlistMatchesOut: {
+            /** Items */
+            items: components["schemas"]["WaitlistMatchOut"][];
+        };
+        /** WaitlistOut */
+        WaitlistOut: {
+            /** Items */
+            items: components["schemas"]["WaitlistEntryOut"][];
+        };
         /**
          * Weekday
          * @enum {string}
@@ -1962,7 +2622,10 @@ export interface components {
             /** Reason */
             reason: string;
         };
-        /** WrittenOut */
+        /**
+         * WrittenOut
+         * @description The answer to a write: the aggregate it changed and the version it reached.
+         */
         WrittenOut: {
             /** Id */
             id: string;
@@ -2037,9 +2700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2077,7 +2738,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReadinessOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2122,9 +2783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccessPageOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2193,9 +2852,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientEventsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2456,9 +3113,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChartOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2671,9 +3326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["MedicalHistoryOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2758,9 +3411,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EntryWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3007,9 +3658,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AlertWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3251,9 +3900,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3685,9 +4332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3792,9 +4437,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["TotpSetupOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3894,9 +4537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4001,9 +4642,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StaffListOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4067,9 +4706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4177,9 +4814,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4281,9 +4916,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4388,9 +5021,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    };
+                    "application/json": components["schemas"]["TotpPolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4452,9 +5083,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4559,9 +5188,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OpeningHoursOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4623,9 +5250,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["HoursSetOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4730,9 +5355,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ClosuresOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4794,9 +5417,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4901,9 +5522,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OperatoriesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4965,9 +5584,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5072,9 +5689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentTypesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5136,9 +5751,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["TypeDefinedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5243,9 +5856,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProvidersOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5307,9 +5918,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5420,9 +6029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5533,9 +6140,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5646,9 +6251,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AvailabilityOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5724,9 +6327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentPageOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5797,9 +6398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5906,9 +6505,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5993,9 +6590,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6126,9 +6721,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6238,9 +6831,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6350,9 +6941,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6462,9 +7051,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6574,9 +7161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6684,9 +7269,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DaySheetOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6753,9 +7336,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WaitlistOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6817,9 +7398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6928,9 +7507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7026,9 +7603,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WaitlistMatchesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
