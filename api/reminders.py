@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import Running, WrittenOut, written
 from api.permissions import (
@@ -51,12 +51,49 @@ Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
 Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|cancelled)$")]
 
 
+class ReminderOut(BaseModel):
+    """A reminder (projections/reminders.py): fields of a later step (sent, failed, skipped,
+    cancelled) are there once it happened."""
+
+    id: str
+    patient_id: str
+    appointment_id: str | None
+    kind: str
+    label: str
+    due_at: str
+    appointment_start: str | None
+    status: str = Field(description="scheduled, sent, failed, skipped or cancelled")
+    channel: Channel | None
+    attempts: int
+    changed_at: str
+    provider_message_id: str | None = None
+    sent_at: str | None = None
+    consent: dict[str, bool] | None = None
+    segments: int | None = None
+    last_error: str | None = None
+    reason: str | None = None
+
+
 class ReminderPageOut(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[ReminderOut]
     next_cursor: str | None
 
 
-@router.get("/reminders", response_model=ReminderPageOut)
+class PolicyOut(BaseModel):
+    """The clinic's reminder policy."""
+
+    offsets_minutes: list[int] = Field(description="how long before the visit each is sent")
+    quiet_start: str
+    quiet_end: str
+    channels: list[Channel] = Field(description="in order of preference")
+    recall_after_months: int
+    recall_procedures: list[str]
+    zone: str
+    clinic_name: str
+    clinic_address: str
+
+
+@router.get("/reminders", response_model=ReminderPageOut, response_model_exclude_unset=True)
 async def list_reminders(
     request: Request,
     running: Running,
@@ -116,14 +153,14 @@ async def send_reminder(
     )
 
 
-@router.get("/reminders/policy")
+@router.get("/reminders/policy", response_model=PolicyOut)
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
 ) -> dict[str, Any]:
     return policy_fields(running.get(Reminders).policy())
 
 
-@router.put("/reminders/policy")
+@router.put("/reminders/policy", response_model=PolicyOut)
 def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
 ) -> dict[str, Any]:

@@ -1475,6 +1475,11 @@ export interface components {
             /** Late */
             late: boolean;
         };
+        /** CatalogueOut */
+        CatalogueOut: {
+            /** Items */
+            items: components["schemas"]["ProcedureOut"][];
+        };
         /** ChangeFee */
         ChangeFee: {
             /** Fee */
@@ -1540,6 +1545,17 @@ export interface components {
             /** Items */
             items: components["schemas"]["ClosureOut"][];
         };
+        /** ConsentOut */
+        ConsentOut: {
+            /** Signed By */
+            signed_by: string;
+            /** Document Version */
+            document_version: string;
+            /** Consented At */
+            consented_at: string;
+            /** Taken By */
+            taken_by: string | null;
+        };
         /** Consents */
         Consents: {
             /**
@@ -1603,6 +1619,17 @@ export interface components {
         DeclinePlan: {
             /** Reason */
             reason?: string | null;
+        };
+        /** DeclinedOut */
+        DeclinedOut: {
+            /** Reason */
+            reason: string | null;
+            /** At */
+            at: string;
+            /** By */
+            by: string | null;
+            /** Role */
+            role: string | null;
         };
         /** DefineAppointmentType */
         DefineAppointmentType: {
@@ -1861,6 +1888,13 @@ export interface components {
             /** Lot */
             lot?: string | null;
         };
+        /** MaterialOut */
+        MaterialOut: {
+            /** Item */
+            item: string;
+            /** Quantity */
+            quantity: number;
+        };
         /** MedicalHistoryOut */
         MedicalHistoryOut: {
             /** Patient Id */
@@ -1932,6 +1966,20 @@ export interface components {
             /** Events */
             events: components["schemas"]["PatientEventOut"][];
         };
+        /** PatientPlansOut */
+        PatientPlansOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Items */
+            items: components["schemas"]["PlanOut"][];
+        };
+        /** PatientTreatmentsOut */
+        PatientTreatmentsOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Items */
+            items: components["schemas"]["TreatmentOut"][];
+        };
         /** PlanItemIn */
         PlanItemIn: {
             /** Tooth */
@@ -1957,6 +2005,139 @@ export interface components {
              * @default 3
              */
             priority: number;
+        };
+        /** PlanItemOut */
+        PlanItemOut: {
+            /** Item Id */
+            item_id: string;
+            /** Code */
+            code: string;
+            /** Procedure Name */
+            procedure_name: string;
+            /** Tooth */
+            tooth: number | null;
+            /** Surfaces */
+            surfaces: string;
+            /** Area */
+            area: number | null;
+            /** Fee */
+            fee: string;
+            /** Phase */
+            phase: string;
+            /** Priority */
+            priority: number;
+            /** Added At */
+            added_at: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /**
+             * Completed By
+             * @description the treatment that did it
+             */
+            completed_by: string | null;
+            /**
+             * Withdrawn
+             * @description why it was withdrawn
+             */
+            withdrawn: string | null;
+        };
+        /** PlanItemWrittenOut */
+        PlanItemWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Item Id */
+            item_id: string;
+        };
+        /** PlanOut */
+        PlanOut: {
+            /** Kind */
+            kind: string;
+            /** Plan Id */
+            plan_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Drafted At */
+            drafted_at: string;
+            /** Drafted By */
+            drafted_by: string | null;
+            /** Presented At */
+            presented_at?: string | null;
+            consent: components["schemas"]["ConsentOut"] | null;
+            declined: components["schemas"]["DeclinedOut"] | null;
+            /** Items */
+            items: components["schemas"]["PlanItemOut"][];
+            totals: components["schemas"]["PlanTotalsOut"];
+            /** Updated At */
+            updated_at: string;
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /**
+             * Id
+             * @description the same as `id`, as the read model keys it
+             */
+            _id?: string | null;
+        };
+        /** PlanTotalsOut */
+        PlanTotalsOut: {
+            /** Per Phase */
+            per_phase: {
+                [key: string]: string;
+            };
+            /** Total */
+            total: string;
+            /** Done */
+            done: string;
+            /** Pending */
+            pending: string;
+        };
+        /** PlannedOut */
+        PlannedOut: {
+            /** Item Id */
+            item_id: string;
+            /** Code */
+            code: string;
+            /** Surfaces */
+            surfaces: string;
+            /** Plan Id */
+            plan_id: string;
+        };
+        /**
+         * PolicyOut
+         * @description The clinic's reminder policy.
+         */
+        PolicyOut: {
+            /**
+             * Offsets Minutes
+             * @description how long before the visit each is sent
+             */
+            offsets_minutes: number[];
+            /** Quiet Start */
+            quiet_start: string;
+            /** Quiet End */
+            quiet_end: string;
+            /**
+             * Channels
+             * @description in order of preference
+             */
+            channels: components["schemas"]["Channel"][];
+            /** Recall After Months */
+            recall_after_months: number;
+            /** Recall Procedures */
+            recall_procedures: string[];
+            /** Zone */
+            zone: string;
+            /** Clinic Name */
+            clinic_name: string;
+            /** Clinic Address */
+            clinic_address: string;
         };
         /** ProcedureIn */
         ProcedureIn: {
@@ -1989,6 +2170,55 @@ export interface components {
             materials?: {
                 [key: string]: unknown;
             }[];
+        };
+        /** ProcedureOut */
+        ProcedureOut: {
+            /** Code */
+            code: string;
+            /** Name Es */
+            name_es: string;
+            /** Name En */
+            name_en: string;
+            /** Category */
+            category: string;
+            /** Fee */
+            fee: string;
+            /** Minutes */
+            minutes: number;
+            /** Site */
+            site: string;
+            /** Marks */
+            marks: string | null;
+            /** Material */
+            material: string | null;
+            /** Min Surfaces */
+            min_surfaces: number;
+            /** Max Surfaces */
+            max_surfaces: number;
+            /** Materials */
+            materials: components["schemas"]["MaterialOut"][];
+            /** Needs Consent */
+            needs_consent: boolean;
+        };
+        /** ProductionOut */
+        ProductionOut: {
+            /** From */
+            from: string;
+            /** To */
+            to: string;
+            /** Rows */
+            rows: components["schemas"]["ProductionRowOut"][];
+        };
+        /** ProductionRowOut */
+        ProductionRowOut: {
+            /** Day */
+            day: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Treatments */
+            treatments: number;
+            /** Fees */
+            fees: string;
         };
         /** ProfileOut */
         ProfileOut: {
@@ -2190,12 +2420,55 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * ReminderOut
+         * @description A reminder (projections/reminders.py): fields of a later step (sent, failed, skipped,
+         *     cancelled) are there once it happened.
+         */
+        ReminderOut: {
+            /** Id */
+            id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+            /** Due At */
+            due_at: string;
+            /** Appointment Start */
+            appointment_start: string | null;
+            /**
+             * Status
+             * @description scheduled, sent, failed, skipped or cancelled
+             */
+            status: string;
+            channel: components["schemas"]["Channel"] | null;
+            /** Attempts */
+            attempts: number;
+            /** Changed At */
+            changed_at: string;
+            /** Provider Message Id */
+            provider_message_id?: string | null;
+            /** Sent At */
+            sent_at?: string | null;
+            /** Consent */
+            consent?: {
+                [key: string]: boolean;
+            } | null;
+            /** Segments */
+            segments?: number | null;
+            /** Last Error */
+            last_error?: string | null;
+            /** Reason */
+            reason?: string | null;
+        };
         /** ReminderPageOut */
         ReminderPageOut: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["ReminderOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2422,6 +2695,24 @@ export interface components {
          * @enum {string}
          */
         Status: "booked" | "confirmed" | "checked_in" | "completed" | "cancelled" | "no_show";
+        /**
+         * SurfaceOut
+         * @description What a surface shows: a finding, or the treatment that marked it.
+         */
+        SurfaceOut: {
+            /** State */
+            state: string;
+            /** Material */
+            material?: string | null;
+            /** Grade */
+            grade?: number | null;
+            /** Note */
+            note?: string | null;
+            /** Treatment Id */
+            treatment_id?: string | null;
+            /** Code */
+            code?: string | null;
+        };
         /** TokensOut */
         TokensOut: {
             /** Access Token */
@@ -2444,6 +2735,49 @@ export interface components {
              * @default false
              */
             second_factor_required: boolean;
+        };
+        /**
+         * ToothChartOut
+         * @description The odontogram: every charted tooth by its FDI number.
+         */
+        ToothChartOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Teeth */
+            teeth: {
+                [key: string]: components["schemas"]["ToothOut"];
+            };
+            /**
+             * Contributions
+             * @description the version of each aggregate taken in
+             */
+            contributions: {
+                [key: string]: number;
+            };
+            /** Numbering */
+            numbering: string;
+            /** As Of */
+            as_of: string | null;
+        };
+        /** ToothOut */
+        ToothOut: {
+            /** Conditions */
+            conditions: string[];
+            /** Surfaces */
+            surfaces: {
+                [key: string]: components["schemas"]["SurfaceOut"];
+            };
+            /** Mobility */
+            mobility: number | null;
+            /** Notes */
+            notes: (string | null)[];
+            /** Planned */
+            planned: components["schemas"]["PlannedOut"][];
+            /**
+             * Universal
+             * @description with `numbering=universal`
+             */
+            universal?: string | null;
         };
         /** TotpPolicy */
         TotpPolicy: {
@@ -2498,6 +2832,113 @@ export interface components {
             plan_id?: string | null;
             /** Plan Item Id */
             plan_item_id?: string | null;
+        };
+        /**
+         * TreatmentOut
+         * @description A treatment; clinical notes only for those who may read clinical data.
+         */
+        TreatmentOut: {
+            /** Kind */
+            kind: string;
+            /** Treatment Id */
+            treatment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Performed At */
+            performed_at: string;
+            /** Code */
+            code: string;
+            /** Procedure Name */
+            procedure_name: string;
+            /** Category */
+            category: string;
+            /** Marks */
+            marks: string | null;
+            /** Material */
+            material: string | null;
+            /** Tooth */
+            tooth: number | null;
+            /** Surfaces */
+            surfaces: string;
+            /** Area */
+            area: number | null;
+            /** Fee */
+            fee: string;
+            /** Clinical Notes */
+            clinical_notes?: string | null;
+            /** Materials */
+            materials: {
+                [key: string]: string | null;
+            }[];
+            /** Plan Id */
+            plan_id: string | null;
+            /** Plan Item Id */
+            plan_item_id: string | null;
+            /**
+             * Status
+             * @description recorded, amended or voided
+             */
+            status: string;
+            /** Recorded At */
+            recorded_at: string;
+            /** History */
+            history: components["schemas"]["TreatmentStepOut"][];
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Id
+             * @description absent from the cross-patient list
+             */
+            id?: string | null;
+            /**
+             * Version
+             * @description absent from the cross-patient list
+             */
+            version?: number | null;
+            /**
+             * Id
+             * @description the same as `id`, as the read model keys it
+             */
+            _id?: string | null;
+        };
+        /**
+         * TreatmentStepOut
+         * @description One step of a treatment's history: recorded, amended or voided, by whom and when.
+         */
+        TreatmentStepOut: {
+            /** Event */
+            event: string;
+            /** At */
+            at: string;
+            /** By */
+            by: string | null;
+            /** Role */
+            role: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Tooth */
+            tooth?: number | null;
+            /** Surfaces */
+            surfaces?: string | null;
+            /** Area */
+            area?: number | null;
+            /** Fee */
+            fee?: string | null;
+            /** Clinical Notes */
+            clinical_notes?: string | null;
+            /** Materials */
+            materials?: {
+                [key: string]: string | null;
+            }[] | null;
+        };
+        /** TreatmentsOut */
+        TreatmentsOut: {
+            /** Items */
+            items: components["schemas"]["TreatmentOut"][];
         };
         /** TypeDefinedOut */
         TypeDefinedOut: {
@@ -2558,6 +2999,21 @@ export interface components {
              * @default false
              */
             complete: boolean;
+        };
+        /**
+         * VisitWrittenOut
+         * @description The first treatment written (its id and version), every treatment, and the appointment
+         *     when the same request completed it.
+         */
+        VisitWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Items */
+            items: components["schemas"]["WrittenOut"][];
+            /** @description with `complete: true` */
+            appointment?: components["schemas"]["WrittenOut"] | null;
         };
         /** VoidTreatment */
         VoidTreatment: {
@@ -7667,9 +8123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TreatmentsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7847,9 +8301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TreatmentOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8291,9 +8743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientTreatmentsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8375,9 +8825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ToothChartOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8455,9 +8903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientPlansOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8644,9 +9090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8731,9 +9175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanItemWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9451,9 +9893,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CatalogueOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9734,9 +10174,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProductionOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9988,9 +10426,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -10052,9 +10488,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -10340,9 +10774,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VisitWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
