@@ -1,10 +1,10 @@
 /** Which roles must sign in with a second factor (TOTP). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { ROLES, type Role } from "./roles";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import { ROLES, type Role } from "../api/types";
 import { ErrorNote, Loading, Notice } from "../ui/states";
 
 function PolicyForm({ current }: { current: Role[] }) {
