@@ -1,11 +1,11 @@
 /** The clinic's calendar and catalogue: opening hours, closures, chairs, appointment types. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { Hours } from "../scheduling/weekdays";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe, isProblem } from "../api/problems";
 import { useAppointmentTypes, useChairs, useClinicHours, useClosures } from "../scheduling/reference";
+import type { Hours } from "../scheduling/weekdays";
 import { formatPlainDate } from "../time/format";
 import { Field } from "../ui/Field";
 import { Empty, ErrorNote, Loading, Notice } from "../ui/states";

@@ -1,12 +1,12 @@
 /** Providers on the appointment book: their working hours and absences. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { components } from "../api/schema";
-import type { Hours } from "../scheduling/weekdays";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
+import type { components } from "../api/schema";
 import { useProviders, useZone } from "../scheduling/reference";
+import type { Hours } from "../scheduling/weekdays";
 import { formatDateTime } from "../time/format";
 import { instantAt, isoInZone, minutesOf } from "../time/zone";
 import { Field } from "../ui/Field";

@@ -1,11 +1,11 @@
 /** Which roles must sign in with a second factor (TOTP). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ROLES, type Role } from "./roles";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
 import { ErrorNote, Loading, Notice } from "../ui/states";
+import { ROLES, type Role } from "./roles";
 
 function PolicyForm({ current }: { current: Role[] }) {
   const { t } = useTranslation();

@@ -1,15 +1,15 @@
 /** Staff accounts and their roles: register, grant and revoke roles, deactivate. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { components } from "../api/schema";
-import { ROLES, type Role } from "./roles";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
+import type { components } from "../api/schema";
 import { Field } from "../ui/Field";
 import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { useStaff } from "./Providers";
 import { serverFieldErrors } from "../patients/Registration";
+import { ROLES, type Role } from "./roles";
 
 type StaffMember = components["schemas"]["StaffMemberOut"];
 

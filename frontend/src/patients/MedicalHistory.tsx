@@ -1,11 +1,11 @@
 /** Medical history and alerts: clinicians read and record; the desk reads only in an emergency,
  * giving the reason the API writes to the access log. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useZone } from "../scheduling/reference";
 import { formatPlainDate } from "../time/format";

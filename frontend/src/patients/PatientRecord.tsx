@@ -1,12 +1,12 @@
 /** A patient's record: alerts first, then details (edited with conflict handling), consents,
  * medical history (clinicians, or the desk with an emergency reason) and appointments. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { api, ok } from "../api/client";
 import { describe, isProblem } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useZone } from "../scheduling/reference";
 import { formatPlainDate } from "../time/format";

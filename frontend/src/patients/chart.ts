@@ -1,7 +1,7 @@
 /** Reading and changing a patient's chart over the API. */
 import { useQuery } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { api, BREAK_GLASS_HEADER, ok } from "../api/client";
+import type { components } from "../api/schema";
 import type { PatientInput } from "./validation";
 
 type Chart = components["schemas"]["ChartOut"];

@@ -1,10 +1,10 @@
 /** One appointment: who, when, what; confirm, check in, complete, no-show or cancel it. */
 import { useMutation } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { describe } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatDateTime, formatTime } from "../time/format";
 import { PatientLabel } from "../ui/AlertBadges";

@@ -1,9 +1,9 @@
 /** Booking a free slot for a patient. */
 import { useMutation } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { describe, isProblem } from "../api/problems";
+import type { components } from "../api/schema";
 import { formatDateTime, formatTime } from "../time/format";
 import { PatientLabel } from "../ui/AlertBadges";
 import { Dialog } from "../ui/Dialog";

@@ -1,10 +1,9 @@
 /** The front desk's calendar: a day or a week, per provider or per chair, in the clinic's zone. */
 import { useCallback, useMemo, useRef, useState } from "react";
-import type { components } from "../api/schema";
-import { WEEKDAYS } from "./weekdays";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { describe, isProblem } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useChart } from "../patients/chart";
 import { formatDay } from "../time/format";
@@ -16,6 +15,7 @@ import { BookDialog, type Chosen } from "./BookDialog";
 import { reschedule, useBookChanged, useDaySheets, useFreeSlots } from "./book";
 import { CalendarGrid } from "./CalendarGrid";
 import { useAppointmentTypes, useChairs, useClinicHours, useProviders } from "./reference";
+import { WEEKDAYS } from "./weekdays";
 
 type SheetLine = components["schemas"]["SheetLineOut"];
 type Slot = components["schemas"]["SlotOut"];

@@ -4,8 +4,8 @@
  * keyboard (arrows, then Enter; Escape leaves them where they were).
  */
 import { memo, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
-import type { components } from "../api/schema";
 import { useTranslation } from "react-i18next";
+import type { components } from "../api/schema";
 import { formatDay } from "../time/format";
 import { clockTime, dayOf, instantAt, minuteOfDay } from "../time/zone";
 import { AlertBadges } from "../ui/AlertBadges";

@@ -1,10 +1,10 @@
 /** The day sheet: the day's appointments in time order, with names and alerts, ready to act on. */
 import { useMutation } from "@tanstack/react-query";
-import type { components } from "../api/schema";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { describe, isProblem } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatDay, formatTime } from "../time/format";
 import { addDays, today } from "../time/zone";

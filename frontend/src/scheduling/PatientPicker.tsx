@@ -1,7 +1,7 @@
 /** Find a patient by typing (accents ignored by the API) and pick one. */
 import { useEffect, useState } from "react";
-import type { components } from "../api/schema";
 import { useTranslation } from "react-i18next";
+import type { components } from "../api/schema";
 import { useDirectorySearch } from "../patients/Directory";
 import { AlertBadges } from "../ui/AlertBadges";
 import { Loading } from "../ui/states";

@@ -1,11 +1,10 @@
 /** The waiting list, and the freed slots that suit someone on it (book them in one click). */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { components } from "../api/schema";
-import { WEEKDAYS, type Weekday } from "./weekdays";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { PatientName } from "../patients/PatientName";
 import { formatDateTime, formatPlainDate, formatTime } from "../time/format";
@@ -15,6 +14,7 @@ import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { book, useBookChanged } from "./book";
 import { PatientPicker } from "./PatientPicker";
 import { useAppointmentTypes, useChairs, useProviders, useZone } from "./reference";
+import { WEEKDAYS, type Weekday } from "./weekdays";
 
 type DirectoryEntry = components["schemas"]["DirectoryEntryOut"];
 type WaitlistEntry = components["schemas"]["WaitlistEntryOut"];
