@@ -71,7 +71,7 @@ async def access_log(
     until: Annotated[Instant | None, Query(alias="to")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Who read or changed patient data, when, from where and why; oldest first."""
     intent = request.state.access
     intent.patient_id = patient_id
@@ -92,7 +92,7 @@ async def access_log(
 
 
 @router.get("/patients/{patient_id}/events", response_model=PatientEventsOut)
-async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, Any]:
+async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, object]:
     """Every event of the patient's record, treatments, examinations and plans included,
     with who caused it and when."""
     events = await events_of(running.all_of(PatientHistory), patient_id)

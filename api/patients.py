@@ -7,7 +7,7 @@ the access log (`patient_data=True`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -212,7 +212,7 @@ async def _chart(
     running: Services,
     patient_id: UUID,
     as_of: datetime | None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(PatientQueries)
     if as_of is not None:
         request.state.access.details["as_of"] = as_of.isoformat()
@@ -234,7 +234,7 @@ async def get_patient(
     running: Running,
     who: Reader,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The chart; the medical history only for those who may read clinical data."""
     chart = await _chart(request, response, running, patient_id, as_of)
     if not who.may(CLINICAL_READ):
@@ -266,7 +266,7 @@ async def get_medical_history(
     running: Running,
     who: Clinician,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     chart = await _chart(request, response, running, patient_id, as_of)
     return {
         "patient_id": str(patient_id),

@@ -106,7 +106,7 @@ async def list_reminders(
     due_to: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     where = ReminderFilter(
         patient_id,
         appointment_id,
@@ -119,7 +119,7 @@ async def list_reminders(
         page = await running.get(ReminderQueries).page(where, cursor, limit)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
-    answer = {"items": page.items, "next_cursor": page.next}
+    answer: dict[str, object] = {"items": page.items, "next_cursor": page.next}
     request.state.access.details["query"] = {"patient_id": str(patient_id) if patient_id else None}
     request.state.access.shows(answer)
     return answer
@@ -156,14 +156,14 @@ async def send_reminder(
 @router.get("/reminders/policy", response_model=PolicyOut)
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
-) -> dict[str, Any]:
+) -> dict[str, object]:
     return policy_fields(running.get(Reminders).policy())
 
 
 @router.put("/reminders/policy", response_model=PolicyOut)
 def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     written(response, running.get(Reminders).set_policy(body, who.meta))
     return policy_fields(running.get(Reminders).policy())
 

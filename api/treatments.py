@@ -330,7 +330,7 @@ async def list_treatments(
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Treatments across patients, newest first (no clinical notes: the desk reads it too)."""
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.list_store.version_of)
@@ -346,7 +346,7 @@ async def list_treatments(
 )
 async def get_treatment(
     treatment_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(treatment_id)
@@ -406,7 +406,7 @@ def record_examination(
 )
 async def patient_treatments(
     patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The patient's treatment history (the seed's `GET /treatments/:patientId`), voided and
     amended treatments included, each with its own history."""
     records = running.get(TreatmentQueries)
@@ -428,7 +428,7 @@ async def patient_chart(
         Instant | None, Query(description="the chart as it showed at this instant")
     ] = None,
     numbering: Annotated[str, Query(pattern="^(fdi|universal)$")] = "fdi",
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
     records = running.get(TreatmentQueries)
     if as_of is not None:
@@ -454,7 +454,7 @@ def _iso(moment: datetime | None) -> str | None:
 )
 async def patient_plans(
     patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
@@ -476,7 +476,7 @@ def draft_plan(
 @router.get("/plans/{plan_id}", response_model=PlanOut, response_model_exclude_unset=True)
 async def get_plan(
     plan_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(plan_id)
@@ -578,7 +578,7 @@ def decline_plan(
 
 
 @router.get("/catalogue", response_model=CatalogueOut)
-def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
+def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, object]:
     """Every procedure with its code, names, category, current fee, duration, what it applies
     to and its bill of materials."""
     procedures = running.get(Treatments).catalogue().procedures.values()
@@ -613,7 +613,7 @@ async def production_report(
     who: ReportReader,
     since: Annotated[Day, Query(alias="from")],
     until: Annotated[Day, Query(alias="to")],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Per clinic day and provider: treatments done and their fees, voided ones left out."""
     if until < since or until - since > LONGEST_REPORT:
         raise Problem(

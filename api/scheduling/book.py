@@ -84,14 +84,16 @@ async def clinic_setup(running: Services) -> dict[str, Any]:
 @router.get("/clinic/hours", response_model=OpeningHoursOut)
 async def get_hours(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     setup = await clinic_setup(running)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
 @router.put("/clinic/hours", response_model=HoursSetOut)
-def set_hours(body: SetHours, who: Manager, response: Response, running: Running) -> dict[str, Any]:
+def set_hours(
+    body: SetHours, who: Manager, response: Response, running: Running
+) -> dict[str, object]:
     written(response, running.get(Scheduling).set_opening_hours(body, who.meta))
     return {"hours": body.hours}
 
@@ -99,7 +101,7 @@ def set_hours(body: SetHours, who: Manager, response: Response, running: Running
 @router.get("/closures", response_model=ClosuresOut)
 async def list_closures(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["closures"]}
 
@@ -116,7 +118,7 @@ def add_closure(
 @router.get("/operatories", response_model=OperatoriesOut)
 async def list_operatories(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["operatories"]}
 
@@ -133,7 +135,7 @@ def add_operatory(
 @router.get("/appointment-types", response_model=AppointmentTypesOut)
 async def list_types(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["appointment_types"]}
 
@@ -149,7 +151,7 @@ def define_type(
 @router.get("/providers", response_model=ProvidersOut)
 async def list_providers(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.providers.version_of)
     return {"items": await book.provider_list()}
@@ -192,7 +194,7 @@ async def availability(
     type: Annotated[str, Query(max_length=50)],
     start: Annotated[Instant, Query(alias="from")],
     end: Annotated[Instant, Query(alias="to")],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Free slots that fit the type's duration for this provider and chair, in the clinic's zone."""
     if end <= start or end - start > timedelta(days=31):
         raise Problem(
@@ -283,7 +285,7 @@ async def list_appointments(
     status: Status | None = None,
     after: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The book, oldest first; `after` is the `next` of the previous page."""
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
@@ -310,7 +312,7 @@ async def list_appointments(
 )
 async def get_appointment(
     appointment_id: UUID, request: Request, response: Response, who: BookReader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
     found = await book.appointment(appointment_id)

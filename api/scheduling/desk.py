@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ async def day_sheet(
     who: Reader,
     running: Running,
     provider: UUID | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The day's live appointments in time order, with each patient's name and alerts."""
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
@@ -45,7 +45,7 @@ async def day_sheet(
 @router.get("/waitlist", response_model=WaitlistOut, response_model_exclude_unset=True)
 async def list_waitlist(
     request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.waitlist.version_of)
     entries = await book.waiting()
@@ -85,7 +85,7 @@ def leave_waitlist(
 )
 async def waitlist_matches(
     request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Slots freed by cancellations, no-shows and reschedules that are still free, each with
     the waiting patients it suits, longest-waiting first."""
     book = running.get(SchedulingQueries)
