@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, Field
 
 from api.deps import Running
 from api.permissions import AUDIT_READ, Actor, allowed
@@ -19,7 +20,47 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 Auditor = Annotated[Actor, Depends(allowed(AUDIT_READ, patient_data=True))]
 
 
-@router.get("/access")
+class AccessOut(BaseModel):
+    """One entry of the patient-data access log (security/access_log.py)."""
+
+    seq: int
+    at: str
+    actor_id: str | None
+    actor_role: str | None
+    action: str
+    patient_id: str | None
+    route: str
+    outcome: str
+    status: int
+    correlation_id: str
+    source_address: str | None
+    reason: str | None = Field(description="the break-glass reason, when one was given")
+    details: dict[str, Any]
+
+
+class AccessPageOut(BaseModel):
+    items: list[AccessOut]
+    next_after: int | None = Field(description="`after` for the next page; null on the last")
+
+
+class PatientEventOut(BaseModel):
+    context: str
+    aggregate_id: str
+    version: int
+    type: str
+    at: str
+    actor_id: str | None
+    actor_role: str | None
+    correlation_id: str
+    payload: dict[str, Any]
+
+
+class PatientEventsOut(BaseModel):
+    patient_id: str
+    events: list[PatientEventOut]
+
+
+@router.get("/access", response_model=AccessPageOut)
 async def access_log(
     request: Request,
     who: Auditor,
@@ -30,7 +71,7 @@ async def access_log(
     until: Annotated[Instant | None, Query(alias="to")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Who read or changed patient data, when, from where and why; oldest first."""
     intent = request.state.access
     intent.patient_id = patient_id
@@ -50,8 +91,8 @@ async def access_log(
     return {"items": entries, "next_after": entries[-1]["seq"] if len(entries) == limit else None}
 
 
-@router.get("/patients/{patient_id}/events")
-async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, Any]:
+@router.get("/patients/{patient_id}/events", response_model=PatientEventsOut)
+async def patient_events(patient_id: UUID, who: Auditor, running: Running) -> dict[str, object]:
     """Every event of the patient's record, treatments, examinations and plans included,
     with who caused it and when."""
     events = await events_of(running.all_of(PatientHistory), patient_id)

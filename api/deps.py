@@ -9,6 +9,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
 
 from api.problems import Problem
 from api.services import Services
@@ -81,6 +82,13 @@ _required_version.sonrisa_if_match = "required"  # type: ignore[attr-defined]
 _optional_version.sonrisa_if_match = "optional"  # type: ignore[attr-defined]
 RequiredVersion = Annotated[int, Depends(_required_version)]
 OptionalVersion = Annotated[int | None, Depends(_optional_version)]
+
+
+class WrittenOut(BaseModel):
+    """The answer to a write: the aggregate it changed and the version it reached."""
+
+    id: str
+    version: int
 
 
 def written(response: Response, result: Written) -> dict[str, object]:

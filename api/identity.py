@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import pyotp
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, services_of, written
+from api.deps import Running, WrittenOut, services_of, written
 from api.permissions import (
     BREAK_GLASS_HEADER,
     PROFILE,
@@ -141,7 +141,7 @@ def _claims(running: Services, staff: StaffMember, session: UUID | None = None) 
     )
 
 
-@router.post("/auth/register", status_code=201)
+@router.post("/auth/register", status_code=201, response_model=WrittenOut)
 async def register(
     body: RegisterStaff, request: Request, response: Response, who: Registrar, running: Running
 ) -> dict[str, object]:
@@ -260,6 +260,32 @@ async def logout(who: Enrolling, request: Request, running: Running) -> Response
     return response
 
 
+class TotpSetupOut(BaseModel):
+    secret: str
+    provisioning_uri: str = Field(description="an otpauth:// URI to show as a QR code")
+
+
+class StaffMemberOut(BaseModel):
+    """An account as the staff directory lists it (projections/identity.py)."""
+
+    staff_id: str
+    name: str
+    email: str
+    roles: list[Role]
+    active: bool
+    two_factor: bool
+    registered_at: str
+    updated_at: str
+
+
+class StaffListOut(BaseModel):
+    items: list[StaffMemberOut]
+
+
+class TotpPolicyOut(BaseModel):
+    roles: list[Role] = Field(description="the roles that must sign in with a second factor")
+
+
 class ProfileOut(BaseModel):
     staff_id: str
     name: str
@@ -284,7 +310,7 @@ async def profile(who: Enrolling) -> ProfileOut:
     )
 
 
-@router.put("/auth/password", status_code=200)
+@router.put("/auth/password", status_code=200, response_model=WrittenOut)
 async def change_password(
     body: ChangePassword, who: Self, response: Response, running: Running
 ) -> dict[str, object]:
@@ -296,14 +322,14 @@ async def change_password(
 
 
 @router.post("/auth/totp/setup")
-async def totp_setup(who: Enrolling, running: Running) -> dict[str, str]:
+async def totp_setup(who: Enrolling, running: Running) -> TotpSetupOut:
     """A new secret to put in an authenticator app; confirm it with /auth/totp/enable."""
     secret = new_totp_secret()
     uri = pyotp.TOTP(secret).provisioning_uri(name=str(who.staff_id), issuer_name="Sonrisa")
-    return {"secret": secret, "provisioning_uri": uri}
+    return TotpSetupOut(secret=secret, provisioning_uri=uri)
 
 
-@router.post("/auth/totp/enable")
+@router.post("/auth/totp/enable", response_model=WrittenOut)
 async def totp_enable(
     body: EnableTotp, who: Enrolling, response: Response, running: Running
 ) -> dict[str, object]:
@@ -314,12 +340,12 @@ async def totp_enable(
     return written(response, result)
 
 
-@router.get("/staff")
-async def list_staff(who: Admin, running: Running) -> dict[str, Any]:
+@router.get("/staff", response_model=StaffListOut)
+async def list_staff(who: Admin, running: Running) -> dict[str, object]:
     return {"items": await running.get(StaffQueries).staff_list()}
 
 
-@router.post("/staff/{staff_id}/roles", status_code=200)
+@router.post("/staff/{staff_id}/roles", status_code=200, response_model=WrittenOut)
 async def grant_role(
     staff_id: UUID, body: RoleChange, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
@@ -328,7 +354,7 @@ async def grant_role(
     return written(response, result)
 
 
-@router.delete("/staff/{staff_id}/roles/{role}", status_code=200)
+@router.delete("/staff/{staff_id}/roles/{role}", status_code=200, response_model=WrittenOut)
 async def revoke_role(
     staff_id: UUID, role: Role, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
@@ -338,7 +364,7 @@ async def revoke_role(
     return written(response, result)
 
 
-@router.post("/staff/{staff_id}/deactivate", status_code=200)
+@router.post("/staff/{staff_id}/deactivate", status_code=200, response_model=WrittenOut)
 async def deactivate(
     staff_id: UUID, body: Deactivate, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:
@@ -348,11 +374,12 @@ async def deactivate(
 
 
 @router.get("/security/totp-policy")
-async def get_totp_policy(who: Admin, running: Running) -> dict[str, list[str]]:
-    return {"roles": sorted(await run_in_threadpool(running.get(Identity).totp_required_for))}
+async def get_totp_policy(who: Admin, running: Running) -> TotpPolicyOut:
+    roles = await run_in_threadpool(running.get(Identity).totp_required_for)
+    return TotpPolicyOut(roles=[Role(role) for role in sorted(roles)])
 
 
-@router.put("/security/totp-policy")
+@router.put("/security/totp-policy", response_model=WrittenOut)
 async def set_totp_policy(
     body: TotpPolicy, who: Admin, response: Response, running: Running
 ) -> dict[str, object]:

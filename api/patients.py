@@ -7,13 +7,20 @@ the access log (`patient_data=True`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
+from api.deps import (
+    OptionalVersion,
+    RequiredVersion,
+    Running,
+    WrittenOut,
+    read_your_writes,
+    written,
+)
 from api.permissions import (
     CLINICAL_READ,
     CLINICIANS,
@@ -34,6 +41,7 @@ from commands.patients import (
     RegisterPatient,
     UpdatePatient,
 )
+from domain.patients import HistoryKind, Language, Severity, Sex
 from domain.shared import Role
 from projections.patients import PatientQueries
 
@@ -54,14 +62,115 @@ AsOf = Annotated[
 ]
 
 
-class WrittenOut(BaseModel):
-    id: str
+class DirectoryEntryOut(BaseModel):
+    """A patient as the directory lists them (projections/patients.py `PatientDirectory`)."""
+
+    patient_id: str
+    given_name: str
+    family_name: str
+    birth_date: str
+    sex: Sex
+    national_id: str | None
+    phone: str | None
+    email: str | None
+    language: Language | None
+    alerts: dict[str, str] = Field(description="active alerts: their codes by alert id")
+    active_alerts: int
+    registered_at: str
     version: int
+    updated_at: str
 
 
 class DirectoryPageOut(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[DirectoryEntryOut]
     next_cursor: str | None
+
+
+class DemographicsOut(BaseModel):
+    given_name: str
+    family_name: str
+    birth_date: str
+    sex: Sex
+    national_id: str | None
+
+
+class AddressOut(BaseModel):
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    region: str | None = None
+    country: str = "ES"
+
+
+class ConsentsOut(BaseModel):
+    sms: bool
+    email: bool
+    whatsapp: bool
+
+
+class ContactOut(BaseModel):
+    phone: str | None
+    email: str | None
+    address: AddressOut | None
+    language: Language
+    consents: ConsentsOut
+
+
+class HistoryEntryOut(BaseModel):
+    """An allergy, medication or condition in the medical history."""
+
+    entry_id: str
+    kind: HistoryKind
+    description: str
+    severity: Severity | None
+    started_on: str | None
+    notes: str | None
+    recorded_at: str
+    recorded_by: str | None
+    ended_on: str | None
+    end_reason: str | None
+    active: bool
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    code: str
+    description: str
+    severity: Severity
+    raised_at: str
+
+
+class ChartOut(BaseModel):
+    """The patient's chart (projections/patients.py `PatientChart`); the medical history is
+    left out for those who may not read clinical data."""
+
+    id: str
+    patient_id: str
+    version: int
+    demographics: DemographicsOut
+    contact: ContactOut
+    medical_history: list[HistoryEntryOut] | None = Field(
+        default=None, description="absent for those who may not read clinical data"
+    )
+    alerts: list[AlertOut]
+    registered_at: str
+    updated_at: str
+
+
+class MedicalHistoryOut(BaseModel):
+    patient_id: str
+    version: int
+    entries: list[HistoryEntryOut]
+    alerts: list[AlertOut]
+
+
+class EntryWrittenOut(WrittenOut):
+    entry_id: str
+
+
+class AlertWrittenOut(WrittenOut):
+    alert_id: str
 
 
 def _subject(request: Request, patient_id: UUID) -> None:
@@ -78,7 +187,7 @@ def register_patient(
     return written(response, result)
 
 
-@router.get("/patients", response_model=DirectoryPageOut)
+@router.get("/patients", response_model=DirectoryPageOut, response_model_exclude_unset=True)
 async def search_patients(
     request: Request,
     response: Response,
@@ -103,7 +212,7 @@ async def _chart(
     running: Services,
     patient_id: UUID,
     as_of: datetime | None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(PatientQueries)
     if as_of is not None:
         request.state.access.details["as_of"] = as_of.isoformat()
@@ -117,7 +226,7 @@ async def _chart(
     return {**chart, "id": str(patient_id)}
 
 
-@router.get("/patients/{patient_id}")
+@router.get("/patients/{patient_id}", response_model=ChartOut, response_model_exclude_unset=True)
 async def get_patient(
     patient_id: UUID,
     request: Request,
@@ -125,7 +234,7 @@ async def get_patient(
     running: Running,
     who: Reader,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The chart; the medical history only for those who may read clinical data."""
     chart = await _chart(request, response, running, patient_id, as_of)
     if not who.may(CLINICAL_READ):
@@ -145,7 +254,11 @@ def update_patient(
     return written(response, running.get(Patients).update(patient_id, body, version, who.meta))
 
 
-@router.get("/patients/{patient_id}/medical-history")
+@router.get(
+    "/patients/{patient_id}/medical-history",
+    response_model=MedicalHistoryOut,
+    response_model_exclude_unset=True,
+)
 async def get_medical_history(
     patient_id: UUID,
     request: Request,
@@ -153,7 +266,7 @@ async def get_medical_history(
     running: Running,
     who: Clinician,
     as_of: AsOf = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     chart = await _chart(request, response, running, patient_id, as_of)
     return {
         "patient_id": str(patient_id),
@@ -163,7 +276,9 @@ async def get_medical_history(
     }
 
 
-@router.post("/patients/{patient_id}/medical-history", status_code=201)
+@router.post(
+    "/patients/{patient_id}/medical-history", status_code=201, response_model=EntryWrittenOut
+)
 def record_history_entry(
     patient_id: UUID,
     body: RecordHistoryEntry,
@@ -190,7 +305,7 @@ def end_history_entry(
     return written(response, result)
 
 
-@router.post("/patients/{patient_id}/alerts", status_code=201)
+@router.post("/patients/{patient_id}/alerts", status_code=201, response_model=AlertWrittenOut)
 def raise_alert(
     patient_id: UUID,
     body: RaiseAlert,

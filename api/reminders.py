@@ -12,9 +12,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from api.deps import Running, written
+from api.deps import Running, WrittenOut, written
 from api.permissions import (
     STAFF,
     Actor,
@@ -51,17 +51,49 @@ Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
 Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|cancelled)$")]
 
 
+class ReminderOut(BaseModel):
+    """A reminder (projections/reminders.py): fields of a later step (sent, failed, skipped,
+    cancelled) are there once it happened."""
+
+    id: str
+    patient_id: str
+    appointment_id: str | None
+    kind: str
+    label: str
+    due_at: str
+    appointment_start: str | None
+    status: str = Field(description="scheduled, sent, failed, skipped or cancelled")
+    channel: Channel | None
+    attempts: int
+    changed_at: str
+    provider_message_id: str | None = None
+    sent_at: str | None = None
+    consent: dict[str, bool] | None = None
+    segments: int | None = None
+    last_error: str | None = None
+    reason: str | None = None
+
+
 class ReminderPageOut(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[ReminderOut]
     next_cursor: str | None
 
 
-class WrittenOut(BaseModel):
-    id: str
-    version: int
+class PolicyOut(BaseModel):
+    """The clinic's reminder policy."""
+
+    offsets_minutes: list[int] = Field(description="how long before the visit each is sent")
+    quiet_start: str
+    quiet_end: str
+    channels: list[Channel] = Field(description="in order of preference")
+    recall_after_months: int
+    recall_procedures: list[str]
+    zone: str
+    clinic_name: str
+    clinic_address: str
 
 
-@router.get("/reminders", response_model=ReminderPageOut)
+@router.get("/reminders", response_model=ReminderPageOut, response_model_exclude_unset=True)
 async def list_reminders(
     request: Request,
     running: Running,
@@ -74,7 +106,7 @@ async def list_reminders(
     due_to: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     where = ReminderFilter(
         patient_id,
         appointment_id,
@@ -87,7 +119,7 @@ async def list_reminders(
         page = await running.get(ReminderQueries).page(where, cursor, limit)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
-    answer = {"items": page.items, "next_cursor": page.next}
+    answer: dict[str, object] = {"items": page.items, "next_cursor": page.next}
     request.state.access.details["query"] = {"patient_id": str(patient_id) if patient_id else None}
     request.state.access.shows(answer)
     return answer
@@ -121,17 +153,17 @@ async def send_reminder(
     )
 
 
-@router.get("/reminders/policy")
+@router.get("/reminders/policy", response_model=PolicyOut)
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
-) -> dict[str, Any]:
+) -> dict[str, object]:
     return policy_fields(running.get(Reminders).policy())
 
 
-@router.put("/reminders/policy")
+@router.put("/reminders/policy", response_model=PolicyOut)
 def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     written(response, running.get(Reminders).set_policy(body, who.meta))
     return policy_fields(running.get(Reminders).policy())
 

@@ -13,9 +13,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
+from api.deps import (
+    OptionalVersion,
+    RequiredVersion,
+    Running,
+    WrittenOut,
+    read_your_writes,
+    written,
+)
 from api.permissions import (
     CLINICAL_READ,
     CLINICIANS,
@@ -72,9 +79,210 @@ LONGEST_REPORT = timedelta(days=366)
 CLINICAL = ("clinical_notes",)
 
 
-class WrittenOut(BaseModel):
+# What the treatments context answers: its read models (projections/treatments.py), field by
+# field. Fields a document holds only at some point of its life default to None and are left
+# out of the answer while unset (the routes answer with `response_model_exclude_unset`).
+
+
+class TreatmentStepOut(BaseModel):
+    """One step of a treatment's history: recorded, amended or voided, by whom and when."""
+
+    event: str
+    at: str
+    by: str | None
+    role: str | None
+    reason: str | None = None
+    tooth: int | None = None
+    surfaces: str | None = None
+    area: int | None = None
+    fee: str | None = None
+    clinical_notes: str | None = None
+    materials: list[dict[str, str | None]] | None = None
+
+
+class TreatmentOut(BaseModel):
+    """A treatment; clinical notes only for those who may read clinical data."""
+
+    kind: str
+    treatment_id: str
+    patient_id: str
+    provider_id: str
+    appointment_id: str | None
+    performed_at: str
+    code: str
+    procedure_name: str
+    category: str
+    marks: str | None
+    material: str | None
+    tooth: int | None
+    surfaces: str
+    area: int | None
+    fee: str
+    clinical_notes: str | None = None
+    materials: list[dict[str, str | None]]
+    plan_id: str | None
+    plan_item_id: str | None
+    status: str = Field(description="recorded, amended or voided")
+    recorded_at: str
+    history: list[TreatmentStepOut]
+    updated_at: str
+    id: str | None = Field(default=None, description="absent from the cross-patient list")
+    version: int | None = Field(default=None, description="absent from the cross-patient list")
+    key: str | None = Field(
+        default=None, alias="_id", description="the same as `id`, as the read model keys it"
+    )
+
+
+class TreatmentsOut(BaseModel):
+    items: list[TreatmentOut]
+
+
+class PatientTreatmentsOut(BaseModel):
+    patient_id: str
+    items: list[TreatmentOut]
+
+
+class PlanItemOut(BaseModel):
+    item_id: str
+    code: str
+    procedure_name: str
+    tooth: int | None
+    surfaces: str
+    area: int | None
+    fee: str
+    phase: str
+    priority: int
+    added_at: str
+    appointment_id: str | None
+    completed_by: str | None = Field(description="the treatment that did it")
+    withdrawn: str | None = Field(description="why it was withdrawn")
+
+
+class ConsentOut(BaseModel):
+    signed_by: str
+    document_version: str
+    consented_at: str
+    taken_by: str | None
+
+
+class DeclinedOut(BaseModel):
+    reason: str | None
+    at: str
+    by: str | None
+    role: str | None
+
+
+class PlanTotalsOut(BaseModel):
+    per_phase: dict[str, str]
+    total: str
+    done: str
+    pending: str
+
+
+class PlanOut(BaseModel):
+    kind: str
+    plan_id: str
+    patient_id: str
+    title: str
+    status: str
+    drafted_at: str
+    drafted_by: str | None
+    presented_at: str | None = None
+    consent: ConsentOut | None
+    declined: DeclinedOut | None
+    items: list[PlanItemOut]
+    totals: PlanTotalsOut
+    updated_at: str
     id: str
     version: int
+    key: str | None = Field(
+        default=None, alias="_id", description="the same as `id`, as the read model keys it"
+    )
+
+
+class PatientPlansOut(BaseModel):
+    patient_id: str
+    items: list[PlanOut]
+
+
+class SurfaceOut(BaseModel):
+    """What a surface shows: a finding, or the treatment that marked it."""
+
+    state: str
+    material: str | None = None
+    grade: int | None = None
+    note: str | None = None
+    treatment_id: str | None = None
+    code: str | None = None
+
+
+class PlannedOut(BaseModel):
+    item_id: str
+    code: str
+    surfaces: str
+    plan_id: str
+
+
+class ToothOut(BaseModel):
+    conditions: list[str]
+    surfaces: dict[str, SurfaceOut]
+    mobility: int | None
+    notes: list[str | None]
+    planned: list[PlannedOut]
+    universal: str | None = Field(default=None, description="with `numbering=universal`")
+
+
+class ToothChartOut(BaseModel):
+    """The odontogram: every charted tooth by its FDI number."""
+
+    patient_id: str
+    teeth: dict[str, ToothOut]
+    contributions: dict[str, int] = Field(description="the version of each aggregate taken in")
+    numbering: str
+    as_of: str | None
+
+
+class MaterialOut(BaseModel):
+    item: str
+    quantity: int
+
+
+class ProcedureOut(BaseModel):
+    code: str
+    name_es: str
+    name_en: str
+    category: str
+    fee: str
+    minutes: int
+    site: str
+    marks: str | None
+    material: str | None
+    min_surfaces: int
+    max_surfaces: int
+    materials: list[MaterialOut]
+    needs_consent: bool
+
+
+class CatalogueOut(BaseModel):
+    items: list[ProcedureOut]
+
+
+class ProductionRowOut(BaseModel):
+    day: str
+    provider_id: str
+    treatments: int
+    fees: str
+
+
+class ProductionOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    since: str = Field(alias="from")
+    until: str = Field(alias="to")
+    rows: list[ProductionRowOut]
+
+
+class PlanItemWrittenOut(WrittenOut):
+    item_id: str
 
 
 def _touched(request: Request, response: Response, result: Written) -> dict[str, object]:
@@ -111,7 +319,7 @@ def record_treatment(
     return _touched(request, response, result)
 
 
-@router.get("/treatments")
+@router.get("/treatments", response_model=TreatmentsOut, response_model_exclude_unset=True)
 async def list_treatments(
     request: Request,
     response: Response,
@@ -122,7 +330,7 @@ async def list_treatments(
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Treatments across patients, newest first (no clinical notes: the desk reads it too)."""
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.list_store.version_of)
@@ -133,10 +341,12 @@ async def list_treatments(
     return {"items": items}
 
 
-@router.get("/treatments/{treatment_id}")
+@router.get(
+    "/treatments/{treatment_id}", response_model=TreatmentOut, response_model_exclude_unset=True
+)
 async def get_treatment(
     treatment_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(treatment_id)
@@ -189,10 +399,14 @@ def record_examination(
 # A patient's treatments, chart and plans ------------------------------------------------
 
 
-@router.get("/patients/{patient_id}/treatments")
+@router.get(
+    "/patients/{patient_id}/treatments",
+    response_model=PatientTreatmentsOut,
+    response_model_exclude_unset=True,
+)
 async def patient_treatments(
     patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The patient's treatment history (the seed's `GET /treatments/:patientId`), voided and
     amended treatments included, each with its own history."""
     records = running.get(TreatmentQueries)
@@ -201,7 +415,9 @@ async def patient_treatments(
     return {"patient_id": str(patient_id), "items": [_shown(who, t) for t in history]}
 
 
-@router.get("/patients/{patient_id}/chart")
+@router.get(
+    "/patients/{patient_id}/chart", response_model=ToothChartOut, response_model_exclude_unset=True
+)
 async def patient_chart(
     patient_id: UUID,
     request: Request,
@@ -212,7 +428,7 @@ async def patient_chart(
         Instant | None, Query(description="the chart as it showed at this instant")
     ] = None,
     numbering: Annotated[str, Query(pattern="^(fdi|universal)$")] = "fdi",
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
     records = running.get(TreatmentQueries)
     if as_of is not None:
@@ -231,10 +447,14 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-@router.get("/patients/{patient_id}/plans")
+@router.get(
+    "/patients/{patient_id}/plans",
+    response_model=PatientPlansOut,
+    response_model_exclude_unset=True,
+)
 async def patient_plans(
     patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
@@ -253,10 +473,10 @@ def draft_plan(
     return _touched(request, response, result)
 
 
-@router.get("/plans/{plan_id}")
+@router.get("/plans/{plan_id}", response_model=PlanOut, response_model_exclude_unset=True)
 async def get_plan(
     plan_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, Any]:
+) -> dict[str, object]:
     records = running.get(TreatmentQueries)
     await read_your_writes(request, response, records.chart_store.version_of)
     found = await records.contribution(plan_id)
@@ -267,7 +487,7 @@ async def get_plan(
     return found
 
 
-@router.post("/plans/{plan_id}/items", status_code=201)
+@router.post("/plans/{plan_id}/items", status_code=201, response_model=PlanItemWrittenOut)
 def add_plan_item(
     plan_id: UUID,
     body: PlanItemIn,
@@ -357,8 +577,8 @@ def decline_plan(
 # The catalogue and the production report ----------------------------------------------------
 
 
-@router.get("/catalogue")
-def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, Any]:
+@router.get("/catalogue", response_model=CatalogueOut)
+def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, object]:
     """Every procedure with its code, names, category, current fee, duration, what it applies
     to and its bill of materials."""
     procedures = running.get(Treatments).catalogue().procedures.values()
@@ -385,7 +605,7 @@ def change_fee(
     return written(response, running.get(Treatments).change_fee(code, body, who.meta))
 
 
-@router.get("/reports/production")
+@router.get("/reports/production", response_model=ProductionOut)
 async def production_report(
     request: Request,
     response: Response,
@@ -393,7 +613,7 @@ async def production_report(
     who: ReportReader,
     since: Annotated[Day, Query(alias="from")],
     until: Annotated[Day, Query(alias="to")],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Per clinic day and provider: treatments done and their fees, voided ones left out."""
     if until < since or until - since > LONGEST_REPORT:
         raise Problem(

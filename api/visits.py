@@ -7,8 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import Field
 
-from api.deps import OptionalVersion, Running, written
+from api.deps import OptionalVersion, Running, WrittenOut, written
 from api.permissions import Actor, allowed
 from api.problems import Problem
 from api.scheduling.actions import APPOINTMENTS_WRITE
@@ -21,7 +22,20 @@ router = APIRouter(prefix="/api", tags=["treatments"])
 Recorder = Annotated[Actor, Depends(allowed(TREATMENTS_WRITE, patient_data=True))]
 
 
-@router.post("/appointments/{appointment_id}/treatments", status_code=201)
+class VisitWrittenOut(WrittenOut):
+    """The first treatment written (its id and version), every treatment, and the appointment
+    when the same request completed it."""
+
+    items: list[WrittenOut]
+    appointment: WrittenOut | None = Field(default=None, description="with `complete: true`")
+
+
+@router.post(
+    "/appointments/{appointment_id}/treatments",
+    status_code=201,
+    response_model=VisitWrittenOut,
+    response_model_exclude_unset=True,
+)
 def record_visit(
     appointment_id: UUID,
     body: VisitIn,

@@ -10,7 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import OptionalVersion, RequiredVersion, Running, read_your_writes, written
+from api.deps import (
+    OptionalVersion,
+    RequiredVersion,
+    Running,
+    WrittenOut,
+    read_your_writes,
+    written,
+)
 from api.permissions import Actor, allowed
 from api.problems import Problem
 from api.scheduling.actions import (
@@ -19,6 +26,19 @@ from api.scheduling.actions import (
     APPOINTMENTS_WRITE,
     SCHEDULE_MANAGE,
     SCHEDULE_READ,
+)
+from api.scheduling.answers import (
+    AppointmentOut,
+    AppointmentPageOut,
+    AppointmentTypesOut,
+    AvailabilityOut,
+    ClosuresOut,
+    CreatedOut,
+    HoursSetOut,
+    OpeningHoursOut,
+    OperatoriesOut,
+    ProvidersOut,
+    TypeDefinedOut,
 )
 from api.services import Services
 from commands.base import Instant, Written
@@ -61,30 +81,32 @@ async def clinic_setup(running: Services) -> dict[str, Any]:
 # Reference data -------------------------------------------------------------------------------
 
 
-@router.get("/clinic/hours")
+@router.get("/clinic/hours", response_model=OpeningHoursOut)
 async def get_hours(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     setup = await clinic_setup(running)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
-@router.put("/clinic/hours")
-def set_hours(body: SetHours, who: Manager, response: Response, running: Running) -> dict[str, Any]:
+@router.put("/clinic/hours", response_model=HoursSetOut)
+def set_hours(
+    body: SetHours, who: Manager, response: Response, running: Running
+) -> dict[str, object]:
     written(response, running.get(Scheduling).set_opening_hours(body, who.meta))
     return {"hours": body.hours}
 
 
-@router.get("/closures")
+@router.get("/closures", response_model=ClosuresOut)
 async def list_closures(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["closures"]}
 
 
-@router.post("/closures", status_code=201)
+@router.post("/closures", status_code=201, response_model=CreatedOut)
 def add_closure(
     body: AddClosure, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
@@ -93,15 +115,15 @@ def add_closure(
     return {"id": str(result.created)}
 
 
-@router.get("/operatories")
+@router.get("/operatories", response_model=OperatoriesOut)
 async def list_operatories(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["operatories"]}
 
 
-@router.post("/operatories", status_code=201)
+@router.post("/operatories", status_code=201, response_model=CreatedOut)
 def add_operatory(
     body: AddOperatory, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
@@ -110,15 +132,15 @@ def add_operatory(
     return {"id": str(result.created)}
 
 
-@router.get("/appointment-types")
+@router.get("/appointment-types", response_model=AppointmentTypesOut)
 async def list_types(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
     return {"items": (await clinic_setup(running))["appointment_types"]}
 
 
-@router.post("/appointment-types", status_code=201)
+@router.post("/appointment-types", status_code=201, response_model=TypeDefinedOut)
 def define_type(
     body: DefineAppointmentType, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
@@ -126,30 +148,30 @@ def define_type(
     return {"code": body.code}
 
 
-@router.get("/providers")
+@router.get("/providers", response_model=ProvidersOut)
 async def list_providers(
     who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.providers.version_of)
     return {"items": await book.provider_list()}
 
 
-@router.post("/providers", status_code=201)
+@router.post("/providers", status_code=201, response_model=WrittenOut)
 def add_provider(
     body: AddProvider, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
     return written(response, running.get(Scheduling).add_provider(body, who.meta))
 
 
-@router.put("/providers/{provider_id}/working-hours")
+@router.put("/providers/{provider_id}/working-hours", response_model=WrittenOut)
 def set_working_hours(
     provider_id: UUID, body: SetHours, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
     return written(response, running.get(Scheduling).set_working_hours(provider_id, body, who.meta))
 
 
-@router.post("/providers/{provider_id}/absences", status_code=201)
+@router.post("/providers/{provider_id}/absences", status_code=201, response_model=CreatedOut)
 def record_absence(
     provider_id: UUID, body: RecordAbsence, who: Manager, response: Response, running: Running
 ) -> dict[str, str]:
@@ -161,7 +183,7 @@ def record_absence(
 # Availability ---------------------------------------------------------------------------------
 
 
-@router.get("/availability")
+@router.get("/availability", response_model=AvailabilityOut)
 async def availability(
     who: Viewer,
     request: Request,
@@ -172,7 +194,7 @@ async def availability(
     type: Annotated[str, Query(max_length=50)],
     start: Annotated[Instant, Query(alias="from")],
     end: Annotated[Instant, Query(alias="to")],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Free slots that fit the type's duration for this provider and chair, in the clinic's zone."""
     if end <= start or end - start > timedelta(days=31):
         raise Problem(
@@ -236,7 +258,7 @@ async def require_patient(running: Services, patient_id: UUID) -> None:
         )
 
 
-@router.post("/appointments", status_code=201)
+@router.post("/appointments", status_code=201, response_model=WrittenOut)
 async def book(
     body: BookAppointment, request: Request, response: Response, who: Booker, running: Running
 ) -> dict[str, object]:
@@ -249,7 +271,7 @@ async def book(
     return written(response, result)
 
 
-@router.get("/appointments")
+@router.get("/appointments", response_model=AppointmentPageOut, response_model_exclude_unset=True)
 async def list_appointments(
     request: Request,
     response: Response,
@@ -263,7 +285,7 @@ async def list_appointments(
     status: Status | None = None,
     after: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The book, oldest first; `after` is the `next` of the previous page."""
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
@@ -283,10 +305,14 @@ async def list_appointments(
     return {"items": [local_times(a, zone) for a in page.items], "next": page.next}
 
 
-@router.get("/appointments/{appointment_id}")
+@router.get(
+    "/appointments/{appointment_id}",
+    response_model=AppointmentOut,
+    response_model_exclude_unset=True,
+)
 async def get_appointment(
     appointment_id: UUID, request: Request, response: Response, who: BookReader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
     found = await book.appointment(appointment_id)
@@ -304,7 +330,7 @@ def _touched(request: Request, result: Written) -> Written:
     return result
 
 
-@router.put("/appointments/{appointment_id}")
+@router.put("/appointments/{appointment_id}", response_model=WrittenOut)
 def reschedule(
     appointment_id: UUID,
     body: Reschedule,
@@ -318,7 +344,7 @@ def reschedule(
     return written(response, _touched(request, result))
 
 
-@router.delete("/appointments/{appointment_id}")
+@router.delete("/appointments/{appointment_id}", response_model=WrittenOut)
 def cancel(
     appointment_id: UUID,
     request: Request,
@@ -361,4 +387,5 @@ for _path, _step in (
         _transition(_step),
         methods=["POST"],
         name=_step,
+        response_model=WrittenOut,
     )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, read_your_writes, written
+from api.deps import Running, WrittenOut, read_your_writes, written
 from api.permissions import Actor, allowed
 from api.scheduling.actions import APPOINTMENTS_READ, APPOINTMENTS_WRITE
+from api.scheduling.answers import DaySheetOut, WaitlistMatchesOut, WaitlistOut
 from api.scheduling.book import clinic_setup, require_patient
 from commands.base import Day
 from commands.scheduling import JoinWaitlist, LeaveWaitlist, Scheduling
@@ -23,7 +24,7 @@ Reader = Annotated[Actor, Depends(allowed(APPOINTMENTS_READ, patient_data=True))
 Writer = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True))]
 
 
-@router.get("/day-sheet")
+@router.get("/day-sheet", response_model=DaySheetOut, response_model_exclude_unset=True)
 async def day_sheet(
     day: Day,
     request: Request,
@@ -31,7 +32,7 @@ async def day_sheet(
     who: Reader,
     running: Running,
     provider: UUID | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The day's live appointments in time order, with each patient's name and alerts."""
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.appointments.version_of)
@@ -41,10 +42,10 @@ async def day_sheet(
     return {"day": day.isoformat(), "zone": str(zone), "items": lines}
 
 
-@router.get("/waitlist")
+@router.get("/waitlist", response_model=WaitlistOut, response_model_exclude_unset=True)
 async def list_waitlist(
     request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     book = running.get(SchedulingQueries)
     await read_your_writes(request, response, book.waitlist.version_of)
     entries = await book.waiting()
@@ -52,7 +53,7 @@ async def list_waitlist(
     return {"items": entries}
 
 
-@router.post("/waitlist", status_code=201)
+@router.post("/waitlist", status_code=201, response_model=WrittenOut)
 async def join_waitlist(
     body: JoinWaitlist, request: Request, response: Response, who: Writer, running: Running
 ) -> dict[str, object]:
@@ -62,7 +63,7 @@ async def join_waitlist(
     return written(response, result)
 
 
-@router.delete("/waitlist/{entry_id}")
+@router.delete("/waitlist/{entry_id}", response_model=WrittenOut)
 def leave_waitlist(
     entry_id: UUID,
     request: Request,
@@ -79,10 +80,12 @@ def leave_waitlist(
     return written(response, result)
 
 
-@router.get("/waitlist/matches")
+@router.get(
+    "/waitlist/matches", response_model=WaitlistMatchesOut, response_model_exclude_unset=True
+)
 async def waitlist_matches(
     request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Slots freed by cancellations, no-shows and reschedules that are still free, each with
     the waiting patients it suits, longest-waiting first."""
     book = running.get(SchedulingQueries)

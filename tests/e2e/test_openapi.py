@@ -126,3 +126,45 @@ async def test_every_answer_the_routes_give_is_one_their_document_names(
                     problem = answer.json()
                     assert {"type", "title", "status", "detail", "instance"} <= set(problem)
     assert undocumented == []
+
+
+def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def _untyped(document: dict[str, Any], schema: dict[str, Any] | None) -> bool:
+    """An object without named properties, or no schema at all; arrays by their items;
+    unions (anyOf/oneOf/allOf) when any branch is untyped."""
+    if not schema:
+        return True
+    schema = _resolved(document, schema)
+    if not schema:
+        return True
+    for union in ("anyOf", "oneOf", "allOf"):
+        if union in schema:
+            return any(_untyped(document, branch) for branch in schema[union])
+    if schema.get("type") == "array":
+        return _untyped(document, schema.get("items"))
+    if schema.get("type") == "object" or "additionalProperties" in schema:
+        return not schema.get("properties")
+    return "type" not in schema and "enum" not in schema and "const" not in schema
+
+
+def untyped_bodies(document: dict[str, Any]) -> list[str]:
+    """Every 2xx JSON body whose schema names no fields."""
+    return [
+        f"{method} {path} {status}"
+        for method, path, operation in operations(document)
+        for status, answer in operation["responses"].items()
+        if status.startswith("2")
+        for media, content in answer.get("content", {}).items()
+        if media.endswith("json") and _untyped(document, content.get("schema"))
+    ]
+
+
+def test_every_json_answer_names_its_fields(document: dict[str, Any]) -> None:
+    untyped = untyped_bodies(document)
+    assert not untyped, f"{len(untyped)} answers without named fields: {untyped}"

@@ -1,7 +1,7 @@
 /** Weekly hours, one line per weekday: "09:00-14:00, 16:00-20:00" (a split day), empty = closed. */
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { WEEKDAYS, type Hours, type Weekday } from "../api/types";
+import { WEEKDAYS, type Hours, type Weekday } from "../scheduling/weekdays";
 import { Field } from "../ui/Field";
 
 const SPAN = /^([01]\d|2[0-3]):([0-5]\d)\s*[-–]\s*([01]\d|2[0-3]|24):([0-5]\d)$/;

@@ -2,20 +2,23 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { api, ok, read } from "../api/client";
+import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import type { Hours, Provider, StaffMember } from "../api/types";
+import type { components } from "../api/schema";
 import { useProviders, useZone } from "../scheduling/reference";
+import type { Hours } from "../scheduling/weekdays";
 import { formatDateTime } from "../time/format";
 import { instantAt, isoInZone, minutesOf } from "../time/zone";
 import { Field } from "../ui/Field";
 import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { HoursEditor } from "./HoursEditor";
 
+type Provider = components["schemas"]["ProviderOut"];
+
 export function useStaff() {
   return useQuery({
     queryKey: ["staff"],
-    queryFn: async ({ signal }) => ((await read(api.GET("/api/staff", { signal }))) as { items: StaffMember[] }).items,
+    queryFn: async ({ signal }) => (await ok(api.GET("/api/staff", { signal }))).items,
   });
 }
 

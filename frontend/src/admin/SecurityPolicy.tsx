@@ -4,8 +4,8 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import { ROLES, type Role } from "../api/types";
 import { ErrorNote, Loading, Notice } from "../ui/states";
+import { ROLES, type Role } from "./roles";
 
 function PolicyForm({ current }: { current: Role[] }) {
   const { t } = useTranslation();

@@ -4,11 +4,14 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import { ROLES, type Role, type StaffMember } from "../api/types";
+import type { components } from "../api/schema";
 import { Field } from "../ui/Field";
 import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { useStaff } from "./Providers";
 import { serverFieldErrors } from "../patients/Registration";
+import { ROLES, type Role } from "./roles";
+
+type StaffMember = components["schemas"]["StaffMemberOut"];
 
 function Register({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();

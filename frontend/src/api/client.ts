@@ -40,9 +40,3 @@ export function etagVersion(response: Response): number | null {
   const match = /(\d+)/.exec(response.headers.get("ETag") ?? "");
   return match ? Number(match[1]) : null;
 }
-
-/** The data of a successful answer to a route whose document the API leaves free-form,
- * typed by the caller (src/api/types.ts). */
-export async function read(pending: Promise<Answer<unknown>>): Promise<never> {
-  return (await ok(pending)) as never;
-}

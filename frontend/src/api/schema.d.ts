@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readyz */
+        /**
+         * Readyz
+         * @description 200 when every dependency answers; else 503 with the same fields.
+         */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
@@ -1182,6 +1185,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AbsenceOut */
+        AbsenceOut: {
+            /** Absence Id */
+            absence_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Reason */
+            reason: string;
+        };
         /** AcceptPlan */
         AcceptPlan: {
             /** Signed By */
@@ -1190,6 +1204,53 @@ export interface components {
             document_version: string;
             /** Consented At */
             consented_at?: string | null;
+        };
+        /**
+         * AccessOut
+         * @description One entry of the patient-data access log (security/access_log.py).
+         */
+        AccessOut: {
+            /** Seq */
+            seq: number;
+            /** At */
+            at: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Role */
+            actor_role: string | null;
+            /** Action */
+            action: string;
+            /** Patient Id */
+            patient_id: string | null;
+            /** Route */
+            route: string;
+            /** Outcome */
+            outcome: string;
+            /** Status */
+            status: number;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Source Address */
+            source_address: string | null;
+            /**
+             * Reason
+             * @description the break-glass reason, when one was given
+             */
+            reason: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** AccessPageOut */
+        AccessPageOut: {
+            /** Items */
+            items: components["schemas"]["AccessOut"][];
+            /**
+             * Next After
+             * @description `after` for the next page; null on the last
+             */
+            next_after: number | null;
         };
         /** AddClosure */
         AddClosure: {
@@ -1240,6 +1301,45 @@ export interface components {
              */
             country: string;
         };
+        /** AddressOut */
+        AddressOut: {
+            /** Line1 */
+            line1: string;
+            /** Line2 */
+            line2?: string | null;
+            /** City */
+            city: string;
+            /** Postal Code */
+            postal_code: string;
+            /** Region */
+            region?: string | null;
+            /**
+             * Country
+             * @default ES
+             */
+            country: string;
+        };
+        /** AlertOut */
+        AlertOut: {
+            /** Alert Id */
+            alert_id: string;
+            /** Code */
+            code: string;
+            /** Description */
+            description: string;
+            severity: components["schemas"]["Severity"];
+            /** Raised At */
+            raised_at: string;
+        };
+        /** AlertWrittenOut */
+        AlertWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Alert Id */
+            alert_id: string;
+        };
         /** AmendTreatment */
         AmendTreatment: {
             /** Tooth */
@@ -1259,6 +1359,81 @@ export interface components {
             materials?: components["schemas"]["MaterialIn"][];
             /** Reason */
             reason: string;
+        };
+        /**
+         * AppointmentOut
+         * @description An appointment in the book; times in UTC, and in the clinic's zone as `*_local`.
+         */
+        AppointmentOut: {
+            /** Appointment Id */
+            appointment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Start Local */
+            start_local: string;
+            /** End Local */
+            end_local: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Notes */
+            notes: string | null;
+            status: components["schemas"]["Status"];
+            /** Override Reason */
+            override_reason: string | null;
+            /** Booked At */
+            booked_at: string;
+            /** Booked By */
+            booked_by: string | null;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Freed
+             * @description the places it left when rescheduled; absent if never moved
+             */
+            freed?: components["schemas"]["SpanOut"][] | null;
+            /** @description absent unless cancelled */
+            cancellation?: components["schemas"]["CancellationOut"] | null;
+        };
+        /** AppointmentPageOut */
+        AppointmentPageOut: {
+            /** Items */
+            items: components["schemas"]["AppointmentOut"][];
+            /**
+             * Next
+             * @description `after` for the next page; null on the last
+             */
+            next: string | null;
+        };
+        /** AppointmentTypeOut */
+        AppointmentTypeOut: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Minutes */
+            minutes: number;
+        };
+        /** AppointmentTypesOut */
+        AppointmentTypesOut: {
+            /** Items */
+            items: components["schemas"]["AppointmentTypeOut"][];
+        };
+        /** AvailabilityOut */
+        AvailabilityOut: {
+            /** Zone */
+            zone: string;
+            /** Slots */
+            slots: components["schemas"]["SlotOut"][];
         };
         /** BookAppointment */
         BookAppointment: {
@@ -1291,6 +1466,20 @@ export interface components {
             /** Override Reason */
             override_reason?: string | null;
         };
+        /** CancellationOut */
+        CancellationOut: {
+            /** Reason */
+            reason: string;
+            /** By Patient */
+            by_patient: boolean;
+            /** Late */
+            late: boolean;
+        };
+        /** CatalogueOut */
+        CatalogueOut: {
+            /** Items */
+            items: components["schemas"]["ProcedureOut"][];
+        };
         /** ChangeFee */
         ChangeFee: {
             /** Fee */
@@ -1309,10 +1498,63 @@ export interface components {
          * @enum {string}
          */
         Channel: "email" | "sms" | "whatsapp";
+        /**
+         * ChartOut
+         * @description The patient's chart (projections/patients.py `PatientChart`); the medical history is
+         *     left out for those who may not read clinical data.
+         */
+        ChartOut: {
+            /** Id */
+            id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Version */
+            version: number;
+            demographics: components["schemas"]["DemographicsOut"];
+            contact: components["schemas"]["ContactOut"];
+            /**
+             * Medical History
+             * @description absent for those who may not read clinical data
+             */
+            medical_history?: components["schemas"]["HistoryEntryOut"][] | null;
+            /** Alerts */
+            alerts: components["schemas"]["AlertOut"][];
+            /** Registered At */
+            registered_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /** ClearAlert */
         ClearAlert: {
             /** Reason */
             reason?: string | null;
+        };
+        /** ClosureOut */
+        ClosureOut: {
+            /** Closure Id */
+            closure_id: string;
+            /** First Day */
+            first_day: string;
+            /** Last Day */
+            last_day: string;
+            /** Reason */
+            reason: string;
+        };
+        /** ClosuresOut */
+        ClosuresOut: {
+            /** Items */
+            items: components["schemas"]["ClosureOut"][];
+        };
+        /** ConsentOut */
+        ConsentOut: {
+            /** Signed By */
+            signed_by: string;
+            /** Document Version */
+            document_version: string;
+            /** Consented At */
+            consented_at: string;
+            /** Taken By */
+            taken_by: string | null;
         };
         /** Consents */
         Consents: {
@@ -1332,6 +1574,42 @@ export interface components {
              */
             whatsapp: boolean;
         };
+        /** ConsentsOut */
+        ConsentsOut: {
+            /** Sms */
+            sms: boolean;
+            /** Email */
+            email: boolean;
+            /** Whatsapp */
+            whatsapp: boolean;
+        };
+        /** ContactOut */
+        ContactOut: {
+            /** Phone */
+            phone: string | null;
+            /** Email */
+            email: string | null;
+            address: components["schemas"]["AddressOut"] | null;
+            language: components["schemas"]["Language"];
+            consents: components["schemas"]["ConsentsOut"];
+        };
+        /**
+         * CreatedOut
+         * @description The id of what a write added (a closure, a chair, an absence).
+         */
+        CreatedOut: {
+            /** Id */
+            id: string;
+        };
+        /** DaySheetOut */
+        DaySheetOut: {
+            /** Day */
+            day: string;
+            /** Zone */
+            zone: string;
+            /** Items */
+            items: components["schemas"]["SheetLineOut"][];
+        };
         /** Deactivate */
         Deactivate: {
             /** Reason */
@@ -1342,6 +1620,17 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** DeclinedOut */
+        DeclinedOut: {
+            /** Reason */
+            reason: string | null;
+            /** At */
+            at: string;
+            /** By */
+            by: string | null;
+            /** Role */
+            role: string | null;
+        };
         /** DefineAppointmentType */
         DefineAppointmentType: {
             /** Code */
@@ -1351,12 +1640,59 @@ export interface components {
             /** Minutes */
             minutes: number;
         };
+        /** DemographicsOut */
+        DemographicsOut: {
+            /** Given Name */
+            given_name: string;
+            /** Family Name */
+            family_name: string;
+            /** Birth Date */
+            birth_date: string;
+            sex: components["schemas"]["Sex"];
+            /** National Id */
+            national_id: string | null;
+        };
+        /**
+         * DirectoryEntryOut
+         * @description A patient as the directory lists them (projections/patients.py `PatientDirectory`).
+         */
+        DirectoryEntryOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Given Name */
+            given_name: string;
+            /** Family Name */
+            family_name: string;
+            /** Birth Date */
+            birth_date: string;
+            sex: components["schemas"]["Sex"];
+            /** National Id */
+            national_id: string | null;
+            /** Phone */
+            phone: string | null;
+            /** Email */
+            email: string | null;
+            language: components["schemas"]["Language"] | null;
+            /**
+             * Alerts
+             * @description active alerts: their codes by alert id
+             */
+            alerts: {
+                [key: string]: string;
+            };
+            /** Active Alerts */
+            active_alerts: number;
+            /** Registered At */
+            registered_at: string;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+        };
         /** DirectoryPageOut */
         DirectoryPageOut: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["DirectoryEntryOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1389,6 +1725,15 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** EntryWrittenOut */
+        EntryWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Entry Id */
+            entry_id: string;
+        };
         /** FindingIn */
         FindingIn: {
             /** Tooth */
@@ -1408,10 +1753,75 @@ export interface components {
             note?: string | null;
         };
         /**
+         * FreedSlotOut
+         * @description A slot an appointment gave up and nobody has taken since.
+         */
+        FreedSlotOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /**
+             * Freed By
+             * @description the appointment that freed it
+             */
+            freed_by: string;
+        };
+        /** HealthOut */
+        HealthOut: {
+            /**
+             * Status
+             * @description `ok` while the process answers
+             */
+            status: string;
+        };
+        /**
+         * HistoryEntryOut
+         * @description An allergy, medication or condition in the medical history.
+         */
+        HistoryEntryOut: {
+            /** Entry Id */
+            entry_id: string;
+            kind: components["schemas"]["HistoryKind"];
+            /** Description */
+            description: string;
+            severity: components["schemas"]["Severity"] | null;
+            /** Started On */
+            started_on: string | null;
+            /** Notes */
+            notes: string | null;
+            /** Recorded At */
+            recorded_at: string;
+            /** Recorded By */
+            recorded_by: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** End Reason */
+            end_reason: string | null;
+            /** Active */
+            active: boolean;
+        };
+        /**
          * HistoryKind
          * @enum {string}
          */
         HistoryKind: "allergy" | "medication" | "condition";
+        /** HoursSetOut */
+        HoursSetOut: {
+            /** Hours */
+            hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+        };
         /** JoinWaitlist */
         JoinWaitlist: {
             /**
@@ -1478,6 +1888,98 @@ export interface components {
             /** Lot */
             lot?: string | null;
         };
+        /** MaterialOut */
+        MaterialOut: {
+            /** Item */
+            item: string;
+            /** Quantity */
+            quantity: number;
+        };
+        /** MedicalHistoryOut */
+        MedicalHistoryOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Version */
+            version: number;
+            /** Entries */
+            entries: components["schemas"]["HistoryEntryOut"][];
+            /** Alerts */
+            alerts: components["schemas"]["AlertOut"][];
+        };
+        /** OpeningHoursOut */
+        OpeningHoursOut: {
+            /**
+             * Zone
+             * @description the clinic's IANA time zone
+             */
+            zone: string;
+            /** Hours */
+            hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+        };
+        /** OperatoriesOut */
+        OperatoriesOut: {
+            /** Items */
+            items: components["schemas"]["OperatoryOut"][];
+        };
+        /**
+         * OperatoryOut
+         * @description A chair.
+         */
+        OperatoryOut: {
+            /** Operatory Id */
+            operatory_id: string;
+            /** Name */
+            name: string;
+        };
+        /** PatientEventOut */
+        PatientEventOut: {
+            /** Context */
+            context: string;
+            /** Aggregate Id */
+            aggregate_id: string;
+            /** Version */
+            version: number;
+            /** Type */
+            type: string;
+            /** At */
+            at: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Role */
+            actor_role: string | null;
+            /** Correlation Id */
+            correlation_id: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+        };
+        /** PatientEventsOut */
+        PatientEventsOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Events */
+            events: components["schemas"]["PatientEventOut"][];
+        };
+        /** PatientPlansOut */
+        PatientPlansOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Items */
+            items: components["schemas"]["PlanOut"][];
+        };
+        /** PatientTreatmentsOut */
+        PatientTreatmentsOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Items */
+            items: components["schemas"]["TreatmentOut"][];
+        };
         /** PlanItemIn */
         PlanItemIn: {
             /** Tooth */
@@ -1503,6 +2005,139 @@ export interface components {
              * @default 3
              */
             priority: number;
+        };
+        /** PlanItemOut */
+        PlanItemOut: {
+            /** Item Id */
+            item_id: string;
+            /** Code */
+            code: string;
+            /** Procedure Name */
+            procedure_name: string;
+            /** Tooth */
+            tooth: number | null;
+            /** Surfaces */
+            surfaces: string;
+            /** Area */
+            area: number | null;
+            /** Fee */
+            fee: string;
+            /** Phase */
+            phase: string;
+            /** Priority */
+            priority: number;
+            /** Added At */
+            added_at: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /**
+             * Completed By
+             * @description the treatment that did it
+             */
+            completed_by: string | null;
+            /**
+             * Withdrawn
+             * @description why it was withdrawn
+             */
+            withdrawn: string | null;
+        };
+        /** PlanItemWrittenOut */
+        PlanItemWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Item Id */
+            item_id: string;
+        };
+        /** PlanOut */
+        PlanOut: {
+            /** Kind */
+            kind: string;
+            /** Plan Id */
+            plan_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Drafted At */
+            drafted_at: string;
+            /** Drafted By */
+            drafted_by: string | null;
+            /** Presented At */
+            presented_at?: string | null;
+            consent: components["schemas"]["ConsentOut"] | null;
+            declined: components["schemas"]["DeclinedOut"] | null;
+            /** Items */
+            items: components["schemas"]["PlanItemOut"][];
+            totals: components["schemas"]["PlanTotalsOut"];
+            /** Updated At */
+            updated_at: string;
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /**
+             * Id
+             * @description the same as `id`, as the read model keys it
+             */
+            _id?: string | null;
+        };
+        /** PlanTotalsOut */
+        PlanTotalsOut: {
+            /** Per Phase */
+            per_phase: {
+                [key: string]: string;
+            };
+            /** Total */
+            total: string;
+            /** Done */
+            done: string;
+            /** Pending */
+            pending: string;
+        };
+        /** PlannedOut */
+        PlannedOut: {
+            /** Item Id */
+            item_id: string;
+            /** Code */
+            code: string;
+            /** Surfaces */
+            surfaces: string;
+            /** Plan Id */
+            plan_id: string;
+        };
+        /**
+         * PolicyOut
+         * @description The clinic's reminder policy.
+         */
+        PolicyOut: {
+            /**
+             * Offsets Minutes
+             * @description how long before the visit each is sent
+             */
+            offsets_minutes: number[];
+            /** Quiet Start */
+            quiet_start: string;
+            /** Quiet End */
+            quiet_end: string;
+            /**
+             * Channels
+             * @description in order of preference
+             */
+            channels: components["schemas"]["Channel"][];
+            /** Recall After Months */
+            recall_after_months: number;
+            /** Recall Procedures */
+            recall_procedures: string[];
+            /** Zone */
+            zone: string;
+            /** Clinic Name */
+            clinic_name: string;
+            /** Clinic Address */
+            clinic_address: string;
         };
         /** ProcedureIn */
         ProcedureIn: {
@@ -1536,6 +2171,55 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /** ProcedureOut */
+        ProcedureOut: {
+            /** Code */
+            code: string;
+            /** Name Es */
+            name_es: string;
+            /** Name En */
+            name_en: string;
+            /** Category */
+            category: string;
+            /** Fee */
+            fee: string;
+            /** Minutes */
+            minutes: number;
+            /** Site */
+            site: string;
+            /** Marks */
+            marks: string | null;
+            /** Material */
+            material: string | null;
+            /** Min Surfaces */
+            min_surfaces: number;
+            /** Max Surfaces */
+            max_surfaces: number;
+            /** Materials */
+            materials: components["schemas"]["MaterialOut"][];
+            /** Needs Consent */
+            needs_consent: boolean;
+        };
+        /** ProductionOut */
+        ProductionOut: {
+            /** From */
+            from: string;
+            /** To */
+            to: string;
+            /** Rows */
+            rows: components["schemas"]["ProductionRowOut"][];
+        };
+        /** ProductionRowOut */
+        ProductionRowOut: {
+            /** Day */
+            day: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Treatments */
+            treatments: number;
+            /** Fees */
+            fees: string;
+        };
         /** ProfileOut */
         ProfileOut: {
             /** Staff Id */
@@ -1562,6 +2246,30 @@ export interface components {
          * @enum {string}
          */
         ProviderKind: "dentist" | "hygienist";
+        /** ProviderOut */
+        ProviderOut: {
+            /** Provider Id */
+            provider_id: string;
+            /** Staff Id */
+            staff_id: string;
+            /** Name */
+            name: string;
+            kind: components["schemas"]["ProviderKind"];
+            /** Working Hours */
+            working_hours: {
+                [key: string]: [
+                    string,
+                    string
+                ][];
+            };
+            /** Absences */
+            absences: components["schemas"]["AbsenceOut"][];
+        };
+        /** ProvidersOut */
+        ProvidersOut: {
+            /** Items */
+            items: components["schemas"]["ProviderOut"][];
+        };
         /** RaiseAlert */
         RaiseAlert: {
             /** Code */
@@ -1570,6 +2278,21 @@ export interface components {
             description: string;
             /** @default high */
             severity: components["schemas"]["Severity"];
+        };
+        /** ReadinessOut */
+        ReadinessOut: {
+            /**
+             * Status
+             * @description `ready`, or `not ready` (with status 503)
+             */
+            status: string;
+            /**
+             * Checks
+             * @description each dependency's state (`ok`, or why not) and each read model rebuilding
+             */
+            checks: {
+                [key: string]: string;
+            };
         };
         /** RecordAbsence */
         RecordAbsence: {
@@ -1697,12 +2420,55 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * ReminderOut
+         * @description A reminder (projections/reminders.py): fields of a later step (sent, failed, skipped,
+         *     cancelled) are there once it happened.
+         */
+        ReminderOut: {
+            /** Id */
+            id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Kind */
+            kind: string;
+            /** Label */
+            label: string;
+            /** Due At */
+            due_at: string;
+            /** Appointment Start */
+            appointment_start: string | null;
+            /**
+             * Status
+             * @description scheduled, sent, failed, skipped or cancelled
+             */
+            status: string;
+            channel: components["schemas"]["Channel"] | null;
+            /** Attempts */
+            attempts: number;
+            /** Changed At */
+            changed_at: string;
+            /** Provider Message Id */
+            provider_message_id?: string | null;
+            /** Sent At */
+            sent_at?: string | null;
+            /** Consent */
+            consent?: {
+                [key: string]: boolean;
+            } | null;
+            /** Segments */
+            segments?: number | null;
+            /** Last Error */
+            last_error?: string | null;
+            /** Reason */
+            reason?: string | null;
+        };
         /** ReminderPageOut */
         ReminderPageOut: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["ReminderOut"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1823,16 +2589,130 @@ export interface components {
          */
         Sex: "female" | "male" | "other" | "unknown";
         /**
+         * SheetLineOut
+         * @description A day-sheet line: an appointment with its patient's name and alert codes.
+         */
+        SheetLineOut: {
+            /** Appointment Id */
+            appointment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Start Local */
+            start_local: string;
+            /** End Local */
+            end_local: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Notes */
+            notes: string | null;
+            status: components["schemas"]["Status"];
+            /** Override Reason */
+            override_reason: string | null;
+            /** Booked At */
+            booked_at: string;
+            /** Booked By */
+            booked_by: string | null;
+            /** Version */
+            version: number;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Freed
+             * @description the places it left when rescheduled; absent if never moved
+             */
+            freed?: components["schemas"]["SpanOut"][] | null;
+            /** @description absent unless cancelled */
+            cancellation?: components["schemas"]["CancellationOut"] | null;
+            /** Patient Name */
+            patient_name: string | null;
+            /** Alerts */
+            alerts: string[];
+        };
+        /**
          * Site
          * @description What a procedure applies to.
          * @enum {string}
          */
         Site: "tooth" | "surfaces" | "quadrant" | "sextant" | "mouth";
+        /** SlotOut */
+        SlotOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+        };
+        /**
+         * SpanOut
+         * @description Where and when an appointment was before it moved.
+         */
+        SpanOut: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Operatory Id */
+            operatory_id: string;
+        };
+        /** StaffListOut */
+        StaffListOut: {
+            /** Items */
+            items: components["schemas"]["StaffMemberOut"][];
+        };
+        /**
+         * StaffMemberOut
+         * @description An account as the staff directory lists it (projections/identity.py).
+         */
+        StaffMemberOut: {
+            /** Staff Id */
+            staff_id: string;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /** Roles */
+            roles: components["schemas"]["Role"][];
+            /** Active */
+            active: boolean;
+            /** Two Factor */
+            two_factor: boolean;
+            /** Registered At */
+            registered_at: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /**
          * Status
          * @enum {string}
          */
         Status: "booked" | "confirmed" | "checked_in" | "completed" | "cancelled" | "no_show";
+        /**
+         * SurfaceOut
+         * @description What a surface shows: a finding, or the treatment that marked it.
+         */
+        SurfaceOut: {
+            /** State */
+            state: string;
+            /** Material */
+            material?: string | null;
+            /** Grade */
+            grade?: number | null;
+            /** Note */
+            note?: string | null;
+            /** Treatment Id */
+            treatment_id?: string | null;
+            /** Code */
+            code?: string | null;
+        };
         /** TokensOut */
         TokensOut: {
             /** Access Token */
@@ -1856,10 +2736,71 @@ export interface components {
              */
             second_factor_required: boolean;
         };
+        /**
+         * ToothChartOut
+         * @description The odontogram: every charted tooth by its FDI number.
+         */
+        ToothChartOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Teeth */
+            teeth: {
+                [key: string]: components["schemas"]["ToothOut"];
+            };
+            /**
+             * Contributions
+             * @description the version of each aggregate taken in
+             */
+            contributions: {
+                [key: string]: number;
+            };
+            /** Numbering */
+            numbering: string;
+            /** As Of */
+            as_of: string | null;
+        };
+        /** ToothOut */
+        ToothOut: {
+            /** Conditions */
+            conditions: string[];
+            /** Surfaces */
+            surfaces: {
+                [key: string]: components["schemas"]["SurfaceOut"];
+            };
+            /** Mobility */
+            mobility: number | null;
+            /** Notes */
+            notes: (string | null)[];
+            /** Planned */
+            planned: components["schemas"]["PlannedOut"][];
+            /**
+             * Universal
+             * @description with `numbering=universal`
+             */
+            universal?: string | null;
+        };
         /** TotpPolicy */
         TotpPolicy: {
             /** Roles */
             roles: components["schemas"]["Role"][];
+        };
+        /** TotpPolicyOut */
+        TotpPolicyOut: {
+            /**
+             * Roles
+             * @description the roles that must sign in with a second factor
+             */
+            roles: components["schemas"]["Role"][];
+        };
+        /** TotpSetupOut */
+        TotpSetupOut: {
+            /** Secret */
+            secret: string;
+            /**
+             * Provisioning Uri
+             * @description an otpauth:// URI to show as a QR code
+             */
+            provisioning_uri: string;
         };
         /**
          * TreatmentDone
@@ -1891,6 +2832,118 @@ export interface components {
             plan_id?: string | null;
             /** Plan Item Id */
             plan_item_id?: string | null;
+        };
+        /**
+         * TreatmentOut
+         * @description A treatment; clinical notes only for those who may read clinical data.
+         */
+        TreatmentOut: {
+            /** Kind */
+            kind: string;
+            /** Treatment Id */
+            treatment_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Provider Id */
+            provider_id: string;
+            /** Appointment Id */
+            appointment_id: string | null;
+            /** Performed At */
+            performed_at: string;
+            /** Code */
+            code: string;
+            /** Procedure Name */
+            procedure_name: string;
+            /** Category */
+            category: string;
+            /** Marks */
+            marks: string | null;
+            /** Material */
+            material: string | null;
+            /** Tooth */
+            tooth: number | null;
+            /** Surfaces */
+            surfaces: string;
+            /** Area */
+            area: number | null;
+            /** Fee */
+            fee: string;
+            /** Clinical Notes */
+            clinical_notes?: string | null;
+            /** Materials */
+            materials: {
+                [key: string]: string | null;
+            }[];
+            /** Plan Id */
+            plan_id: string | null;
+            /** Plan Item Id */
+            plan_item_id: string | null;
+            /**
+             * Status
+             * @description recorded, amended or voided
+             */
+            status: string;
+            /** Recorded At */
+            recorded_at: string;
+            /** History */
+            history: components["schemas"]["TreatmentStepOut"][];
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Id
+             * @description absent from the cross-patient list
+             */
+            id?: string | null;
+            /**
+             * Version
+             * @description absent from the cross-patient list
+             */
+            version?: number | null;
+            /**
+             * Id
+             * @description the same as `id`, as the read model keys it
+             */
+            _id?: string | null;
+        };
+        /**
+         * TreatmentStepOut
+         * @description One step of a treatment's history: recorded, amended or voided, by whom and when.
+         */
+        TreatmentStepOut: {
+            /** Event */
+            event: string;
+            /** At */
+            at: string;
+            /** By */
+            by: string | null;
+            /** Role */
+            role: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Tooth */
+            tooth?: number | null;
+            /** Surfaces */
+            surfaces?: string | null;
+            /** Area */
+            area?: number | null;
+            /** Fee */
+            fee?: string | null;
+            /** Clinical Notes */
+            clinical_notes?: string | null;
+            /** Materials */
+            materials?: {
+                [key: string]: string | null;
+            }[] | null;
+        };
+        /** TreatmentsOut */
+        TreatmentsOut: {
+            /** Items */
+            items: components["schemas"]["TreatmentOut"][];
+        };
+        /** TypeDefinedOut */
+        TypeDefinedOut: {
+            /** Code */
+            code: string;
         };
         /**
          * UpdatePatient
@@ -1947,10 +3000,73 @@ export interface components {
              */
             complete: boolean;
         };
+        /**
+         * VisitWrittenOut
+         * @description The first treatment written (its id and version), every treatment, and the appointment
+         *     when the same request completed it.
+         */
+        VisitWrittenOut: {
+            /** Id */
+            id: string;
+            /** Version */
+            version: number;
+            /** Items */
+            items: components["schemas"]["WrittenOut"][];
+            /** @description with `complete: true` */
+            appointment?: components["schemas"]["WrittenOut"] | null;
+        };
         /** VoidTreatment */
         VoidTreatment: {
             /** Reason */
             reason: string;
+        };
+        /** WaitlistEntryOut */
+        WaitlistEntryOut: {
+            /** Entry Id */
+            entry_id: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Appointment Type */
+            appointment_type: string;
+            /** Provider Id */
+            provider_id: string | null;
+            /** Weekdays */
+            weekdays: components["schemas"]["Weekday"][];
+            /** Earliest */
+            earliest: string;
+            /** Latest */
+            latest: string;
+            /** Until */
+            until: string | null;
+            /** Note */
+            note: string | null;
+            /** Active */
+            active: boolean;
+            /** Since */
+            since: string;
+            /** Version */
+            version: number;
+            /**
+             * Left Because
+             * @description absent while waiting
+             */
+            left_because?: string | null;
+        };
+        /** WaitlistMatchOut */
+        WaitlistMatchOut: {
+            slot: components["schemas"]["FreedSlotOut"];
+            /** Candidates */
+            candidates: components["schemas"]["WaitlistEntryOut"][];
+        };
+        /** WaitlistMatchesOut */
+        WaitlistMatchesOut: {
+            /** Items */
+            items: components["schemas"]["WaitlistMatchOut"][];
+        };
+        /** WaitlistOut */
+        WaitlistOut: {
+            /** Items */
+            items: components["schemas"]["WaitlistEntryOut"][];
         };
         /**
          * Weekday
@@ -1962,7 +3078,10 @@ export interface components {
             /** Reason */
             reason: string;
         };
-        /** WrittenOut */
+        /**
+         * WrittenOut
+         * @description The answer to a write: the aggregate it changed and the version it reached.
+         */
         WrittenOut: {
             /** Id */
             id: string;
@@ -2037,9 +3156,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2077,7 +3194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ReadinessOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2122,9 +3239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccessPageOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2193,9 +3308,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientEventsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2456,9 +3569,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChartOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2671,9 +3782,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["MedicalHistoryOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -2758,9 +3867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EntryWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3007,9 +4114,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AlertWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3251,9 +4356,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3685,9 +4788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3792,9 +4893,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["TotpSetupOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -3894,9 +4993,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4001,9 +5098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StaffListOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4067,9 +5162,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4177,9 +5270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4281,9 +5372,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4388,9 +5477,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    };
+                    "application/json": components["schemas"]["TotpPolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4452,9 +5539,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4559,9 +5644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OpeningHoursOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4623,9 +5706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["HoursSetOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4730,9 +5811,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ClosuresOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4794,9 +5873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4901,9 +5978,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OperatoriesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -4965,9 +6040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5072,9 +6145,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentTypesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5136,9 +6207,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["TypeDefinedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5243,9 +6312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProvidersOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5307,9 +6374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5420,9 +6485,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5533,9 +6596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CreatedOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5646,9 +6707,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AvailabilityOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5724,9 +6783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentPageOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5797,9 +6854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5906,9 +6961,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -5993,9 +7046,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6126,9 +7177,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6238,9 +7287,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6350,9 +7397,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6462,9 +7507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6574,9 +7617,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6684,9 +7725,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DaySheetOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6753,9 +7792,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WaitlistOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6817,9 +7854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -6928,9 +7963,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7026,9 +8059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WaitlistMatchesOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7092,9 +8123,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TreatmentsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7272,9 +8301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TreatmentOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7716,9 +8743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientTreatmentsOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7800,9 +8825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ToothChartOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -7880,9 +8903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PatientPlansOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8069,9 +9090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8156,9 +9175,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanItemWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -8876,9 +9893,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CatalogueOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9159,9 +10174,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProductionOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9413,9 +10426,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9477,9 +10488,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PolicyOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
@@ -9765,9 +10774,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VisitWrittenOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */

@@ -3,21 +3,18 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { api, read } from "../api/client";
-import type { DirectoryEntry } from "../api/types";
+import { api, ok } from "../api/client";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatPlainDate } from "../time/format";
 import { AlertBadges } from "../ui/AlertBadges";
 import { Empty, ErrorNote, Loading } from "../ui/states";
 
+
 export function useDirectorySearch(q: string) {
   return useQuery({
     queryKey: ["patients", "search", q],
     queryFn: async ({ signal }) =>
-      (await read(api.GET("/api/patients", { params: { query: { q, limit: 50 } }, signal }))) as {
-        items: DirectoryEntry[];
-        next_cursor: string | null;
-      },
+      ok(api.GET("/api/patients", { params: { query: { q, limit: 50 } }, signal })),
     placeholderData: keepPreviousData,
   });
 }

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import type { Chart, HistoryEntry } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useZone } from "../scheduling/reference";
 import { formatPlainDate } from "../time/format";
@@ -13,6 +13,9 @@ import { today } from "../time/zone";
 import { Field } from "../ui/Field";
 import { Empty, Notice } from "../ui/states";
 import { historyInEmergency } from "./chart";
+
+type Chart = components["schemas"]["ChartOut"];
+type HistoryEntry = components["schemas"]["HistoryEntryOut"];
 
 function Entries({ entries, onEnd }: { entries: HistoryEntry[]; onEnd?: (entry: HistoryEntry) => void }) {
   const { t, i18n } = useTranslation();

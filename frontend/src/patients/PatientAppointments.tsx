@@ -1,11 +1,11 @@
 /** The patient's appointments, in the clinic's zone. */
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api, read } from "../api/client";
-import type { Appointment } from "../api/types";
+import { api, ok } from "../api/client";
 import { useAppointmentTypes, useProviders, useZone } from "../scheduling/reference";
 import { formatDateTime } from "../time/format";
 import { Empty, ErrorNote, Loading } from "../ui/states";
+
 
 export function PatientAppointments({ patientId }: { patientId: string }) {
   const { t, i18n } = useTranslation();
@@ -15,9 +15,7 @@ export function PatientAppointments({ patientId }: { patientId: string }) {
   const book = useQuery({
     queryKey: ["appointments", "patient", patientId],
     queryFn: async ({ signal }) =>
-      ((await read(api.GET("/api/appointments", { params: { query: { patient: patientId, limit: 200 } }, signal }))) as {
-        items: Appointment[];
-      }).items,
+      (await ok(api.GET("/api/appointments", { params: { query: { patient: patientId, limit: 200 } }, signal }))).items,
   });
   const providerName = (id: string) => providers.data?.find((p) => p.provider_id === id)?.name ?? "—";
   const typeName = (code: string) => types.data?.find((x) => x.code === code)?.name ?? code;

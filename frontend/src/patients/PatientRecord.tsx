@@ -4,9 +4,9 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
-import { api, ok, read } from "../api/client";
+import { api, ok } from "../api/client";
 import { describe, isProblem } from "../api/problems";
-import type { Chart } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useZone } from "../scheduling/reference";
 import { formatPlainDate } from "../time/format";
@@ -18,6 +18,8 @@ import { PatientAppointments } from "./PatientAppointments";
 import { PatientForm, CHANNELS } from "./PatientForm";
 import { serverFieldErrors } from "./Registration";
 import { patientBody, patientProblems, type PatientInput } from "./validation";
+
+type Chart = components["schemas"]["ChartOut"];
 
 function AlertPanel({ chart }: { chart: Chart }) {
   const { t } = useTranslation();
@@ -129,9 +131,9 @@ function EditDetails({ chart, done }: { chart: Chart; done: () => void }) {
         const fresh = await client.fetchQuery({
           queryKey: ["patients", "chart", chart.patient_id],
           queryFn: async () =>
-            (await read(
+            await ok(
               api.GET("/api/patients/{patient_id}", { params: { path: { patient_id: chart.patient_id } } }),
-            )) as Chart,
+            ),
           staleTime: 0,
         });
         const merged = mergeEdits(base, input, inputOf(fresh));

@@ -1,28 +1,31 @@
 /** Reading and changing a patient's chart over the API. */
 import { useQuery } from "@tanstack/react-query";
-import { api, BREAK_GLASS_HEADER, read } from "../api/client";
-import type { Chart, HistoryEntry } from "../api/types";
+import { api, BREAK_GLASS_HEADER, ok } from "../api/client";
+import type { components } from "../api/schema";
 import type { PatientInput } from "./validation";
+
+type Chart = components["schemas"]["ChartOut"];
+type HistoryEntry = components["schemas"]["HistoryEntryOut"];
 
 export function useChart(patientId: string) {
   return useQuery({
     queryKey: ["patients", "chart", patientId],
     queryFn: async ({ signal }) =>
-      (await read(
+      await ok(
         api.GET("/api/patients/{patient_id}", { params: { path: { patient_id: patientId } }, signal }),
-      )) as Chart,
+      ),
     enabled: patientId !== "",
   });
 }
 
 /** The medical history, for a role that may read it only by giving an emergency reason. */
 export async function historyInEmergency(patientId: string, reason: string): Promise<HistoryEntry[]> {
-  const found = (await read(
+  const found = await ok(
     api.GET("/api/patients/{patient_id}/medical-history", {
       params: { path: { patient_id: patientId } },
       headers: { [BREAK_GLASS_HEADER]: reason },
     }),
-  )) as { entries: HistoryEntry[] };
+  );
   return found.entries;
 }
 

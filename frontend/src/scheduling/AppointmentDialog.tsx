@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { describe } from "../api/problems";
-import type { SheetLine } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatDateTime, formatTime } from "../time/format";
 import { PatientLabel } from "../ui/AlertBadges";
@@ -12,6 +12,8 @@ import { Dialog } from "../ui/Dialog";
 import { Field } from "../ui/Field";
 import { Notice } from "../ui/states";
 import { advance, cancel, nextSteps, type Step } from "./book";
+
+type SheetLine = components["schemas"]["SheetLineOut"];
 
 interface Props {
   line: SheetLine;

@@ -3,7 +3,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { describe, isProblem } from "../api/problems";
-import type { Slot } from "../api/types";
+import type { components } from "../api/schema";
 import { formatDateTime, formatTime } from "../time/format";
 import { PatientLabel } from "../ui/AlertBadges";
 import { Dialog } from "../ui/Dialog";
@@ -11,6 +11,8 @@ import { Field } from "../ui/Field";
 import { Notice } from "../ui/states";
 import { book } from "./book";
 import { PatientPicker } from "./PatientPicker";
+
+type Slot = components["schemas"]["SlotOut"];
 
 export interface Chosen {
   patient_id: string;

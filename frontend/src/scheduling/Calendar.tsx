@@ -3,8 +3,7 @@ import { useCallback, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { describe, isProblem } from "../api/problems";
-import type { SheetLine, Slot } from "../api/types";
-import { WEEKDAYS } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { useChart } from "../patients/chart";
 import { formatDay } from "../time/format";
@@ -16,6 +15,10 @@ import { BookDialog, type Chosen } from "./BookDialog";
 import { reschedule, useBookChanged, useDaySheets, useFreeSlots } from "./book";
 import { CalendarGrid } from "./CalendarGrid";
 import { useAppointmentTypes, useChairs, useClinicHours, useProviders } from "./reference";
+import { WEEKDAYS } from "./weekdays";
+
+type SheetLine = components["schemas"]["SheetLineOut"];
+type Slot = components["schemas"]["SlotOut"];
 
 type View = "day" | "week";
 const NO_SLOTS: Slot[] = [];

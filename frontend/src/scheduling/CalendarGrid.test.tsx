@@ -1,7 +1,9 @@
 import { fireEvent, screen } from "@testing-library/react";
-import type { SheetLine } from "../api/types";
+import type { components } from "../api/schema";
 import { renderAs } from "../test/render";
 import { CalendarGrid, PX_PER_MINUTE } from "./CalendarGrid";
+
+type SheetLine = components["schemas"]["SheetLineOut"];
 
 const line: SheetLine = {
   appointment_id: "a1",
@@ -15,7 +17,11 @@ const line: SheetLine = {
   appointment_type: "check-up",
   notes: null,
   status: "booked",
+  override_reason: null,
+  booked_at: "2027-03-01T09:00:00+00:00",
+  booked_by: "s1",
   version: 1,
+  updated_at: "2027-03-01T09:00:00+00:00",
   patient_name: "Rocío Núñez Carrasco",
   alerts: ["anticoagulated"],
 };

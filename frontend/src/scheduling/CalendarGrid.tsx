@@ -5,10 +5,13 @@
  */
 import { memo, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import { useTranslation } from "react-i18next";
-import type { SheetLine, Slot } from "../api/types";
+import type { components } from "../api/schema";
 import { formatDay } from "../time/format";
 import { clockTime, dayOf, instantAt, minuteOfDay } from "../time/zone";
 import { AlertBadges } from "../ui/AlertBadges";
+
+type SheetLine = components["schemas"]["SheetLineOut"];
+type Slot = components["schemas"]["SlotOut"];
 
 export const PX_PER_MINUTE = 1.4;
 export const SNAP_MINUTES = 15;

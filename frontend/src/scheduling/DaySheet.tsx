@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { describe, isProblem } from "../api/problems";
-import type { SheetLine } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatDay, formatTime } from "../time/format";
 import { addDays, today } from "../time/zone";
@@ -12,6 +12,8 @@ import { PatientLabel } from "../ui/AlertBadges";
 import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { advance, nextSteps, useBookChanged, useDaySheets, type Step } from "./book";
 import { useAppointmentTypes, useChairs, useProviders, useZone } from "./reference";
+
+type SheetLine = components["schemas"]["SheetLineOut"];
 
 export default function DaySheet() {
   const { t, i18n } = useTranslation();

@@ -1,10 +1,12 @@
 /** Find a patient by typing (accents ignored by the API) and pick one. */
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import type { DirectoryEntry } from "../api/types";
+import type { components } from "../api/schema";
 import { useDirectorySearch } from "../patients/Directory";
 import { AlertBadges } from "../ui/AlertBadges";
 import { Loading } from "../ui/states";
+
+type DirectoryEntry = components["schemas"]["DirectoryEntryOut"];
 
 export function PatientPicker({ onPick }: { onPick: (patient: DirectoryEntry) => void }) {
   const { t } = useTranslation();

@@ -2,9 +2,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { api, ok, read } from "../api/client";
+import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import { WEEKDAYS, type DirectoryEntry, type WaitlistEntry, type WaitlistMatch, type Weekday } from "../api/types";
+import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { PatientName } from "../patients/PatientName";
 import { formatDateTime, formatPlainDate, formatTime } from "../time/format";
@@ -14,11 +14,16 @@ import { Empty, ErrorNote, Loading, Notice } from "../ui/states";
 import { book, useBookChanged } from "./book";
 import { PatientPicker } from "./PatientPicker";
 import { useAppointmentTypes, useChairs, useProviders, useZone } from "./reference";
+import { WEEKDAYS, type Weekday } from "./weekdays";
+
+type DirectoryEntry = components["schemas"]["DirectoryEntryOut"];
+type WaitlistEntry = components["schemas"]["WaitlistEntryOut"];
+type WaitlistMatch = components["schemas"]["WaitlistMatchOut"];
 
 function useWaitlist() {
   return useQuery({
     queryKey: ["book", "waitlist"],
-    queryFn: async ({ signal }) => ((await read(api.GET("/api/waitlist", { signal }))) as { items: WaitlistEntry[] }).items,
+    queryFn: async ({ signal }) => (await ok(api.GET("/api/waitlist", { signal }))).items,
   });
 }
 
@@ -26,7 +31,7 @@ function useMatches() {
   return useQuery({
     queryKey: ["book", "waitlist-matches"],
     queryFn: async ({ signal }) =>
-      ((await read(api.GET("/api/waitlist/matches", { signal }))) as { items: WaitlistMatch[] }).items,
+      (await ok(api.GET("/api/waitlist/matches", { signal }))).items,
   });
 }
 

@@ -1,9 +1,12 @@
 /** The appointment book over the API: day sheets, free slots and every change to a booking. */
 import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
-import { api, ok, read } from "../api/client";
-import type { SheetLine, Slot } from "../api/types";
+import { api, ok } from "../api/client";
+import type { components } from "../api/schema";
 import { addDays, instantAt, isoInZone } from "../time/zone";
+
+/** A day-sheet line: an appointment with its patient's name and alert codes. */
+export type SheetLine = components["schemas"]["SheetLineOut"];
 
 export interface Sheets {
   lines: SheetLine[][];
@@ -18,12 +21,14 @@ export function useDaySheets(days: string[], provider: string | null): Sheets {
     queries: days.map((day) => ({
       queryKey: ["book", "day-sheet", day, provider ?? "all"],
       queryFn: async ({ signal }: { signal: AbortSignal }) =>
-        ((await read(
-          api.GET("/api/day-sheet", {
-            params: { query: { day, ...(provider ? { provider } : {}) } },
-            signal,
-          }),
-        )) as { items: SheetLine[] }).items,
+        (
+          await ok(
+            api.GET("/api/day-sheet", {
+              params: { query: { day, ...(provider ? { provider } : {}) } },
+              signal,
+            }),
+          )
+        ).items,
     })),
     combine: (results) => ({
       lines: results.map((r) => r.data ?? NO_LINES),
@@ -51,7 +56,7 @@ export function useFreeSlots(q: SlotQuery | null) {
       if (!q) return [];
       const first = q.days[0] ?? "";
       const last = q.days[q.days.length - 1] ?? first;
-      const found = (await read(
+      const found = await ok(
         api.GET("/api/availability", {
           params: {
             query: {
@@ -64,7 +69,7 @@ export function useFreeSlots(q: SlotQuery | null) {
           },
           signal,
         }),
-      )) as { slots: Slot[] };
+      );
       const now = Date.now();
       return found.slots.filter((s) => new Date(s.start).getTime() > now);
     },

@@ -1,7 +1,6 @@
 /** The clinic's reference data: its zone and hours, chairs, providers, appointment types. */
 import { useQuery } from "@tanstack/react-query";
-import { api, read } from "../api/client";
-import type { AppointmentType, Chair, Closure, Hours, Provider } from "../api/types";
+import { api, ok } from "../api/client";
 import { ACTIONS, useProfile } from "../auth/profile";
 
 export const DEFAULT_ZONE = "Europe/Madrid";
@@ -11,7 +10,7 @@ export function useClinicHours() {
   const { may } = useProfile();
   return useQuery({
     queryKey: ["clinic", "hours"],
-    queryFn: async () => (await read(api.GET("/api/clinic/hours"))) as { zone: string; hours: Hours },
+    queryFn: async () => await ok(api.GET("/api/clinic/hours")),
     enabled: may(ACTIONS.scheduleRead),
     staleTime: LONG,
     retry: false,
@@ -26,7 +25,7 @@ export function useZone(): string {
 export function useProviders() {
   return useQuery({
     queryKey: ["providers"],
-    queryFn: async () => ((await read(api.GET("/api/providers"))) as { items: Provider[] }).items,
+    queryFn: async () => (await ok(api.GET("/api/providers"))).items,
     staleTime: LONG,
   });
 }
@@ -34,7 +33,7 @@ export function useProviders() {
 export function useChairs() {
   return useQuery({
     queryKey: ["operatories"],
-    queryFn: async () => ((await read(api.GET("/api/operatories"))) as { items: Chair[] }).items,
+    queryFn: async () => (await ok(api.GET("/api/operatories"))).items,
     staleTime: LONG,
   });
 }
@@ -42,8 +41,7 @@ export function useChairs() {
 export function useAppointmentTypes() {
   return useQuery({
     queryKey: ["appointment-types"],
-    queryFn: async () =>
-      ((await read(api.GET("/api/appointment-types"))) as { items: AppointmentType[] }).items,
+    queryFn: async () => (await ok(api.GET("/api/appointment-types"))).items,
     staleTime: LONG,
   });
 }
@@ -51,6 +49,6 @@ export function useAppointmentTypes() {
 export function useClosures() {
   return useQuery({
     queryKey: ["closures"],
-    queryFn: async () => ((await read(api.GET("/api/closures"))) as { items: Closure[] }).items,
+    queryFn: async () => (await ok(api.GET("/api/closures"))).items,
   });
 }
