@@ -193,6 +193,34 @@ _WORDS = {
 }
 
 
+# What a link can still act on; a visit in any other state gets a page that says so, with
+# no button (a cancelled visit offered "Confirm" would mislead the patient).
+_ACTS_ON = {"confirm": {"booked"}, "cancel": {"booked", "confirmed"}}
+_NOW = {
+    "confirmed": "ya está confirmada / is already confirmed",
+    "cancelled": "está cancelada / was cancelled",
+    "checked_in": "ya está en curso / is under way",
+    "completed": "ya se realizó / has taken place",
+    "no_show": "ya pasó / has passed",
+}
+
+
+def _closed(request: Request, action: str, visit: dict[str, Any]) -> HTMLResponse | None:
+    status = str(visit.get("status", ""))
+    if status in _ACTS_ON[action]:
+        return None
+    now = _NOW.get(status, "ya no admite cambios / can no longer be changed")
+    es, en = now.split(" / ")
+    return _page(
+        request,
+        409,
+        "appointment-closed",
+        "Cita sin cambios posibles / Nothing to change",
+        f"Esta cita {es}. Para cualquier cambio, llame a la clínica. / "
+        f"This appointment {en}. For any change, please call the clinic.",
+    )
+
+
 def _page(
     request: Request, status: int, kind: str, title: str, text: str, **extra: Any
 ) -> HTMLResponse:
@@ -251,6 +279,9 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
     if isinstance(opened, HTMLResponse):
         return opened
     link, visit, policy = opened
+    closed = _closed(request, link.action.value, visit)
+    if closed is not None:
+        return closed
     title, button = _WORDS[link.action.value]
     return _page(
         request,
@@ -291,6 +322,10 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
             "Enlace ya usado / Link already used",
             "Este enlace ya se usó. / This link was used already.",
         )
+    closed = _closed(request, link.action.value, visit)
+    if closed is not None:
+        await running.get(LinkUses).give_back(link.use_id)
+        return closed
     meta = Meta(
         f"patient:{visit['patient_id']}",
         "patient",

@@ -120,6 +120,33 @@ async def test_a_cancel_link_cancels_as_the_patient(
     assert cancelled.meta["actor_role"] == "patient"
 
 
+async def test_a_link_to_a_cancelled_appointment_offers_no_confirm_and_changes_nothing(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    appointment_id, desk = await booked(anonymous, sign_in, platform)
+    confirm = link(platform, appointment_id, LinkAction.CONFIRM, datetime.now(UTC))
+    cancelled = await anonymous.delete(
+        f"/api/appointments/{appointment_id}", params={"reason": "patient phoned"}, headers=desk
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+    async def cancelled_in_the_book() -> bool:
+        visit = await platform.get(SchedulingQueries).appointment(appointment_id)
+        return visit is not None and visit["status"] == "cancelled"
+
+    await eventually(cancelled_in_the_book, what="the cancellation in the book")
+    shown = await anonymous.get(confirm, headers=BROWSER)
+    used = await anonymous.post(confirm, headers=BROWSER)
+    as_problem = await anonymous.get(confirm)
+
+    assert shown.status_code == 409
+    assert "está cancelada" in shown.text
+    assert "<button" not in shown.text, "a cancelled visit offers no Confirm"
+    assert used.status_code == 409
+    assert as_problem.json()["type"].endswith("/appointment-closed")
+    assert (await status_of(platform, appointment_id)).status is Status.CANCELLED
+
+
 async def test_staff_send_a_message_now_only_to_a_patient_who_consents_and_list_it(
     anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
