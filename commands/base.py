@@ -1,5 +1,6 @@
-"""What every command side shares: the `Command` base, errors, and the one way to change an
-aggregate (`ClinicApplication.change`: load, decide, save; decide again after a lost race)."""
+"""What every command side shares: the `Command` base, errors, and the one way to save
+(`ClinicApplication.unit_of_work`: decide, save, settle; decide again after a lost race), with
+`change` and `create` on it for one aggregate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Annotated, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from domain.shared import DEFAULT_ZONE, unsafe_character
 from infra.eventstore import register_clinic_transcodings
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 # The calendar a clinic works in: wide enough for any birth date, booking or audit window,
 # narrow enough that converting between zones can never overflow.
@@ -164,6 +166,10 @@ class RequestClaim(Aggregate):
     def create_id(scope: str, key: str) -> UUID:
         return request_claim_id(scope, key)
 
+    @classmethod
+    def of(cls, scope: str, key: str, written: Written) -> RequestClaim:
+        return cls(scope, key, written.id, written.version, written.patient_id, written.created)
+
     @event("RequestCarriedOut")
     def __init__(
         self,
@@ -191,6 +197,16 @@ class Decided:
 
 
 Decision = Decided | UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unit(Generic[T]):
+    """One decision, saved in one transaction: what it answers, the aggregates it changed or
+    made (none: there is nothing left to do), and what a request's claim remembers of it."""
+
+    answer: T
+    saves: tuple[Aggregate, ...] = ()
+    claim: Written | None = None
 
 
 def _decided(outcome: Decision) -> Decided:
@@ -277,40 +293,67 @@ class ClinicApplication(Application[UUID]):
         attempts: int = 1,
         expected_version: int | None = None,
     ) -> Written:
-        """Run `attempt` and save what it decided in one transaction; when another writer got
-        there first, back off at random and decide again, up to `attempts` times."""
+        """Run `attempt` and save what it decided in one transaction (`unit_of_work`)."""
+
+        def decide() -> Unit[Written]:
+            aggregate, decided = attempt()
+            written = Written.of(aggregate, decided.created)
+            return Unit(written, (aggregate, *decided.also), claim=written)
+
+        return self.unit_of_work(
+            decide,
+            attempts=attempts,
+            expected_version=expected_version,
+            carried_out=lambda earlier, _: earlier,
+        )
+
+    def unit_of_work(
+        self,
+        decide: Callable[[], Unit[T]],
+        *,
+        attempts: int = 1,
+        expected_version: int | None = None,
+        carried_out: Callable[[Written, T], T] | None = None,
+    ) -> T:
+        """The one way anything is saved: decide on the store as it is now, save what the
+        decision holds in one transaction (with the request's claim), and answer. A decision
+        that saves nothing is done already. When another writer got there first, back off
+        at random and decide again on fresh state, up to `attempts` times: a second handler
+        of the same event then finds its work done, a second account with the same email
+        finds the address taken. A commit whose answer was lost is settled by reading the
+        store. `carried_out` answers from what an earlier run of the same request wrote."""
         request = REQUEST_KEY.get()
         for tried in range(attempts):
             _back_off(tried)
-            aggregate, decided = attempt()
-            written = Written.of(aggregate, decided.created)
-            ours = list(aggregate.pending_events)
+            unit = decide()
+            if not unit.saves:
+                return unit.answer
             claim = (
-                [
-                    RequestClaim(
-                        *request, written.id, written.version, written.patient_id, written.created
-                    )
-                ]
-                if request is not None
+                [RequestClaim.of(*request, unit.claim)]
+                if request is not None and unit.claim is not None
                 else []
             )
+            saving = [*unit.saves, *claim]
+            ours = [e for a in saving for e in a.pending_events]
             try:
-                self.save(aggregate, *decided.also, *claim)
+                self.save(*saving)
             except IntegrityError:
                 # The store's client retries a commit whose answer was lost; its second try
                 # then meets our own first one. Only a conflict with someone else is a loss.
                 if self._committed(ours):
-                    return written
-                if request is not None and (earlier := self._carried_out(*request)):
-                    return earlier
+                    return unit.answer
+                if request is not None and carried_out is not None:
+                    earlier = self._carried_out(*request)
+                    if earlier is not None:
+                        return carried_out(earlier, unit.answer)
                 continue
             except (OperationalError, InterfaceError) as error:
                 if self._committed(ours):
-                    return written
+                    return unit.answer
                 raise StoreUnavailable(
                     "the clinic's records could not be reached; nothing was saved, try again"
                 ) from error
-            return written
+            return unit.answer
         raise StaleVersion(expected_version, None)
 
     def _carried_out(self, scope: str, key: str) -> Written | None:

@@ -13,7 +13,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from pydantic import AfterValidator, Field, StringConstraints
 
@@ -113,25 +113,26 @@ class Identity(ClinicApplication):
         return self._sealer
 
     def register(self, cmd: RegisterStaff, meta: Meta, *, first_admin: bool = False) -> Written:
-        staff = StaffMember.register(cmd.name, cmd.email, [r.value for r in cmd.roles], meta)
-        check_password(cmd.password, name=staff.name, email=staff.email)
-        staff.set_password(self.hasher.hash(cmd.password), meta)
-        claims: list[EmailClaim | FirstAdminClaim] = [
-            EmailClaim(email=staff.email, staff_id=staff.id, meta=meta)
-        ]
-        if first_admin:
-            if Role.ADMIN.value not in staff.roles:
-                raise RegistrationClosed("the first account must be an admin")
-            if self.exists(FIRST_ADMIN_CLAIM_ID):
-                raise RegistrationClosed("registration is closed: ask an admin for an account")
-            claims.append(FirstAdminClaim(staff_id=staff.id, meta=meta))
-        try:
-            self.save(staff, *claims)
-        except IntegrityError:
-            if first_admin and self.exists(FIRST_ADMIN_CLAIM_ID):
-                raise RegistrationClosed("registration is closed: ask an admin") from None
-            raise AlreadyExists(f"a staff account with email {staff.email} exists") from None
-        return Written.of(staff)
+        """A staff account with its email claimed, in one transaction; after a lost race to
+        the same address (or to the first admin) the decision, taken again, refuses."""
+        roles = [r.value for r in cmd.roles]
+
+        def make() -> tuple[StaffMember, list[Aggregate]]:
+            staff = StaffMember.register(cmd.name, cmd.email, roles, meta)
+            check_password(cmd.password, name=staff.name, email=staff.email)
+            claims: list[Aggregate] = [EmailClaim(email=staff.email, staff_id=staff.id, meta=meta)]
+            if first_admin:
+                if Role.ADMIN.value not in staff.roles:
+                    raise RegistrationClosed("the first account must be an admin")
+                if self.exists(FIRST_ADMIN_CLAIM_ID):
+                    raise RegistrationClosed("registration is closed: ask an admin for an account")
+                claims.append(FirstAdminClaim(staff_id=staff.id, meta=meta))
+            if self.exists(email_claim_id(staff.email)):
+                raise AlreadyExists(f"a staff account with email {staff.email} exists")
+            staff.set_password(self.hasher.hash(cmd.password), meta)
+            return staff, claims
+
+        return self.create(make, attempts=2)
 
     def has_staff(self) -> bool:
         """Whether any staff account was ever registered (however it was made)."""

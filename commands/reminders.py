@@ -18,7 +18,6 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 from pydantic import Field, StringConstraints
 
 from commands.base import (
@@ -26,7 +25,7 @@ from commands.base import (
     Command,
     Decided,
     NotFound,
-    StaleVersion,
+    Unit,
     WallClock,
     Written,
 )
@@ -143,62 +142,74 @@ class Reminders(ClinicApplication):
         version: int,
         meta: Meta,
     ) -> None:
-        if self.exists(plan_id(appointment_id)):
-            return  # a redelivery: scheduled already
-        due = self.policy().schedule(start, self.now())
-        plan = ReminderPlan(
-            appointment_id=appointment_id,
-            patient_id=patient_id,
-            start=start,
-            appointment_type=appointment_type,
-            labels=sorted(due),
-            seen_version=version,
-            meta=meta,
-        )
-        reminders = [
-            self._appointment_reminder(plan, label, when, meta) for label, when in due.items()
-        ]
-        self._save_once(plan, *reminders)
+        def decide() -> list[Aggregate]:
+            if self.exists(plan_id(appointment_id)):
+                return []  # a redelivery, or a concurrent handler of it: scheduled already
+            due = self.policy().schedule(start, self.now())
+            plan = ReminderPlan(
+                appointment_id=appointment_id,
+                patient_id=patient_id,
+                start=start,
+                appointment_type=appointment_type,
+                labels=sorted(due),
+                seen_version=version,
+                meta=meta,
+            )
+            reminders = [
+                self._appointment_reminder(plan, label, when, meta) for label, when in due.items()
+            ]
+            return [plan, *reminders]
+
+        self._react(decide)
 
     def on_rescheduled(
         self, appointment_id: UUID, start: datetime, version: int, meta: Meta
     ) -> None:
-        plan = self._plan(appointment_id)
-        if plan is None or plan.has_seen(version):
-            return
-        due = self.policy().schedule(start, self.now())
-        changed: list[Aggregate] = []
-        for label in plan.labels:
-            if label == RECALL:
-                continue
-            reminder = self.load(reminder_id(appointment_id, label), Reminder)
-            if label in due:
-                reminder.move(due[label], start, meta)
-            else:
-                reminder.cancel("the appointment moved: this reminder would come too late", meta)
-            changed.append(reminder)
-        existing = set(plan.labels)
-        plan.moved(start, sorted(due), version, meta)
-        for label, when in due.items():
-            if label not in existing:
-                changed.append(self._appointment_reminder(plan, label, when, meta))
-        self._save_once(plan, *changed)
+        def decide() -> list[Aggregate]:
+            plan = self._plan(appointment_id)
+            if plan is None or plan.has_seen(version):
+                return []
+            due = self.policy().schedule(start, self.now())
+            changed: list[Aggregate] = []
+            for label in plan.labels:
+                if label == RECALL:
+                    continue
+                reminder = self.load(reminder_id(appointment_id, label), Reminder)
+                if label in due:
+                    reminder.move(due[label], start, meta)
+                else:
+                    reminder.cancel(
+                        "the appointment moved: this reminder would come too late", meta
+                    )
+                changed.append(reminder)
+            existing = set(plan.labels)
+            plan.moved(start, sorted(due), version, meta)
+            for label, when in due.items():
+                if label not in existing:
+                    changed.append(self._appointment_reminder(plan, label, when, meta))
+            return [plan, *changed]
+
+        self._react(decide)
 
     def on_ended(
         self, appointment_id: UUID, outcome: str, at: datetime, version: int, meta: Meta
     ) -> None:
         """A cancellation, no-show or completion cancels what is pending. A completed visit
         brings no recall: the treatments recorded at it do (`on_treatment_recorded`)."""
-        plan = self._plan(appointment_id)
-        if plan is None or plan.has_seen(version):
-            return
-        changed: list[Aggregate] = []
-        for label in plan.labels:
-            reminder = self.load(reminder_id(appointment_id, label), Reminder)
-            reminder.cancel(f"the appointment was {outcome.replace('_', ' ')}", meta)
-            changed.append(reminder)
-        plan.end(outcome, version, meta)
-        self._save_once(plan, *changed)
+
+        def decide() -> list[Aggregate]:
+            plan = self._plan(appointment_id)
+            if plan is None or plan.has_seen(version):
+                return []
+            changed: list[Aggregate] = []
+            for label in plan.labels:
+                reminder = self.load(reminder_id(appointment_id, label), Reminder)
+                reminder.cancel(f"the appointment was {outcome.replace('_', ' ')}", meta)
+                changed.append(reminder)
+            plan.end(outcome, version, meta)
+            return [plan, *changed]
+
+        self._react(decide)
 
     # Choreography: treatments' events
 
@@ -221,12 +232,13 @@ class Reminders(ClinicApplication):
         due = policy.recall_at(performed_at)
         if due <= self.now():
             return
-        for _ in range(SAVE_ATTEMPTS):
+
+        def decide() -> list[Aggregate]:
             if self.exists(recall_id(treatment_id)):
-                return  # a redelivery, or a concurrent handler of the same event won
+                return []  # a redelivery, or a concurrent handler of the same event won
             book = self._recall_book(patient_id) or RecallBook(patient_id=patient_id, meta=meta)
             if not book.supersedes(performed_at):
-                return
+                return []
             changed: list[Aggregate] = []
             if book.treatment_id is not None:
                 earlier = self.load(recall_id(book.treatment_id), Reminder)
@@ -245,36 +257,28 @@ class Reminders(ClinicApplication):
                 text=None,
                 meta=meta,
             )
-            try:
-                self.save(book, recall, *changed)
-            except IntegrityError:
-                continue  # another event of this patient's got there first: decide again
-            return
-        raise StaleVersion(None, None)
+            return [book, recall, *changed]
+
+        self._react(decide)
 
     def on_treatment_voided(self, treatment_id: UUID, meta: Meta) -> None:
         """A treatment voided as entered in error cancels the recall it brought, if that is
         still pending; the patient's next examination or cleaning brings the next one."""
-        for _ in range(SAVE_ATTEMPTS):
+
+        def decide() -> list[Aggregate]:
             try:
                 recall = self.load(recall_id(treatment_id), Reminder)
             except NotFound:
-                return  # it brought none (another procedure, or superseded before it came)
+                return []  # it brought none (another procedure, or superseded before it came)
             recall.cancel("the treatment was voided as entered in error", meta)
             changed: list[Aggregate] = [recall]
             book = self._recall_book(recall.patient_id)
             if book is not None:
                 book.drop(treatment_id, meta)
                 changed.append(book)
-            pending = [a for a in changed if a.pending_events]
-            if not pending:
-                return  # a redelivery: done already
-            try:
-                self.save(*pending)
-            except IntegrityError:
-                continue
-            return
-        raise StaleVersion(None, None)
+            return [a for a in changed if a.pending_events]  # none: a redelivery, done already
+
+        self._react(decide)
 
     def recall_of(self, patient_id: UUID) -> Reminder | None:
         """The recall the patient's latest examination or cleaning brought, whatever became
@@ -385,10 +389,8 @@ class Reminders(ClinicApplication):
             meta=meta,
         )
 
-    def _save_once(self, *aggregates: Aggregate) -> None:
-        """Saved together; a concurrent handler of the same event that got there first has
-        done the same, so losing the race changes nothing."""
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            return
+    def _react(self, decide: Callable[[], list[Aggregate]]) -> None:
+        """Save what a reaction decided, together. Losing the race to a concurrent handler
+        of the same event means deciding again, which then finds the work done; a commit
+        whose answer was lost is settled by reading the store (`unit_of_work`)."""
+        self.unit_of_work(lambda: Unit(None, tuple(decide())), attempts=SAVE_ATTEMPTS)

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
 from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Instant, Written
+from commands.base import ClinicApplication, Command, Instant, Unit, Written
 from domain.shared import InvalidValue, Meta, TransitionRefused
 from domain.treatments import (
     CATALOGUE_ID,
@@ -25,6 +25,8 @@ from domain.treatments import (
     Site,
     Treatment,
     TreatmentPlan,
+    VisitAtCompletion,
+    visit_at_completion_id,
 )
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=16)]
@@ -85,38 +87,16 @@ class RecordVisit(Command):
     treatments: list[TreatmentDone] = Field(min_length=1, max_length=50)
 
 
-class VisitAtCompletion(Aggregate):
-    """That the treatments of an appointment were recorded with its completion, which ones,
-    and a digest of the request that recorded them. Saved in the same transaction as those
-    treatments: an appointment's completion carries its treatments once, however often the
-    request is retried, and a retry after a crash finds them and goes on to the completion."""
-
-    @staticmethod
-    def create_id(appointment_id: UUID) -> UUID:
-        return visit_at_completion_id(appointment_id)
-
-    @event("VisitRecordedAtCompletion")
-    def __init__(
-        self, appointment_id: UUID, patient_id: UUID, treatment_ids: list[UUID], digest: str
-    ) -> None:
-        self.patient_id = patient_id
-        self.treatment_ids = list(treatment_ids)
-        self.digest = digest
-
-
-def visit_at_completion_id(appointment_id: UUID) -> UUID:
-    return uuid5(NAMESPACE_URL, f"sonrisa:visit-at-completion:{appointment_id}")
+def _claimed_first(earlier: Written, ours: list[Written]) -> list[Written]:
+    """A keyed request run again after its first run committed: the claim remembers the
+    first treatment that run wrote."""
+    return [earlier, *ours[1:]]
 
 
 def _digest(cmd: RecordVisit) -> str:
     """The same visit sent again has the same digest; any other visit has another."""
     text = json.dumps(cmd.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-class _AlreadyRecorded(Exception):
-    def __init__(self, visit: VisitAtCompletion) -> None:
-        self.visit = visit
 
 
 class AmendTreatment(Where):
@@ -251,7 +231,8 @@ class Treatments(ClinicApplication):
         self, cmd: RecordVisit, meta: Meta, appointment_id: UUID | None
     ) -> list[Written]:
         """Every treatment of one visit (and the plan items they do) in one transaction."""
-        return self._record_visit(cmd, meta, appointment_id, at_completion=False)
+        decide = self._recording(cmd, meta, appointment_id)
+        return self.unit_of_work(decide, attempts=5, carried_out=_claimed_first)
 
     def visit_at_completion(self, appointment_id: UUID) -> VisitAtCompletion | None:
         """The treatments recorded with this appointment's completion, if they were."""
@@ -264,33 +245,38 @@ class Treatments(ClinicApplication):
         """The visit's treatments, recorded once for the appointment's completion: the same
         visit sent again gets the treatments first recorded, and records nothing; another
         visit for the same completion is refused (amend, void or record more instead)."""
-        try:
-            return self._record_visit(cmd, meta, appointment_id, at_completion=True)
-        except _AlreadyRecorded as recorded:
-            visit = recorded.visit
-        if visit.digest != _digest(cmd):
-            raise TransitionRefused(
-                "this appointment's completion already carried other treatments; amend or "
-                "void those, or record more without completing"
-            )
-        return [Written.of(self.load(t, Treatment)) for t in visit.treatment_ids]
+        record = self._recording(cmd, meta, appointment_id, completes=appointment_id)
+        digest = _digest(cmd)
 
-    def _record_visit(
-        self, cmd: RecordVisit, meta: Meta, appointment_id: UUID | None, *, at_completion: bool
-    ) -> list[Written]:
+        def decide() -> Unit[list[Written]]:
+            earlier = self.visit_at_completion(appointment_id)
+            if earlier is None:
+                return record()
+            return Unit(
+                [Written.of(self.load(t, Treatment)) for t in earlier.treatments_of(digest)]
+            )
+
+        return self.unit_of_work(decide, attempts=5, carried_out=_claimed_first)
+
+    def _recording(
+        self,
+        cmd: RecordVisit,
+        meta: Meta,
+        appointment_id: UUID | None,
+        *,
+        completes: UUID | None = None,
+    ) -> Callable[[], Unit[list[Written]]]:
+        """The decision to record the visit's treatments, with the plan items they do and,
+        when they complete an appointment, the `VisitAtCompletion` that says so. What does
+        not depend on the store as it is at the save is checked once, here."""
         catalogue = self.catalogue()
         provider = cmd.provider_id or _staff(meta)
         performed_at = _not_later_than(cmd.performed_at, self.now(), "performed_at")
         done = [(d, catalogue.procedure(d.code)) for d in cmd.treatments]
         placed = [(d, p, p.place(d.tooth, d.surfaces, d.area)) for d, p in done]
-        made: list[Treatment] = []
-        completes = appointment_id if at_completion else None
 
-        def make() -> tuple[Treatment, list[Aggregate]]:
-            made.clear()
-            earlier = self.visit_at_completion(completes) if completes else None
-            if earlier is not None:
-                raise _AlreadyRecorded(earlier)
+        def decide() -> Unit[list[Written]]:
+            made: list[Treatment] = []
             plans: dict[UUID, TreatmentPlan] = {}
             for item, procedure, placement in placed:
                 plan_item = (
@@ -323,10 +309,10 @@ class Treatments(ClinicApplication):
             if completes is not None:
                 ids = [t.id for t in made]
                 marked.append(VisitAtCompletion(completes, cmd.patient_id, ids, _digest(cmd)))
-            return made[0], [*made[1:], *plans.values(), *marked]
+            written = [Written.of(t) for t in made]
+            return Unit(written, (*made, *plans.values(), *marked), claim=written[0])
 
-        first = self.create(make, attempts=5)
-        return [first, *(Written.of(t) for t in made[1:])]
+        return decide
 
     def amend(
         self, treatment_id: UUID, cmd: AmendTreatment, meta: Meta, expected_version: int | None

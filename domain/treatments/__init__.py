@@ -1,6 +1,7 @@
 """The `treatments` context's domain: tooth chart notation (`teeth`), the procedure
-catalogue (`catalogue`), recorded treatments and examinations (`records`) and treatment
-plans with their consent (`plans`)."""
+catalogue (`catalogue`), recorded treatments and examinations (`records`), treatment
+plans with their consent (`plans`) and visits recorded with an appointment's completion
+(`visits`)."""
 
 from domain.treatments.catalogue import (
     CATALOGUE_ID,
@@ -23,6 +24,7 @@ from domain.treatments.teeth import (
     valid_surfaces,
     valid_tooth,
 )
+from domain.treatments.visits import VisitAtCompletion, visit_at_completion_id
 
 __all__ = [
     "CATALOGUE_ID",
@@ -40,6 +42,7 @@ __all__ = [
     "Surface",
     "Treatment",
     "TreatmentPlan",
+    "VisitAtCompletion",
     "is_anterior",
     "plan_totals",
     "surfaces_of",
@@ -47,4 +50,5 @@ __all__ = [
     "valid_fee",
     "valid_surfaces",
     "valid_tooth",
+    "visit_at_completion_id",
 ]

@@ -4,15 +4,20 @@ store is never reported as failed, and one that is not is never reported as done
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from commands.base import REQUEST_KEY, StaleVersion, StoreUnavailable
+from commands.base import REQUEST_KEY, ClinicApplication, StaleVersion, StoreUnavailable
+from commands.identity import AlreadyExists, Identity, RegisterStaff
 from commands.patients import Patients, RaiseAlert, RegisterPatient
+from commands.reminders import Reminders
+from domain.identity import StaffMember
 from domain.patients import Patient
+from domain.reminders import Reminder, Status, reminder_id
 from domain.shared import Meta
 
 META = Meta("desk-1", "receptionist", "corr", "req")
@@ -27,11 +32,11 @@ def patients() -> Patients:
 
 
 def _lose_the_answer(
-    patients: Patients, after_commit: Callable[[], Exception], times: int = 1
+    app: ClinicApplication, after_commit: Callable[[], Exception], times: int = 1
 ) -> list[int]:
     """The next `times` commits reach the store, then the client sees `after_commit()`, as
     when the connection drops between the server's commit and its reply."""
-    real = patients.recorder.insert_events
+    real = app.recorder.insert_events
     calls = [0]
 
     def insert_events(events: Sequence[Any], **kwargs: Any) -> Any:
@@ -41,7 +46,7 @@ def _lose_the_answer(
             raise after_commit()
         return result
 
-    patients.recorder.insert_events = insert_events  # type: ignore[method-assign,assignment]
+    app.recorder.insert_events = insert_events  # type: ignore[method-assign,assignment]
     return calls
 
 
@@ -116,3 +121,101 @@ def test_a_request_run_again_after_a_crash_answers_as_the_first_and_writes_nothi
 
 def test_without_a_key_two_registrations_are_two_patients(patients: Patients) -> None:
     assert patients.register(ANA, META).id != patients.register(ANA, META).id
+
+
+# Reminders and staff accounts save through the same unit of work: settled the same way.
+
+NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+START = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+WORKER = Meta("reminders-worker", "system", "corr", "event")
+
+
+@pytest.fixture
+def reminders() -> Reminders:
+    return Reminders(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+
+
+@pytest.fixture
+def identity() -> Identity:
+    return Identity(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def _ana(email: str = "ana@clinica.es") -> RegisterStaff:
+    return RegisterStaff(
+        name="Ana", email=email, roles=["dentist"], password="dientes-sanos-cada-dia"
+    )
+
+
+def test_reminders_scheduled_by_a_booking_whose_answer_was_lost_are_scheduled_once(
+    reminders: Reminders,
+) -> None:
+    appointment = uuid4()
+    _lose_the_answer(reminders, lambda: OperationalError("server closed the connection"))
+
+    reminders.on_booked(appointment, uuid4(), START, "check-up", 1, WORKER)
+    reminders.on_booked(appointment, uuid4(), START, "check-up", 1, WORKER)  # redelivered
+
+    plan = reminders.plan_of(appointment)
+    assert plan is not None
+    assert reminders.recorder.max_notification_id() == 1 + len(plan.labels)
+
+
+def test_a_cancellation_whose_retried_commit_meets_itself_is_not_lost(
+    reminders: Reminders,
+) -> None:
+    appointment = uuid4()
+    reminders.on_booked(appointment, uuid4(), START, "check-up", 1, WORKER)
+    _lose_the_answer(reminders, lambda: IntegrityError("duplicate key (retried commit)"))
+
+    reminders.on_ended(appointment, "cancelled", NOW, 2, WORKER)
+
+    plan = reminders.plan_of(appointment)
+    assert plan is not None
+    assert plan.ended
+    cancelled = {
+        reminders.load(reminder_id(appointment, label), Reminder).status for label in plan.labels
+    }
+    assert cancelled == {Status.CANCELLED}
+
+
+def test_a_reaction_that_never_reached_the_store_is_reported_as_unavailable(
+    reminders: Reminders,
+) -> None:
+    def never(events: Sequence[Any], **kwargs: Any) -> Any:
+        raise OperationalError("could not connect to server")
+
+    reminders.recorder.insert_events = never  # type: ignore[method-assign,assignment]
+
+    with pytest.raises(StoreUnavailable, match="nothing was saved"):
+        reminders.on_booked(uuid4(), uuid4(), START, "check-up", 1, WORKER)
+
+
+def test_a_staff_registration_whose_answer_was_lost_is_reported_as_done(
+    identity: Identity,
+) -> None:
+    _lose_the_answer(identity, lambda: OperationalError("server closed the connection"))
+
+    written = identity.register(_ana(), META)
+
+    stored: StaffMember = identity.repository.get(written.id)
+    assert (stored.email, identity.authenticate("ana@clinica.es", "dientes-sanos-cada-dia")) == (
+        "ana@clinica.es",
+        stored,
+    )
+
+
+def test_the_drivers_retry_meeting_our_own_registration_is_not_a_taken_email(
+    identity: Identity,
+) -> None:
+    _lose_the_answer(identity, lambda: IntegrityError("duplicate key (retried commit)"))
+
+    written = identity.register(_ana(), META)
+
+    assert identity.staff(written.id).email == "ana@clinica.es"
+
+
+def test_an_email_another_registration_took_first_is_still_taken(identity: Identity) -> None:
+    identity.register(_ana(), META)
+
+    with pytest.raises(AlreadyExists):
+        identity.register(_ana("  ANA@clinica.es"), META)

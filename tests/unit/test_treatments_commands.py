@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -16,6 +17,8 @@ from commands.treatments import (
     DraftPlan,
     PlanItemIn,
     RecordTreatment,
+    RecordVisit,
+    TreatmentDone,
     Treatments,
     VoidTreatment,
 )
@@ -84,3 +87,48 @@ def test_an_occlusal_surface_on_an_incisor_is_refused_before_anything_is_saved(
         treatments.record(RecordTreatment(patient_id=uuid4(), code="FILL-1", tooth=11,
                                           surfaces="O"), META)  # fmt: skip
     assert treatments.recorder.max_notification_id() in (None, 0)
+
+
+def _visit(patient: object, *teeth: int) -> RecordVisit:
+    return RecordVisit.model_validate(
+        {
+            "patient_id": patient,
+            "treatments": [TreatmentDone(code="FILL-1", tooth=t, surfaces="O") for t in teeth],
+        }
+    )
+
+
+def test_a_completion_sent_again_answers_with_its_first_treatments_and_records_nothing(
+    treatments: Treatments,
+) -> None:
+    patient, appointment = uuid4(), uuid4()
+    first = treatments.record_at_completion(_visit(patient, 36, 37), META, appointment)
+    stored = treatments.recorder.max_notification_id()
+
+    again = treatments.record_at_completion(_visit(patient, 36, 37), META, appointment)
+
+    assert again == first
+    assert treatments.recorder.max_notification_id() == stored
+    with pytest.raises(TransitionRefused, match="already carried other treatments"):
+        treatments.record_at_completion(_visit(patient, 46), META, appointment)
+
+
+def test_a_completion_that_lost_the_race_to_the_same_visit_answers_with_the_winners(
+    treatments: Treatments,
+) -> None:
+    patient, appointment = uuid4(), uuid4()
+    real = treatments.recorder.insert_events
+    winner: list[object] = []
+
+    def insert_events(events: Sequence[Any], **kwargs: Any) -> Any:
+        if not winner:  # the same request, sent twice, commits first on another thread
+            treatments.recorder.insert_events = real  # type: ignore[method-assign]
+            winner.extend(treatments.record_at_completion(_visit(patient, 36), META, appointment))
+        return real(events, **kwargs)
+
+    treatments.recorder.insert_events = insert_events  # type: ignore[method-assign,assignment]
+
+    assert treatments.record_at_completion(_visit(patient, 36), META, appointment) == winner
+    visit = treatments.visit_at_completion(appointment)
+    assert visit is not None
+    assert len(visit.treatment_ids) == 1

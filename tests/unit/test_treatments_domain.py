@@ -7,6 +7,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from eventsourcing.utils import resolve_topic
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from domain.treatments import (
     Surface,
     Treatment,
     TreatmentPlan,
+    VisitAtCompletion,
     is_anterior,
     plan_totals,
     surfaces_of,
@@ -305,3 +307,17 @@ def test_an_impossible_finding_is_refused_with_its_reason(
 ) -> None:
     with pytest.raises(InvalidValue, match=why):
         Finding.create(finding)
+
+
+def test_a_completion_sent_again_gets_the_treatments_it_carried_and_another_is_refused() -> None:
+    treatments = [uuid4(), uuid4()]
+    visit = VisitAtCompletion(uuid4(), uuid4(), treatments, digest="abc")
+
+    assert visit.treatments_of("abc") == treatments
+    with pytest.raises(TransitionRefused, match="already carried other treatments"):
+        visit.treatments_of("another visit")
+
+
+def test_visits_recorded_before_the_move_to_the_domain_still_load() -> None:
+    old = "commands.treatments:VisitAtCompletion.VisitRecordedAtCompletion"
+    assert resolve_topic(old) is VisitAtCompletion.VisitRecordedAtCompletion  # type: ignore[attr-defined]
