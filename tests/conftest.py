@@ -61,10 +61,6 @@ def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
         relay_poll_seconds=0.2,
         consumer_batch_wait_seconds=0.01,
         read_your_writes_timeout_seconds=5.0,
-        # Small pools, passed on to every `clinic` child a test starts: two test sessions
-        # side by side (make test) stay well inside PostgreSQL's 100 connections.
-        read_model_pool_size=3,
-        event_store_max_overflow=1,
     )
 
 
@@ -89,7 +85,23 @@ async def _empty_stores(platform: Platform) -> None:
         await platform.pool.execute(f"TRUNCATE {names} RESTART IDENTITY")
     for collection in await platform.mongo_db.list_collection_names():
         await platform.mongo_db[collection].delete_many({})
-    await _delete_queues(platform)
+    await _purge_queues(platform)
+
+
+async def _purge_queues(platform: Platform) -> None:
+    """Empty the session's queues between tests rather than delete them: a quorum queue
+    deleted and declared again within milliseconds, many times a minute, made the broker close
+    channels with INTERNAL_ERROR. They are deleted once, when the session ends."""
+    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        for queue, _ in platform.queues():
+            for name in (queue, f"{queue}.dlq"):
+                try:
+                    declared = await channel.declare_queue(name, passive=True)
+                    await declared.purge()
+                except aio_pika.exceptions.ChannelClosed:  # not declared yet: nothing to purge
+                    channel = await connection.channel()
 
 
 @pytest.fixture(scope="session")
