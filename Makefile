@@ -98,7 +98,7 @@ chaos: install
 	CHAOS_SECONDS=30 $(BIN)/pytest -p no:cacheprovider -s tests/chaos
 
 # Schemathesis at length over the whole API, as an admin and a receptionist, from a new seed
-# each time (make test: 85 s each, one fixed seed).
+# each time (make test: 60 s each, one fixed seed).
 fuzz: install
 	FUZZ_SECONDS=600 FUZZ_SEED= $(BIN)/pytest -p no:cacheprovider -s tests/e2e/test_fuzz.py
 
