@@ -114,7 +114,7 @@ class Platform:
         applications: dict[type[ClinicApplication], ClinicApplication] = {}
         for kind in applications_of(contexts):
             applications[kind] = await asyncio.to_thread(kind, settings.postgres_env())
-        pool = await create_pool(dsn, max_size=settings.read_model_pool_size)
+        pool = await create_pool(dsn, max_size=read_model_pool_size(settings, contexts))
         client = mongo.connect(settings.effective_mongo_url())
         database = client[settings.mongo_database]
         platform = cls(
@@ -259,6 +259,14 @@ class Platform:
         }
         parts.update({f"{name}:{n}": loop for n, loop in worker.loops(self).items()})
         return parts
+
+
+def read_model_pool_size(settings: Settings, contexts: Sequence[Context]) -> int:
+    """The setting, but never fewer than one connection per consumer this platform can host,
+    plus one: a consumer healing a version gap holds a connection and asks for a second, so
+    with every connection held by a consumer waiting for another, the projectors deadlock."""
+    consumers = sum(len(c.read_models) + len(c.workers) for c in contexts)
+    return max(settings.read_model_pool_size, consumers + 1)
 
 
 def applications_of(contexts: Sequence[Context]) -> tuple[type[ClinicApplication], ...]:

@@ -259,3 +259,13 @@ async def test_a_message_with_a_gap_the_store_cannot_heal_is_dead_lettered_not_d
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_read_model_pool_can_serve_every_consumer_healing_a_gap_at_once(
+    platform: Platform,
+) -> None:
+    # A consumer healing a gap holds a connection and asks for a second: with no spare, all
+    # consumers healing at once would wait for each other for ever.
+    consumers = len(platform.queues())
+    assert consumers > platform.settings.read_model_pool_size, "the setting alone would not do"
+    assert platform.pool.get_max_size() > consumers
