@@ -75,20 +75,16 @@ unit: install
 	$(BIN)/pytest tests/unit
 
 # Test sessions run side by side (pytest-xdist), each with stores of its own (tests/conftest.py),
-# a file's tests on one worker. On CI's own PostgreSQL (.ci/run: 300 connections) every file
-# shares the workers. On the machine's server (100 connections) the tests that run a whole
-# `clinic up` (a dozen connections per process) run one at a time, after the rest.
+# a file's tests on one worker; then the tests that run a whole `clinic up` (several processes,
+# a dozen connections each, the fault runs) one at a time, so that no two of them compete for
+# the cores or the connections (ADR 21). `make test` fails if either part does.
 TEST_WORKERS ?= 2
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
-PYTEST_SIDE_BY_SIDE := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 test: lint typecheck web-check web chromium
-	if [ -n "$$CLINIC_TEST_POSTGRES" ]; then \
-	  $(PYTEST_SIDE_BY_SIDE); \
-	else \
-	  $(PYTEST_SIDE_BY_SIDE) $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); side_by_side=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); \
+	  side_by_side=$$?; \
 	  $(BIN)/pytest --durations=10 $(WHOLE_PLATFORM_TESTS); one_at_a_time=$$?; \
-	  exit $$(( side_by_side || one_at_a_time )); \
-	fi
+	  exit $$(( side_by_side || one_at_a_time ))
 
 bench: install bench-web
 	$(BIN)/python -m bench
