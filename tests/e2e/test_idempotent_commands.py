@@ -145,6 +145,8 @@ async def test_a_retried_cancellation_answers_as_the_first_and_a_keyed_read_is_n
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json() == first.json()
 
-    read = await anonymous.get(path, headers=desk)
-    assert read.status_code == 200
+    # Read after the cancellation has reached the book (read your writes), not before.
+    consistent = {"Sonrisa-Consistent-With": first.headers["Sonrisa-Consistency-Token"]}
+    read = await anonymous.get(path, headers={**desk, **consistent})
+    assert read.status_code == 200, read.text
     assert "Idempotent-Replayed" not in read.headers
