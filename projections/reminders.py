@@ -23,6 +23,9 @@ from infra.eventstore import Envelope
 from projections.base import Document
 from projections.postgres import PostgresProjection
 
+# How often a settlement chosen as a deadlock's victim is run again before it is an error.
+DEADLOCK_ATTEMPTS = 3
+
 _STATUS_AFTER = {
     "ReminderSent": "sent",
     "ReminderSkipped": "skipped",
@@ -204,15 +207,25 @@ class ReminderQueries:
 
     async def settle_all(self, settled: dict[UUID, int]) -> None:
         """`settle` for many reminders in one statement."""
-        if settled:
-            await self.pool.execute(
-                "UPDATE reminders r SET claimed_by = NULL, lease_until = NULL, "
-                "settled_version = greatest(r.settled_version, s.version) "
-                "FROM unnest($1::uuid[], $2::bigint[]) AS s(id, version) "
-                "WHERE r.aggregate_id = s.id",
-                list(settled),
-                list(settled.values()),
-            )
+        if not settled:
+            return
+        # Rows in one order (the projector updates the same rows); settling is idempotent, so
+        # the statement PostgreSQL picks as a deadlock's victim is simply run again.
+        ids = sorted(settled)
+        for attempt in range(DEADLOCK_ATTEMPTS):
+            try:
+                await self.pool.execute(
+                    "UPDATE reminders r SET claimed_by = NULL, lease_until = NULL, "
+                    "settled_version = greatest(r.settled_version, s.version) "
+                    "FROM unnest($1::uuid[], $2::bigint[]) AS s(id, version) "
+                    "WHERE r.aggregate_id = s.id",
+                    ids,
+                    [settled[i] for i in ids],
+                )
+                return
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == DEADLOCK_ATTEMPTS - 1:
+                    raise
 
     async def release(self, worker: str) -> None:
         """Give back what `worker` claimed and did not get to (a clean stop)."""
