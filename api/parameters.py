@@ -15,7 +15,9 @@ from pydantic import BaseModel
 
 from api.problems import Problem
 
-_KNOWN: dict[int, frozenset[str]] = {}  # by id(route): routes live as long as the app
+# Kept on the route itself: a cache keyed by id(route) could hand a new app's route the
+# names of a collected one that had the same id.
+_KNOWN = "sonrisa_known_parameters"
 
 
 def known_names(route: APIRoute) -> frozenset[str]:
@@ -40,9 +42,10 @@ async def known_parameters_only(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = _KNOWN.get(id(route))
+    known: frozenset[str] | None = getattr(route, _KNOWN, None)
     if known is None:
-        known = _KNOWN[id(route)] = known_names(route)
+        known = known_names(route)
+        setattr(route, _KNOWN, known)
     unknown = sorted(set(request.query_params.keys()) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "no query parameters"
