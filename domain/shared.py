@@ -73,6 +73,17 @@ class Meta:
         )
 
 
+class MetaSinceV2:
+    """Mixed into an event first stored without its `Meta` (class version 1): such an event
+    loads with `Meta.unrecorded()`. Mixin first: `class Opened(MetaSinceV2, Aggregate.Created)`."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meta"] = Meta.unrecorded()
+
+
 # Bidirectional overrides and isolates: they make text read differently from what it holds.
 _BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _LINE_BREAKS = frozenset("\n\r\t")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -88,3 +88,16 @@ async def create_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=init_connection)
     assert pool is not None
     return pool
+
+
+class OwnTables:
+    """State kept in PostgreSQL tables of the keeper's own: `DDL` says what they are, and
+    `migrate` creates them when missing (`clinic migrate`, and every process at start)."""
+
+    DDL: ClassVar[str]
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def migrate(self) -> None:
+        await self.pool.execute(self.DDL)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-import asyncpg
+from infra.db import OwnTables
 
 
 class NotReady(RuntimeError):
@@ -62,19 +62,15 @@ class ReadModelStates:
         self._followed = frozenset(marked)
 
 
-class RebuildMarks:
+class RebuildMarks(OwnTables):
     """Read models marked as rebuilding, shared by every process through PostgreSQL. A mark
     outlives a crash, so a read model whose rebuild died is rebuilt again, never served
     half-made."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def migrate(self) -> None:
-        await self.pool.execute(
-            "CREATE TABLE IF NOT EXISTS read_model_rebuilds ("
-            " name text PRIMARY KEY, marked_at timestamptz NOT NULL DEFAULT now())"
-        )
+    DDL = (
+        "CREATE TABLE IF NOT EXISTS read_model_rebuilds ("
+        " name text PRIMARY KEY, marked_at timestamptz NOT NULL DEFAULT now())"
+    )
 
     async def mark(self, names: Iterable[str]) -> None:
         await self.pool.executemany(

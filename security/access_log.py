@@ -23,39 +23,11 @@ from uuid import UUID
 
 import asyncpg
 
-from infra.db import UNAVAILABLE
+from infra.db import UNAVAILABLE, OwnTables
 from infra.keys import Keyring
 
 APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
 GENESIS = "0" * 64
-
-DDL = """
-CREATE TABLE IF NOT EXISTS patient_access_log (
-    seq bigint PRIMARY KEY,
-    at timestamptz NOT NULL,
-    actor_id text,
-    actor_role text,
-    action text NOT NULL,
-    patient_id uuid,
-    route text NOT NULL,
-    outcome text NOT NULL,
-    status integer NOT NULL,
-    correlation_id text NOT NULL,
-    source_address text,
-    reason text,
-    details jsonb NOT NULL DEFAULT '{}',
-    prev_mac text NOT NULL,
-    mac text NOT NULL
-);
-CREATE INDEX IF NOT EXISTS patient_access_log_patient ON patient_access_log (patient_id, seq);
-CREATE INDEX IF NOT EXISTS patient_access_log_actor ON patient_access_log (actor_id, seq);
-ALTER TABLE patient_access_log ADD COLUMN IF NOT EXISTS key_id text;
-CREATE TABLE IF NOT EXISTS patient_access_log_head (
-    id boolean PRIMARY KEY DEFAULT true CHECK (id),
-    seq bigint NOT NULL,
-    mac text NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +82,40 @@ class Break:
     problem: str
 
 
-class AccessLog:
+class AccessLog(OwnTables):
     """Appends through one writer task: concurrent requests share a transaction, in order.
 
     Each caller waits until its own entry is committed, so a response never goes
     out for an access that was not logged; the chain lock is taken once per batch.
+    """
+
+    DDL = """
+        CREATE TABLE IF NOT EXISTS patient_access_log (
+            seq bigint PRIMARY KEY,
+            at timestamptz NOT NULL,
+            actor_id text,
+            actor_role text,
+            action text NOT NULL,
+            patient_id uuid,
+            route text NOT NULL,
+            outcome text NOT NULL,
+            status integer NOT NULL,
+            correlation_id text NOT NULL,
+            source_address text,
+            reason text,
+            details jsonb NOT NULL DEFAULT '{}',
+            prev_mac text NOT NULL,
+            mac text NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS patient_access_log_patient
+            ON patient_access_log (patient_id, seq);
+        CREATE INDEX IF NOT EXISTS patient_access_log_actor ON patient_access_log (actor_id, seq);
+        ALTER TABLE patient_access_log ADD COLUMN IF NOT EXISTS key_id text;
+        CREATE TABLE IF NOT EXISTS patient_access_log_head (
+            id boolean PRIMARY KEY DEFAULT true CHECK (id),
+            seq bigint NOT NULL,
+            mac text NOT NULL
+        );
     """
 
     def __init__(self, pool: asyncpg.Pool, keys: Keyring, batch_size: int = 200) -> None:
@@ -124,9 +125,6 @@ class AccessLog:
         self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Future[int]] = set()
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
 
     async def append(self, access: Access) -> int:
         """Append and wait until the entry is committed; its sequence number."""

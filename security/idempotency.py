@@ -14,22 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
+from infra.db import OwnTables
 
-DDL = """
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    scope text NOT NULL,
-    key text NOT NULL,
-    fingerprint bytea NOT NULL,
-    status integer,
-    headers jsonb,
-    body bytea,
-    access jsonb,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
-"""
 KEPT_FOR = timedelta(days=1)
 
 
@@ -74,12 +60,21 @@ def fingerprint(method: str, path: str, query: bytes, body: bytes) -> bytes:
     return digest.digest()
 
 
-class IdempotencyKeys:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
+class IdempotencyKeys(OwnTables):
+    DDL = """
+        CREATE TABLE IF NOT EXISTS idempotency_keys (
+            scope text NOT NULL,
+            key text NOT NULL,
+            fingerprint bytea NOT NULL,
+            status integer,
+            headers jsonb,
+            body bytea,
+            access jsonb,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (scope, key)
+        );
+        CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+    """
 
     async def claim(self, scope: str, key: str, request: bytes) -> Claim:
         """Claim the key for this request, or say what became of it."""

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncpg
-
-DDL = """
-CREATE TABLE IF NOT EXISTS reminder_links_used (
-    use_id text PRIMARY KEY,
-    used_at timestamptz NOT NULL DEFAULT now()
-);
-"""
+from infra.db import OwnTables
 
 
-class LinkUses:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
+class LinkUses(OwnTables):
+    DDL = """
+        CREATE TABLE IF NOT EXISTS reminder_links_used (
+            use_id text PRIMARY KEY,
+            used_at timestamptz NOT NULL DEFAULT now()
+        );
+    """
 
     async def take(self, use_id: str) -> bool:
         """True for the first use of this link; False when it was used before."""

@@ -21,30 +21,13 @@ from uuid import UUID, uuid4
 import asyncpg
 import jwt
 
+from infra.db import OwnTables
 from infra.keys import Keyring
 from infra.logs import get_logger
 from infra.settings import Settings
 
 log = get_logger("security.sessions")
 SESSION_RECHECK_SECONDS = 2.0
-
-DDL = """
-CREATE TABLE IF NOT EXISTS auth_sessions (
-    session_id uuid PRIMARY KEY,
-    staff_id uuid NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL,
-    revoked_at timestamptz,
-    revoked_reason text
-);
-CREATE INDEX IF NOT EXISTS auth_sessions_staff ON auth_sessions (staff_id);
-CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
-    token_hash bytea PRIMARY KEY,
-    session_id uuid NOT NULL REFERENCES auth_sessions (session_id),
-    issued_at timestamptz NOT NULL DEFAULT now(),
-    used_at timestamptz
-);
-"""
 
 
 class TokenRefused(PermissionError):
@@ -67,8 +50,26 @@ class TokenPair:
     expires_in: int
 
 
-class Tokens:
+class Tokens(OwnTables):
     """Issues and checks access tokens; keeps sessions and refresh tokens."""
+
+    DDL = """
+        CREATE TABLE IF NOT EXISTS auth_sessions (
+            session_id uuid PRIMARY KEY,
+            staff_id uuid NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL,
+            revoked_at timestamptz,
+            revoked_reason text
+        );
+        CREATE INDEX IF NOT EXISTS auth_sessions_staff ON auth_sessions (staff_id);
+        CREATE TABLE IF NOT EXISTS auth_refresh_tokens (
+            token_hash bytea PRIMARY KEY,
+            session_id uuid NOT NULL REFERENCES auth_sessions (session_id),
+            issued_at timestamptz NOT NULL DEFAULT now(),
+            used_at timestamptz
+        );
+    """
 
     def __init__(
         self,
@@ -103,9 +104,6 @@ class Tokens:
             access_minutes=settings.access_token_minutes,
             refresh_days=settings.refresh_token_days,
         )
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
 
     def access_token(self, claims: Claims, now: datetime | None = None) -> str:
         issued = now or datetime.now(UTC)

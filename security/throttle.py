@@ -15,25 +15,13 @@ from datetime import timedelta
 
 import asyncpg
 
+from infra.db import OwnTables
 from infra.logs import get_logger
 from infra.metrics import SIGN_IN_THROTTLED
 from infra.settings import Settings
 
 log = get_logger("security.throttle")
 
-DDL = """
-DROP TABLE IF EXISTS auth_login_failures;
-CREATE TABLE IF NOT EXISTS auth_sign_in_failures (
-    id bigserial PRIMARY KEY,
-    account text NOT NULL,
-    address text NOT NULL,
-    failed_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE INDEX IF NOT EXISTS auth_sign_in_failures_address
-    ON auth_sign_in_failures (address, failed_at);
-CREATE INDEX IF NOT EXISTS auth_sign_in_failures_account
-    ON auth_sign_in_failures (account, failed_at);
-"""
 ADDRESS_LOCK = 0x5349474E  # with the address's hash: one counter at a time per address
 
 
@@ -67,8 +55,22 @@ class Limits:
     window: timedelta
 
 
-class LoginThrottle:
+class LoginThrottle(OwnTables):
     """Counts failed sign-ins over a sliding window, atomically."""
+
+    DDL = """
+        DROP TABLE IF EXISTS auth_login_failures;
+        CREATE TABLE IF NOT EXISTS auth_sign_in_failures (
+            id bigserial PRIMARY KEY,
+            account text NOT NULL,
+            address text NOT NULL,
+            failed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        CREATE INDEX IF NOT EXISTS auth_sign_in_failures_address
+            ON auth_sign_in_failures (address, failed_at);
+        CREATE INDEX IF NOT EXISTS auth_sign_in_failures_account
+            ON auth_sign_in_failures (account, failed_at);
+    """
 
     def __init__(self, pool: asyncpg.Pool, limits: Limits) -> None:
         self.pool = pool
@@ -87,9 +89,6 @@ class LoginThrottle:
                 window=timedelta(seconds=settings.login_failure_window_seconds),
             ),
         )
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
 
     @staticmethod
     def account_of(email: str) -> str:

@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
-
-DDL = """
-CREATE TABLE IF NOT EXISTS totp_last_step (
-    staff_id uuid PRIMARY KEY,
-    step bigint NOT NULL,
-    used_at timestamptz NOT NULL DEFAULT now()
-);
-"""
+from infra.db import OwnTables
 
 
-class TotpSteps:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def migrate(self) -> None:
-        await self.pool.execute(DDL)
+class TotpSteps(OwnTables):
+    DDL = """
+        CREATE TABLE IF NOT EXISTS totp_last_step (
+            staff_id uuid PRIMARY KEY,
+            step bigint NOT NULL,
+            used_at timestamptz NOT NULL DEFAULT now()
+        );
+    """
 
     async def take(self, staff_id: UUID, step: int) -> bool:
         """True when `step` is later than any this account signed in with (it is now the

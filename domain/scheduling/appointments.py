@@ -12,13 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.shared import DomainError, InvalidValue, Meta, TransitionRefused, optional_text
+from domain.shared import (
+    DomainError,
+    InvalidValue,
+    Meta,
+    MetaSinceV2,
+    TransitionRefused,
+    optional_text,
+)
 
 LATE_CANCELLATION = timedelta(hours=24)
 LONGEST_APPOINTMENT = timedelta(hours=8)
@@ -86,36 +92,21 @@ def diary_id(resource: Resource, resource_id: UUID, day: date) -> UUID:
 class Diary(Aggregate):
     """What one provider, chair or patient is booked for on one local day."""
 
-    class DiaryOpened(Aggregate.Created):
+    class DiaryOpened(MetaSinceV2, Aggregate.Created):
         resource: str
         resource_id: UUID
         day: date
         meta: Meta
-        class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["meta"] = Meta.unrecorded()
-
-    class SlotReserved(Aggregate.Event):
+    class SlotReserved(MetaSinceV2, Aggregate.Event):
         appointment_id: UUID
         start: datetime
         end: datetime
         meta: Meta
-        class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["meta"] = Meta.unrecorded()
-
-    class SlotReleased(Aggregate.Event):
+    class SlotReleased(MetaSinceV2, Aggregate.Event):
         appointment_id: UUID
         meta: Meta
-        class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["meta"] = Meta.unrecorded()
 
     @staticmethod
     def create_id(resource: str, resource_id: UUID, day: date, meta: Meta) -> UUID:
