@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commands.base import NotFound, StaleVersion, StoreUnavailable
-from commands.identity import AlreadyExists
+from commands.base import AlreadyExists, NotFound, StaleVersion, StoreUnavailable
 from domain.shared import DomainError, TransitionRefused
 from infra.db import UNAVAILABLE
 from infra.logs import get_logger

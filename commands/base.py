@@ -111,6 +111,10 @@ class NotFound(LookupError):
     """The record asked for does not exist."""
 
 
+class AlreadyExists(RuntimeError):
+    """Something that must be unique is taken (a staff account's email address)."""
+
+
 class StoreUnavailable(RuntimeError):
     """The event store could not be reached, and nothing was saved: try again shortly."""
 

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from pydantic import AfterValidator, Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Written
+from commands.base import AlreadyExists, ClinicApplication, Command, Written
 from domain.identity import (
     FIRST_ADMIN_CLAIM_ID,
     SECURITY_POLICY_ID,
@@ -34,10 +34,6 @@ from infra.sealing import Sealer
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
-
-
-class AlreadyExists(RuntimeError):
-    """Something that must be unique is taken (an email address)."""
 
 
 class RegistrationClosed(PermissionError):

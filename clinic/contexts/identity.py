@@ -16,7 +16,8 @@ from clinic.console import CommandLine, console
 from clinic.declaration import Context
 from clinic.demo import Phase
 from clinic.demo.identity import register_staff
-from commands.identity import AlreadyExists, Identity, RegisterStaff
+from commands.base import AlreadyExists
+from commands.identity import Identity, RegisterStaff
 from domain.shared import DomainError, Meta
 from infra.sealing import Sealer
 from projections.identity import StaffDirectory, StaffQueries

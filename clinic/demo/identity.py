@@ -7,7 +7,8 @@ from uuid import uuid4
 
 from clinic.demo import NOT_EMPTY, STAFF, ClinicNotEmpty, DemoClinic, DemoRefused
 from clinic.platform import Platform
-from commands.identity import AlreadyExists, Identity, RegisterStaff, RegistrationClosed
+from commands.base import AlreadyExists
+from commands.identity import Identity, RegisterStaff, RegistrationClosed
 from domain.identity import check_password
 from domain.shared import Meta
 

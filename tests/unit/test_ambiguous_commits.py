@@ -11,8 +11,14 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from commands.base import REQUEST_KEY, ClinicApplication, StaleVersion, StoreUnavailable
-from commands.identity import AlreadyExists, Identity, RegisterStaff
+from commands.base import (
+    REQUEST_KEY,
+    AlreadyExists,
+    ClinicApplication,
+    StaleVersion,
+    StoreUnavailable,
+)
+from commands.identity import Identity, RegisterStaff
 from commands.patients import Patients, RaiseAlert, RegisterPatient
 from commands.reminders import Reminders
 from domain.identity import StaffMember
