@@ -153,10 +153,6 @@ class LoginThrottle(OwnTables):
             self.limits.window,
         )
 
-    async def withdrawn(self, attempt: Attempt) -> None:
-        """The try neither failed nor succeeded (the password was right, a code is needed)."""
-        await self.pool.execute("DELETE FROM auth_sign_in_failures WHERE id = $1", attempt.id)
-
     async def succeeded(self, attempt: Attempt) -> None:
         await self.pool.execute(
             "DELETE FROM auth_sign_in_failures WHERE id = $1 OR (account = $2 AND address = $3)",

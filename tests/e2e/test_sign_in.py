@@ -238,11 +238,16 @@ async def test_an_admin_can_require_a_second_factor_for_a_role(
     )
     assert enabled.status_code == 200, enabled.text
 
+    # Without the code, the right password answers as a wrong one: it cannot be confirmed.
     without_code = await anonymous.post(
         "/api/auth/login", json={"email": DENTIST_EMAIL, "password": PASSWORD}
     )
-    assert without_code.status_code == 401
-    assert without_code.json()["type"].endswith("/second-factor-missing")
+    wrong_password = await anonymous.post(
+        "/api/auth/login", json={"email": DENTIST_EMAIL, "password": "not the password"}
+    )
+    assert without_code.status_code == wrong_password.status_code == 401
+    assert _told(without_code) == _told(wrong_password)
+    assert without_code.json()["type"].endswith("/sign-in-failed")
     totp = pyotp.TOTP(setup["secret"])
     now = datetime.now(UTC)
     full = await login(anonymous, DENTIST_EMAIL, PASSWORD, totp_code=totp.at(now))
@@ -325,3 +330,9 @@ async def test_passwords_are_never_stored_or_logged_in_plain_text(
         for collection in await platform.mongo_db.list_collection_names():
             documents = await platform.mongo_db[collection].find({}).to_list()
             assert secret not in json.dumps(documents, default=str)
+
+
+def _told(answer: httpx.Response) -> dict[str, object]:
+    """What an answer tells its caller, without what differs for every request."""
+    problem = answer.json()
+    return {k: v for k, v in problem.items() if k not in ("instance", "correlation_id")}

@@ -1,4 +1,5 @@
-/** Sign-in: email and password, then the authenticator code when the account has one. */
+/** Sign-in: email, password and, for an account that has one, the authenticator code. The API
+ * answers a missing code as a wrong one, so the field is always offered. */
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { describe } from "../api/problems";
@@ -12,7 +13,6 @@ export function SignIn() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
-  const [needsCode, setNeedsCode] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -21,8 +21,7 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const outcome = await signIn(email.trim(), password, needsCode ? code.trim() : undefined);
-      if (outcome === "code-needed") setNeedsCode(true);
+      await signIn(email.trim(), password, code.trim() || undefined);
     } catch (problem) {
       setError(describe(t, problem));
     } finally {
@@ -60,19 +59,15 @@ export function SignIn() {
               onChange={(e) => setPassword(e.target.value)}
             />
           </Field>
-          {needsCode && (
-            <Field label={t("signIn.code")} hint={t("signIn.codeHint")}>
-              <input
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                pattern="\d{6}"
-                required
-                autoFocus
-                value={code}
-                onChange={(e) => setCode(e.target.value)}
-              />
-            </Field>
-          )}
+          <Field label={t("signIn.code")} hint={t("signIn.codeHint")}>
+            <input
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="\d{6}"
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+            />
+          </Field>
           <button type="submit" className="primary" disabled={busy}>
             {busy ? t("signIn.busy") : t("signIn.submit")}
           </button>

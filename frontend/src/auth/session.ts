@@ -69,24 +69,17 @@ async function post(path: string, body: unknown): Promise<Response> {
   }
 }
 
-export type SignInOutcome = "signed-in" | "code-needed";
-
-/** Signs in; "code-needed" when the account signs in with a TOTP code and none was given. */
-export async function signIn(email: string, password: string, code?: string): Promise<SignInOutcome> {
+/** Signs in; the code is sent when given (a missing code fails as a wrong one would). */
+export async function signIn(email: string, password: string, code?: string): Promise<void> {
   const response = await post("/api/auth/login", {
     email,
     password,
     refresh_in: "cookie",
     ...(code ? { totp_code: code } : {}),
   });
-  if (!response.ok) {
-    const problem = await problemOf(response);
-    if (problem.kind === "second-factor-missing") return "code-needed";
-    throw problem;
-  }
+  if (!response.ok) throw await problemOf(response);
   keep((await response.json()) as TokensOut);
   announce(true);
-  return "signed-in";
 }
 
 async function renewOnce(): Promise<boolean> {
