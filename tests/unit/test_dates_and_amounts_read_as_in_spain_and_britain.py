@@ -9,7 +9,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 
+from clinic.contexts.treatments import production_table
 from infra.locale import clock, day, language_of, money, number
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -54,3 +56,21 @@ def test_a_language_the_clinic_does_not_write_in_reads_as_spanish() -> None:
     assert language_of("en") == "en"
     assert day(date(2026, 12, 8), "fr") == "martes, 8 de diciembre de 2026"
     assert money(Decimal("1"), "de") == "1,00\u00a0€"
+
+
+def test_the_production_report_names_each_day_and_totals_counts_and_fees_in_the_language() -> None:
+    rows = [
+        {"day": "2027-03-26", "provider_id": "a", "treatments": 1200, "fees": "600.00"},
+        {"day": "2027-03-29", "provider_id": "b", "treatments": 34, "fees": "34.50"},
+    ]
+    for language, friday, total, fees in (
+        ("es", "viernes, 26 de marzo de 2027", "1.234", "634,50\u00a0€"),
+        ("en", "Friday, 26 March 2027", "1,234", "€634.50"),
+    ):
+        console = Console(record=True, width=160)
+        console.print(production_table(rows, language))
+        lines = console.export_text().splitlines()
+        assert any(friday in line for line in lines)
+        (totals,) = [line for line in lines if "Total" in line]
+        assert total in totals
+        assert fees in totals
