@@ -17,8 +17,7 @@ from clinic.declaration import Context
 from clinic.demo import Phase
 from clinic.demo.treatments import chart_and_plan
 from commands.treatments import Treatments
-from domain.patients import Language
-from infra.locale import day, language_of, money, number
+from infra.locale import DEFAULT_LANGUAGE, LOCALES, day, language_of, money, number
 from projections.base import Document
 from projections.treatments import TreatmentChart, TreatmentList, TreatmentQueries
 
@@ -63,17 +62,17 @@ def add_commands(cli: CommandLine) -> None:
     def production(
         since: Annotated[datetime, typer.Option("--from", formats=DAY, help="first day")],
         until: Annotated[datetime, typer.Option("--to", formats=DAY, help="last day")],
-        language: Annotated[Language, typer.Option(help="the report's language")] = (
-            Language.SPANISH
-        ),
+        language: Annotated[str, typer.Option(help=" or ".join(LOCALES))] = DEFAULT_LANGUAGE,
     ) -> None:
         """Treatments done and their fees per clinic day and provider, voided ones left out."""
         if until < since:
             raise typer.BadParameter("--to is on or after --from")
+        if language not in LOCALES:
+            raise typer.BadParameter(f"--language is one of {', '.join(LOCALES)}")
 
         async def show(platform: Platform) -> None:
             rows = await platform.get(TreatmentQueries).production(since.date(), until.date())
-            console.print(production_table(rows, language.value))
+            console.print(production_table(rows, language))
 
         cli.run(show, mongo=False)
 

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from clinic.cli import app
 from clinic.contexts.treatments import production_table
 from infra.locale import clock, day, language_of, money, number
 
@@ -74,3 +76,19 @@ def test_the_production_report_names_each_day_and_totals_counts_and_fees_in_the_
         (totals,) = [line for line in lines if "Total" in line]
         assert total in totals
         assert fees in totals
+
+
+@pytest.mark.parametrize(
+    ("days", "language", "says"),
+    [
+        (("2026-12-02", "2026-12-01"), "es", "on or after --from"),
+        (("2026-12-01",) * 2, "fr", "es, en"),
+    ],
+)
+def test_the_production_report_refuses_days_backwards_and_a_language_it_cannot_write(
+    days: tuple[str, str], language: str, says: str
+) -> None:
+    arguments = ["report", "production", "--from", days[0], "--to", days[1]]
+    refused = CliRunner().invoke(app, [*arguments, "--language", language])
+    assert refused.exit_code == 2
+    assert says in refused.output
