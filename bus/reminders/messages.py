@@ -14,32 +14,18 @@ from zoneinfo import ZoneInfo
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from domain.reminders import Kind
-
-DAYS = {
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-MONTHS = {
-    "es": (
-        "enero", "febrero", "marzo", "abril", "mayo", "junio",
-        "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
+from infra.locale import clock, day, language_of
 
 
 def spoken(moment: datetime, zone: ZoneInfo, language: str) -> str:
-    """`jueves 3 de diciembre de 2026 a las 11:00` / `Thursday 3 December 2026 at 11:00`."""
-    local = moment.astimezone(zone)
-    day, month = DAYS[language][local.weekday()], MONTHS[language][local.month - 1]
-    clock = f"{local.hour:02d}:{local.minute:02d}"
+    """`jueves, 3 de diciembre de 2026 a las 11:00` / `Thursday, 3 December 2026 at 11:00`:
+    the day and the time as Babel writes them in the language, on the clinic's clock."""
+    language = language_of(language)
+    on, at = day(moment, language, zone), clock(moment, zone, language)
     if language == "es":
-        article = "a la" if local.hour == 1 else "a las"
-        return f"{day} {local.day} de {month} de {local.year} {article} {clock}"
-    return f"{day} {local.day} {month} {local.year} at {clock}"
+        article = "a la" if moment.astimezone(zone).hour == 1 else "a las"
+        return f"{on} {article} {at}"
+    return f"{on} at {at}"
 
 
 _SUBJECTS = {
@@ -118,7 +104,7 @@ def render(
     confirm: str | None = None,
     cancel: str | None = None,
 ) -> Rendered:
-    language = language if language in DAYS else "es"
+    language = language_of(language)
     when = spoken(start, zone, language) if start is not None else ""
     values = {
         "clinic": clinic,

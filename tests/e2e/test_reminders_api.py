@@ -68,7 +68,7 @@ async def test_a_confirm_link_confirms_once_and_is_refused_after(
 
     shown = await anonymous.get(path, headers=BROWSER)
     assert shown.status_code == 200
-    assert "lunes 4 de marzo de 2030 a las 10:00" in shown.text
+    assert "lunes, 4 de marzo de 2030 a las 10:00" in shown.text
     assert "Paciente" not in shown.text, "the page reveals only time and place"
     used = await anonymous.post(path, headers=BROWSER)
     assert used.status_code == 200, used.text

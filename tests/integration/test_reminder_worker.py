@@ -128,9 +128,9 @@ async def test_booked_reminders_are_due_and_arrive_in_the_patients_language(
     assert await sending.dispatch_once() == 2
     (es,) = smtp.mailbox.to("patient1@example.org")
     (en,) = smtp.mailbox.to("patient2@example.org")
-    assert "lunes 4 de marzo de 2030 a las 10:00" in text_of(es)
+    assert "lunes, 4 de marzo de 2030 a las 10:00" in text_of(es)
     assert es["Subject"] == "Recordatorio de su cita en Sonrisa"
-    assert "Monday 4 March 2030 at 11:00" in text_of(en)
+    assert "Monday, 4 March 2030 at 11:00" in text_of(en)
     assert en["Subject"] == "Reminder of your appointment at Sonrisa"
     assert "https://clinic.example.test/api/reminder-links/" in html_of(en)
 

@@ -23,9 +23,26 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def test_the_time_is_written_as_a_person_reads_it_on_the_clinics_clock() -> None:
-    assert spoken(VISIT, MADRID, "es") == "jueves 3 de diciembre de 2026 a las 11:00"
-    assert spoken(VISIT, MADRID, "en") == "Thursday 3 December 2026 at 11:00"
-    assert spoken(VISIT, CANARY, "es") == "jueves 3 de diciembre de 2026 a las 10:00"
+    assert spoken(VISIT, MADRID, "es") == "jueves, 3 de diciembre de 2026 a las 11:00"
+    assert spoken(VISIT, MADRID, "en") == "Thursday, 3 December 2026 at 11:00"
+    assert spoken(VISIT, CANARY, "es") == "jueves, 3 de diciembre de 2026 a las 10:00"
+
+
+def test_an_early_visit_reads_as_spain_and_britain_write_the_hour() -> None:
+    five_past_nine = datetime(2026, 12, 8, 8, 5, tzinfo=UTC)  # Madrid, a Tuesday
+    assert spoken(five_past_nine, MADRID, "es") == "martes, 8 de diciembre de 2026 a las 9:05"
+    assert spoken(five_past_nine, MADRID, "en") == "Tuesday, 8 December 2026 at 09:05"
+    one_oclock = datetime(2026, 12, 8, 0, 0, tzinfo=UTC)
+    assert spoken(one_oclock, MADRID, "es").endswith("a la 1:00")
+
+
+def test_a_visit_in_the_week_the_clocks_go_forward_is_on_summer_time_after_the_change() -> None:
+    saturday, monday = (datetime(2027, 3, d, 9, 30, tzinfo=UTC) for d in (27, 29))
+    assert spoken(saturday, MADRID, "es") == "sábado, 27 de marzo de 2027 a las 10:30"
+    assert spoken(monday, MADRID, "es") == "lunes, 29 de marzo de 2027 a las 11:30"
+    assert spoken(monday, MADRID, "en") == "Monday, 29 March 2027 at 11:30"
+    late_sunday = datetime(2027, 3, 28, 22, 30, tzinfo=UTC)  # already Monday in Madrid
+    assert spoken(late_sunday, MADRID, "en") == "Monday, 29 March 2027 at 00:30"
 
 
 def test_an_appointment_reminder_names_the_clinic_the_time_and_both_links() -> None:
@@ -40,7 +57,7 @@ def test_an_appointment_reminder_names_the_clinic_the_time_and_both_links() -> N
         cancel="https://clinic.test/x",
     )
     assert message.subject == "Reminder of your appointment at Clínica <Sol>"
-    assert "Thursday 3 December 2026 at 11:00" in message.text
+    assert "Thursday, 3 December 2026 at 11:00" in message.text
     assert "Confirm: https://clinic.test/c?a=1&b=2" in message.text
     assert "Clínica &lt;Sol&gt;" in message.html
     assert "<Sol>" not in message.html
