@@ -17,10 +17,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from pydantic import AfterValidator, Field, StringConstraints
 
-from commands.base import AlreadyExists, ClinicApplication, Command, Written
+from commands.base import AlreadyExists, ClinicApplication, Command, Decided, Written
 from domain.identity import (
+    ADMIN_ROSTER_ID,
     FIRST_ADMIN_CLAIM_ID,
     SECURITY_POLICY_ID,
+    AdminRoster,
     EmailClaim,
     FirstAdminClaim,
     SecurityPolicy,
@@ -31,6 +33,9 @@ from domain.identity import (
 )
 from domain.shared import Meta, Role, TransitionRefused
 from infra.sealing import Sealer
+
+# A lost race on the admin roster is decided again on fresh state (and then maybe refused).
+ROSTER_ATTEMPTS = 3
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
@@ -126,6 +131,8 @@ class Identity(ClinicApplication):
             if self.exists(email_claim_id(staff.email)):
                 raise AlreadyExists(f"a staff account with email {staff.email} exists")
             staff.set_password(self.hasher.hash(cmd.password), meta)
+            if Role.ADMIN.value in staff.roles:
+                claims.append(self._roster_admitting(staff.id, meta))
             return staff, claims
 
         return self.create(make, attempts=2)
@@ -161,13 +168,68 @@ class Identity(ClinicApplication):
         return self.change(staff_id, StaffMember, decide)
 
     def grant_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        return self.change(staff_id, StaffMember, lambda s: s.grant_role(cmd.role.value, meta))
+        def decide(staff: StaffMember) -> Decided:
+            staff.grant_role(cmd.role.value, meta)
+            if cmd.role is not Role.ADMIN:
+                return Decided()
+            return Decided(also=(self._roster_admitting(staff.id, meta),))
+
+        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
 
     def revoke_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        return self.change(staff_id, StaffMember, lambda s: s.revoke_role(cmd.role.value, meta))
+        def decide(staff: StaffMember) -> Decided:
+            staff.revoke_role(cmd.role.value, meta)
+            if cmd.role is not Role.ADMIN:
+                return Decided()
+            return Decided(also=(self._roster_dismissing(staff.id, meta),))
+
+        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
 
     def deactivate(self, staff_id: UUID, cmd: Deactivate, meta: Meta) -> Written:
-        return self.change(staff_id, StaffMember, lambda s: s.deactivate(cmd.reason, meta))
+        def decide(staff: StaffMember) -> Decided:
+            staff.deactivate(cmd.reason, meta)
+            if Role.ADMIN.value not in staff.roles:
+                return Decided()
+            return Decided(also=(self._roster_dismissing(staff.id, meta),))
+
+        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
+
+    def active_admins(self) -> set[UUID]:
+        """The active admins, as the roster holds them (or as the accounts say, before it)."""
+        if self.exists(ADMIN_ROSTER_ID):
+            return set(self.load(ADMIN_ROSTER_ID, AdminRoster).admins)
+        return set(self._admins_from_accounts())
+
+    def _roster(self, meta: Meta) -> AdminRoster:
+        """The admin roster; started from the accounts themselves in a store that predates
+        it (a concurrent start conflicts on the roster's first version and is decided again)."""
+        if self.exists(ADMIN_ROSTER_ID):
+            return self.load(ADMIN_ROSTER_ID, AdminRoster)
+        return AdminRoster(admins=self._admins_from_accounts(), meta=meta)
+
+    def _roster_admitting(self, staff_id: UUID, meta: Meta) -> AdminRoster:
+        roster = self._roster(meta)
+        roster.admit(staff_id, meta)
+        return roster
+
+    def _roster_dismissing(self, staff_id: UUID, meta: Meta) -> AdminRoster:
+        roster = self._roster(meta)
+        roster.dismiss(staff_id, meta)
+        return roster
+
+    def _admins_from_accounts(self) -> list[UUID]:
+        registered = get_topic(StaffMember.StaffRegistered)  # type: ignore[attr-defined]
+        admins: list[UUID] = []
+        start: int | None = None
+        while page := self.recorder.select_notifications(
+            start=start, limit=500, topics=[registered]
+        ):
+            for notification in page:
+                staff = self.load(UUID(str(notification.originator_id)), StaffMember)
+                if staff.active and Role.ADMIN.value in staff.roles:
+                    admins.append(staff.id)
+            start = page[-1].id + 1
+        return admins
 
     def enable_totp(self, staff_id: UUID, cmd: EnableTotp, meta: Meta) -> Written:
         if not pyotp.TOTP(cmd.secret).verify(cmd.code, valid_window=1):

@@ -62,6 +62,7 @@ def email_claim_id(email: str) -> UUID:
 
 FIRST_ADMIN_CLAIM_ID = uuid5(NAMESPACE_URL, "sonrisa:first-admin")
 SECURITY_POLICY_ID = uuid5(NAMESPACE_URL, "sonrisa:security-policy")
+ADMIN_ROSTER_ID = uuid5(NAMESPACE_URL, "sonrisa:admin-roster")
 
 
 class StaffMember(Aggregate):
@@ -188,3 +189,40 @@ class SecurityPolicy(Aggregate):
     @event("TotpRequirementChanged")
     def _totp_requirement_changed(self, roles: list[str], meta: Meta) -> None:
         self.totp_required_for = set(roles)
+
+
+class AdminRoster(Aggregate):
+    """The clinic's active admins. Every change that makes or unmakes an admin (registering
+    one, granting or revoking the role, deactivating one) changes the roster in the same
+    transaction, so two admins removing each other at once cannot both succeed: the clinic
+    always keeps someone who can manage its accounts."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return ADMIN_ROSTER_ID
+
+    @event("AdminRosterStarted")
+    def __init__(self, admins: list[UUID], meta: Meta) -> None:
+        self.admins = set(admins)
+
+    def admit(self, staff_id: UUID, meta: Meta) -> None:
+        if staff_id not in self.admins:
+            self._admitted(staff_id=staff_id, meta=meta)
+
+    @event("AdminAdmitted")
+    def _admitted(self, staff_id: UUID, meta: Meta) -> None:
+        self.admins.add(staff_id)
+
+    def dismiss(self, staff_id: UUID, meta: Meta) -> None:
+        """No longer an active admin; refused for the last one."""
+        if staff_id not in self.admins:
+            return
+        if self.admins == {staff_id}:
+            raise TransitionRefused(
+                "this is the clinic's last active admin: make another staff member an admin first"
+            )
+        self._dismissed(staff_id=staff_id, meta=meta)
+
+    @event("AdminDismissed")
+    def _dismissed(self, staff_id: UUID, meta: Meta) -> None:
+        self.admins.discard(staff_id)

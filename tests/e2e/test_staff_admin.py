@@ -9,7 +9,7 @@ import httpx
 from clinic.platform import Platform
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_patients_api import PATIENT
-from tests.e2e.test_sign_in import PASSWORD, auth, first_admin, login
+from tests.e2e.test_sign_in import ADMIN_EMAIL, PASSWORD, auth, first_admin, login
 
 
 async def _staff(anonymous: httpx.AsyncClient, admin: dict[str, str]) -> list[dict[str, object]]:
@@ -85,3 +85,20 @@ async def test_auditors_filter_the_access_log_by_patient_actor_and_time(
     ]
     refused = await anonymous.get("/api/audit/access", headers=dentist)
     assert refused.status_code == 403
+
+
+async def test_the_clinics_only_admin_cannot_deactivate_themselves_or_drop_the_role(
+    anonymous: httpx.AsyncClient, platform: Platform
+) -> None:
+    admin = await first_admin(anonymous)
+    me = (await anonymous.get("/api/auth/profile", headers=auth(admin))).json()["staff_id"]
+    deactivated = await anonymous.post(
+        f"/api/staff/{me}/deactivate", json={"reason": "one click too many"}, headers=auth(admin)
+    )
+    assert deactivated.status_code == 409, deactivated.text
+    assert "last active admin" in deactivated.json()["detail"]
+    dropped = await anonymous.delete(f"/api/staff/{me}/roles/admin", headers=auth(admin))
+    assert dropped.status_code == 409
+    # The clinic can still sign in and manage its accounts.
+    again = await login(anonymous, ADMIN_EMAIL, PASSWORD)
+    assert (await anonymous.get("/api/staff", headers=auth(again))).status_code == 200

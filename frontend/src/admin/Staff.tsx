@@ -70,6 +70,7 @@ function Register({ onDone }: { onDone: () => void }) {
 function Member({ member, onChanged }: { member: StaffMember; onChanged: () => void }) {
   const { t } = useTranslation();
   const [role, setRole] = useState<Role | "">("");
+  const [confirming, setConfirming] = useState(false);
   const path = { params: { path: { staff_id: member.staff_id } } };
   const grant = useMutation({
     mutationFn: (r: Role) => ok(api.POST("/api/staff/{staff_id}/roles", { ...path, body: { role: r } })),
@@ -119,9 +120,28 @@ function Member({ member, onChanged }: { member: StaffMember; onChanged: () => v
             <button type="button" className="small" disabled={!role} onClick={() => role && grant.mutate(role)}>
               {t("staff.grant")}
             </button>
-            <button type="button" className="small danger" onClick={() => deactivate.mutate()}>
-              {t("staff.deactivate")}
-            </button>
+            {confirming ? (
+              <span role="group" aria-label={t("staff.confirmDeactivate", { name: member.name })}>
+                {t("staff.confirmDeactivate", { name: member.name })}{" "}
+                <button
+                  type="button"
+                  className="small danger"
+                  onClick={() => {
+                    setConfirming(false);
+                    deactivate.mutate();
+                  }}
+                >
+                  {t("staff.deactivateConfirmed")}
+                </button>
+                <button type="button" className="small" onClick={() => setConfirming(false)}>
+                  {t("staff.keepActive")}
+                </button>
+              </span>
+            ) : (
+              <button type="button" className="small danger" onClick={() => setConfirming(true)}>
+                {t("staff.deactivate")}
+              </button>
+            )}
           </>
         )}
         {failed && <Notice tone="error">{describe(t, failed)}</Notice>}
