@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commands.base import AlreadyExists, NotFound, StaleVersion, StoreUnavailable
-from domain.shared import DomainError, TransitionRefused
+from domain.shared import DomainError, NotYours, TransitionRefused
 from infra.db import UNAVAILABLE
 from infra.logs import get_logger
 from infra.readiness import NotReady
@@ -125,6 +125,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TransitionRefused)
     async def on_refused(request: Request, error: TransitionRefused) -> JSONResponse:
         return problem_response(request, 409, "transition-refused", "Not possible now", str(error))
+
+    @app.exception_handler(NotYours)
+    async def on_not_yours(request: Request, error: NotYours) -> JSONResponse:
+        return problem_response(request, 403, "forbidden", "Not allowed", str(error))
 
     @app.exception_handler(DomainError)
     async def on_domain(request: Request, error: DomainError) -> JSONResponse:

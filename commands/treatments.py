@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -26,6 +26,8 @@ from domain.treatments import (
     Treatment,
     TreatmentPlan,
     VisitAtCompletion,
+    attributed,
+    not_before_birth,
     visit_at_completion_id,
 )
 
@@ -40,6 +42,24 @@ Fee = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)]
 
 
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+class References(Protocol):
+    """What a clinical record asks of the other contexts before it is written (ADR 24): the
+    facts its ids name, read from their aggregates. Each raises `NotFound` for a patient or
+    an appointment that does not exist."""
+
+    def birth_date(self, patient_id: UUID) -> date:
+        """The patient's birth date."""
+        ...
+
+    def patient_of(self, appointment_id: UUID) -> UUID:
+        """The patient the appointment is for."""
+        ...
+
+    def roles_of(self, staff_id: UUID) -> frozenset[str]:
+        """An active staff member's roles; none for an unknown or deactivated account."""
+        ...
 
 
 def utc_now() -> datetime:
@@ -185,6 +205,33 @@ class Treatments(ClinicApplication):
     ) -> None:
         super().__init__(env)
         self.now = now
+        self._references: References | None = None
+
+    def refer_with(self, references: References) -> None:
+        """The other contexts' facts a record is checked against (commands/visits.py)."""
+        self._references = references
+
+    @property
+    def references(self) -> References:
+        if self._references is None:
+            raise RuntimeError("Treatments has no references: call refer_with() first")
+        return self._references
+
+    def _patient_born(self, patient_id: UUID) -> date:
+        """The patient's birth date: the patient must exist (404 otherwise)."""
+        return self.references.birth_date(patient_id)
+
+    def _appointment_of(self, patient_id: UUID, appointment_id: UUID) -> None:
+        """The appointment must exist and be this patient's."""
+        if self.references.patient_of(appointment_id) != patient_id:
+            raise InvalidValue(
+                f"appointment {appointment_id} is not this patient's", field="appointment_id"
+            )
+
+    def _provider(self, provider_id: UUID | None, meta: Meta) -> UUID:
+        """Who it is attributed to: an active clinician; another than yourself for a dentist."""
+        provider = provider_id or _staff(meta)
+        return attributed(provider, self.references.roles_of(provider), meta)
 
     # The catalogue ---------------------------------------------------------------------
 
@@ -270,8 +317,13 @@ class Treatments(ClinicApplication):
         when they complete an appointment, the `VisitAtCompletion` that says so. What does
         not depend on the store as it is at the save is checked once, here."""
         catalogue = self.catalogue()
-        provider = cmd.provider_id or _staff(meta)
-        performed_at = _not_later_than(cmd.performed_at, self.now(), "performed_at")
+        born = self._patient_born(cmd.patient_id)
+        if appointment_id is not None:
+            self._appointment_of(cmd.patient_id, appointment_id)
+        provider = self._provider(cmd.provider_id, meta)
+        performed_at = not_before_birth(
+            _not_later_than(cmd.performed_at, self.now(), "performed_at"), born, "performed_at"
+        )
         done = [(d, catalogue.procedure(d.code)) for d in cmd.treatments]
         placed = [(d, p, p.place(d.tooth, d.surfaces, d.area)) for d, p in done]
 
@@ -341,11 +393,16 @@ class Treatments(ClinicApplication):
         )
 
     def record_examination(self, cmd: RecordExamination, meta: Meta) -> Written:
+        born = self._patient_born(cmd.patient_id)
+        provider = self._provider(cmd.provider_id, meta)
+        examined_at = not_before_birth(
+            _not_later_than(cmd.examined_at, self.now(), "examined_at"), born, "examined_at"
+        )
         return self.create(
             lambda: Examination.record(
                 patient_id=cmd.patient_id,
-                provider_id=cmd.provider_id or _staff(meta),
-                examined_at=_not_later_than(cmd.examined_at, self.now(), "examined_at"),
+                provider_id=provider,
+                examined_at=examined_at,
                 findings=[f.model_dump() for f in cmd.findings],
                 meta=meta,
             )
@@ -355,6 +412,7 @@ class Treatments(ClinicApplication):
 
     def draft_plan(self, cmd: DraftPlan, meta: Meta) -> Written:
         catalogue = self.catalogue()
+        self._patient_born(cmd.patient_id)
 
         def make() -> TreatmentPlan:
             plan = TreatmentPlan.draft(cmd.patient_id, cmd.title, meta)
@@ -411,12 +469,11 @@ class Treatments(ClinicApplication):
         meta: Meta,
         expected_version: int | None,
     ) -> Written:
-        return self.change(
-            plan_id,
-            TreatmentPlan,
-            lambda plan: plan.link_item(item_id, cmd.appointment_id, meta),
-            expected_version,
-        )
+        def decide(plan: TreatmentPlan) -> None:
+            self._appointment_of(plan.patient_id, cmd.appointment_id)
+            plan.link_item(item_id, cmd.appointment_id, meta)
+
+        return self.change(plan_id, TreatmentPlan, decide, expected_version)
 
     def present_plan(self, plan_id: UUID, meta: Meta, expected_version: int | None) -> Written:
         return self.change(
@@ -432,7 +489,11 @@ class Treatments(ClinicApplication):
             lambda plan: plan.accept(
                 signed_by=cmd.signed_by,
                 document_version=cmd.document_version,
-                consented_at=_not_later_than(cmd.consented_at, self.now(), "consented_at"),
+                consented_at=not_before_birth(
+                    _not_later_than(cmd.consented_at, self.now(), "consented_at"),
+                    self._patient_born(plan.patient_id),
+                    "consented_at",
+                ),
                 meta=meta,
             ),
             expected_version,

@@ -18,13 +18,18 @@ committed, it records and changes nothing and answers as the first did.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import Field, StrictBool
 
-from commands.base import StaleVersion, StoreUnavailable, Written
+from commands.base import NotFound, StaleVersion, StoreUnavailable, Written
+from commands.identity import Identity
+from commands.patients import Patients
 from commands.scheduling import Scheduling
 from commands.treatments import RecordVisit, Treatments
+from domain.patients import Patient
 from domain.scheduling import Appointment
 from domain.shared import InvalidValue, Meta
 
@@ -86,3 +91,45 @@ class Visits:
                 "send the same request again to finish (nothing will be recorded twice)"
             ) from error
         return CompletedVisit(treatments, completed)
+
+
+T = TypeVar("T")
+
+
+class Running(Protocol):
+    """Whatever runs the contexts' applications (the platform)."""
+
+    def application(self, kind: type[T]) -> T: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalReferences:
+    """The facts a clinical record names (its patient, appointment and provider), read from
+    the aggregates of the contexts that own them (ADR 24). A patient or an appointment once
+    recorded never stops existing and never changes hands, so a check made here still holds
+    when the record is saved; the read models could lag behind a registration."""
+
+    patients: Patients
+    scheduling: Scheduling
+    identity: Identity
+
+    @classmethod
+    def of(cls, running: Running) -> ClinicalReferences:
+        return cls(
+            running.application(Patients),
+            running.application(Scheduling),
+            running.application(Identity),
+        )
+
+    def birth_date(self, patient_id: UUID) -> date:
+        return self.patients.load(patient_id, Patient).demographics.birth_date
+
+    def patient_of(self, appointment_id: UUID) -> UUID:
+        return self.scheduling.appointment(appointment_id).patient_id
+
+    def roles_of(self, staff_id: UUID) -> frozenset[str]:
+        try:
+            staff = self.identity.staff(staff_id)
+        except NotFound:
+            return frozenset()
+        return frozenset(staff.roles) if staff.active else frozenset()

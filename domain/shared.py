@@ -41,6 +41,15 @@ class TransitionRefused(DomainError):
     """The aggregate is in a state where this change makes no sense."""
 
 
+class NotYours(DomainError):
+    """The change is allowed, but not to this person: it needs another role (403)."""
+
+
+def acting_roles(meta: Meta) -> frozenset[str]:
+    """The roles of the person who asked (`Meta.actor_role` joins them with '+')."""
+    return frozenset(meta.actor_role.split("+"))
+
+
 @dataclass(frozen=True, slots=True)
 class Meta:
     """Who asked for a change, and which request or event caused it (invariant 6)."""

@@ -17,6 +17,7 @@ from clinic.declaration import Context
 from clinic.demo import Phase
 from clinic.demo.treatments import chart_and_plan
 from commands.treatments import Treatments
+from commands.visits import ClinicalReferences
 from infra.locale import DEFAULT_LANGUAGE, LOCALES, day, language_of, money, number
 from projections.base import Document
 from projections.treatments import TreatmentChart, TreatmentList, TreatmentQueries
@@ -80,6 +81,7 @@ def add_commands(cli: CommandLine) -> None:
 CONTEXT = Context(
     name="treatments",
     application=Treatments,
+    set_up=lambda treatments, platform: treatments.refer_with(ClinicalReferences.of(platform)),
     read_models=(TreatmentChart(), TreatmentList()),
     provides=(lambda p: TreatmentQueries(p.pool, p.mongo_db, p.reader, p.states),),
     routers=(http.router,),

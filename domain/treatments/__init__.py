@@ -14,7 +14,7 @@ from domain.treatments.catalogue import (
     valid_fee,
 )
 from domain.treatments.plans import Phase, PlanStatus, TreatmentPlan, plan_totals
-from domain.treatments.records import Examination, Finding, Treatment
+from domain.treatments.records import Examination, Finding, Treatment, attributed, not_before_birth
 from domain.treatments.teeth import (
     VALID_TEETH,
     Surface,
@@ -43,7 +43,9 @@ __all__ = [
     "Treatment",
     "TreatmentPlan",
     "VisitAtCompletion",
+    "attributed",
     "is_anterior",
+    "not_before_birth",
     "plan_totals",
     "surfaces_of",
     "universal",

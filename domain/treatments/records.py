@@ -8,14 +8,23 @@ surface. Events carry plain values (fees as text) so they read well on the bus.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.shared import InvalidValue, Meta, TransitionRefused, optional_text, require_text
+from domain.shared import (
+    InvalidValue,
+    Meta,
+    NotYours,
+    Role,
+    TransitionRefused,
+    acting_roles,
+    optional_text,
+    require_text,
+)
 from domain.treatments.catalogue import Mark, Placement, Procedure, valid_fee
 from domain.treatments.teeth import valid_surfaces, valid_tooth
 
@@ -38,6 +47,40 @@ def valid_materials(materials: list[dict[str, Any]]) -> list[dict[str, str | Non
 
 def _reason(reason: str) -> str:
     return require_text(reason, "reason", max_length=500)
+
+
+CLINICAL_ROLES = frozenset({Role.DENTIST.value, Role.HYGIENIST.value})
+
+
+def attributed(provider_id: UUID, provider_roles: frozenset[str], meta: Meta) -> UUID:
+    """Who a treatment or examination is attributed to: an active clinician, and the person
+    recording unless a dentist records it for another (the production report counts it)."""
+    if not provider_roles & CLINICAL_ROLES:
+        raise InvalidValue(
+            "the provider must be an active dentist or hygienist", field="provider_id"
+        )
+    if str(provider_id) != meta.actor_id and Role.DENTIST.value not in acting_roles(meta):
+        raise NotYours(
+            "only a dentist records for another clinician: leave the provider out to record "
+            "as yourself"
+        )
+    return provider_id
+
+
+def not_before_birth(moment: datetime, born: date, field: str) -> datetime:
+    """A clinical date falls in the patient's life: not before the day they were born."""
+    if moment.date() < born:
+        raise InvalidValue(f"{field} is before the patient's birth ({born})", field=field)
+    return moment
+
+
+def _may_correct(provider_id: UUID, meta: Meta) -> None:
+    """Amending or voiding another clinician's record needs a dentist (or an admin)."""
+    if str(provider_id) != meta.actor_id and not acting_roles(meta) & {
+        Role.DENTIST.value,
+        Role.ADMIN.value,
+    }:
+        raise NotYours("only a dentist or an admin corrects another clinician's treatment")
 
 
 class Treatment(Aggregate):
@@ -127,6 +170,7 @@ class Treatment(Aggregate):
         meta: Meta,
     ) -> None:
         """Corrects where it was done, the fee, the notes or the materials, with a reason."""
+        _may_correct(self.provider_id, meta)
         if self.voided:
             raise TransitionRefused("this treatment was voided as entered in error: record anew")
         if procedure.code != self.code:
@@ -164,6 +208,7 @@ class Treatment(Aggregate):
         self.materials = materials
 
     def void(self, reason: str, meta: Meta) -> None:
+        _may_correct(self.provider_id, meta)
         if self.voided:
             raise TransitionRefused("this treatment is already voided")
         self._voided(reason=_reason(reason), meta=meta)

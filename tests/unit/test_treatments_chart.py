@@ -27,6 +27,7 @@ from domain.treatments import VALID_TEETH, is_anterior
 from infra.eventstore import Envelope, EventDecoder
 from projections.base import Versioned, fold
 from projections.treatments import TreatmentChart, odontogram
+from tests.unit.clinic_facts import ClinicFacts
 
 META = Meta(str(uuid4()), "dentist", "corr", "req")
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -38,6 +39,7 @@ def treatments() -> Iterator[Treatments]:
     app = Treatments(
         env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START + timedelta(days=1)
     )
+    app.refer_with(ClinicFacts(staff={UUID(META.actor_id): frozenset({"dentist"})}))
     yield app
     app.close()
 
@@ -120,6 +122,7 @@ def test_any_sequence_of_chart_events_gives_the_same_odontogram_live_and_rebuilt
     app = Treatments(
         env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: START + timedelta(days=1)
     )
+    app.refer_with(ClinicFacts(staff={UUID(META.actor_id): frozenset({"dentist"})}))
     run(app, steps)
     log = [e for e in envelopes(app) if e.aggregate_type != "RequestClaim"]
     projection = TreatmentChart()

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -24,14 +24,17 @@ from commands.treatments import (
 )
 from domain.shared import InvalidValue, Meta, TransitionRefused
 from domain.treatments import Treatment, TreatmentPlan
+from tests.unit.clinic_facts import ClinicFacts
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 META = Meta(str(uuid4()), "dentist", "corr", "req")
+FACTS = ClinicFacts(staff={UUID(META.actor_id): frozenset({"dentist"})})
 
 
 @pytest.fixture
 def treatments() -> Iterator[Treatments]:
     app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    app.refer_with(FACTS)
     yield app
     app.close()
 
@@ -101,7 +104,8 @@ def _visit(patient: object, *teeth: int) -> RecordVisit:
 def test_a_completion_sent_again_answers_with_its_first_treatments_and_records_nothing(
     treatments: Treatments,
 ) -> None:
-    patient, appointment = uuid4(), uuid4()
+    patient = uuid4()
+    appointment = FACTS.book(patient)
     first = treatments.record_at_completion(_visit(patient, 36, 37), META, appointment)
     stored = treatments.recorder.max_notification_id()
 
@@ -116,7 +120,8 @@ def test_a_completion_sent_again_answers_with_its_first_treatments_and_records_n
 def test_a_completion_that_lost_the_race_to_the_same_visit_answers_with_the_winners(
     treatments: Treatments,
 ) -> None:
-    patient, appointment = uuid4(), uuid4()
+    patient = uuid4()
+    appointment = FACTS.book(patient)
     real = treatments.recorder.insert_events
     winner: list[object] = []
 
