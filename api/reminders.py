@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -29,7 +30,6 @@ from commands.base import Instant, NotFound, StoreUnavailable
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from commands.scheduling import Cancel, Scheduling
 from domain.reminders import Channel, Policy, choose_channel
-from domain.reminders.reminder import policy_fields
 from domain.shared import DomainError, Meta, Role
 from infra.links import Link, LinkAction, LinkRefused, LinkSigner
 from projections.reminders import ReminderFilter, ReminderQueries
@@ -88,7 +88,7 @@ class PolicyOut(BaseModel):
     channels: list[Channel] = Field(description="in order of preference")
     recall_after_months: int
     recall_procedures: list[str]
-    zone: str
+    zone: str = Field(description="the clinic's zone, as its set-up names it (not the policy's)")
     clinic_name: str
     clinic_address: str
 
@@ -157,7 +157,7 @@ async def send_reminder(
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
 ) -> dict[str, object]:
-    return policy_fields(running.get(Reminders).policy())
+    return _policy(running.get(Reminders))
 
 
 @router.put("/reminders/policy", response_model=PolicyOut)
@@ -165,7 +165,11 @@ def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
     written(response, running.get(Reminders).set_policy(body, who.meta))
-    return policy_fields(running.get(Reminders).policy())
+    return _policy(running.get(Reminders))
+
+
+def _policy(reminders: Reminders) -> dict[str, object]:
+    return {**reminders.policy().as_dict(), "zone": str(reminders.zone())}
 
 
 # Patients' links
@@ -256,8 +260,8 @@ def _refused(request: Request, error: LinkRefused) -> HTMLResponse:
 
 async def _opened(
     token: str, request: Request, running: Services
-) -> tuple[Link, dict[str, Any], Policy] | HTMLResponse:
-    """The link's appointment and the clinic's policy, or the page that says why not."""
+) -> tuple[Link, dict[str, Any], Policy, ZoneInfo] | HTMLResponse:
+    """The link's appointment, the clinic's policy and zone, or the page that says why not."""
     try:
         link = running.get(LinkSigner).verify(token, datetime.now(UTC))
     except LinkRefused as error:
@@ -265,7 +269,9 @@ async def _opened(
     visit = await running.get(SchedulingQueries).appointment(link.appointment_id)
     if visit is None:
         return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
-    return link, visit, await asyncio.to_thread(running.get(Reminders).policy)
+    reminders = running.get(Reminders)
+    policy, zone = await asyncio.to_thread(lambda: (reminders.policy(), reminders.zone()))
+    return link, visit, policy, zone
 
 
 @router.get(
@@ -278,7 +284,7 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
     opened = await _opened(token, request, running)
     if isinstance(opened, HTMLResponse):
         return opened
-    link, visit, policy = opened
+    link, visit, policy, zone = opened
     closed = _closed(request, link.action.value, visit)
     if closed is not None:
         return closed
@@ -289,17 +295,16 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
         "",
         title,
         "",
-        when=_local(visit, policy),
+        when=_local(visit, zone),
         clinic=policy.clinic_name,
         address=policy.clinic_address,
         action=button,
     )
 
 
-def _local(visit: dict[str, Any], policy: Policy) -> str:
+def _local(visit: dict[str, Any], zone: ZoneInfo) -> str:
     """The visit's time on the clinic's clock, in Spanish and English: all the page reveals."""
     start = datetime.fromisoformat(visit["start"])
-    zone = policy.clinic_zone
     return f"{spoken(start, zone, 'es')} / {spoken(start, zone, 'en')}"
 
 
@@ -313,7 +318,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
     opened = await _opened(token, request, running)
     if isinstance(opened, HTMLResponse):
         return opened
-    link, visit, policy = opened
+    link, visit, policy, zone = opened
     if not await running.get(LinkUses).take(link.use_id):
         return _page(
             request,
@@ -355,7 +360,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
         "",
         "Hecho / Done",
         done,
-        when=_local(visit, policy),
+        when=_local(visit, zone),
         clinic=policy.clinic_name,
         address=policy.clinic_address,
     )

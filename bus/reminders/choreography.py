@@ -1,5 +1,6 @@
-"""The reminder worker's ear on the bus: scheduling's appointment events and treatments'
-recorded and voided treatments become the reminders context's own commands.
+"""The reminder worker's ear on the bus: scheduling's clinic set-up (the clinic's zone) and
+appointment events, and treatments' recorded and voided treatments become the reminders
+context's own commands.
 
 It has its own durable queue bound to those events. Each handler is idempotent (ADR 12), and
 an event whose appointment the worker has not seen booked (its queue was created after the
@@ -21,6 +22,7 @@ from commands.reminders import Reminders
 from domain.shared import Meta
 from infra.eventstore import Envelope, EventStoreReader
 
+SET_UP = "ClinicSetUp"  # its payload's `zone_name` is the clinic's zone
 BOOKED = "AppointmentBooked"
 MOVED = "AppointmentRescheduled"
 ENDED = {
@@ -44,7 +46,7 @@ class AppointmentReactions:
 
     name = WORKER
     binding_keys = (
-        *(f"scheduling.{e}" for e in (BOOKED, MOVED, *ENDED)),
+        *(f"scheduling.{e}" for e in (SET_UP, BOOKED, MOVED, *ENDED)),
         *(f"{TREATMENTS}.{e}" for e in (RECORDED, VOIDED)),
     )
 
@@ -57,6 +59,14 @@ class AppointmentReactions:
             if envelope.context == TREATMENTS:
                 if envelope.aggregate_type == "Treatment":
                     await asyncio.to_thread(self.react_to_treatment, envelope)
+                continue
+            if envelope.event_type == SET_UP:
+                await asyncio.to_thread(
+                    self.reminders.on_clinic_set_up,
+                    str(envelope.payload["zone_name"]),
+                    envelope.version,
+                    meta_of(envelope),
+                )
                 continue
             if envelope.aggregate_type != "Appointment":
                 continue

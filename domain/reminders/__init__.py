@@ -14,8 +14,10 @@ from domain.reminders.policy import (
     sms_segments,
 )
 from domain.reminders.reminder import (
+    CLINIC_ZONE_ID,
     POLICY_ID,
     RECALL,
+    ClinicZone,
     RecallBook,
     Reminder,
     ReminderPlan,
@@ -28,11 +30,13 @@ from domain.reminders.reminder import (
 )
 
 __all__ = [
+    "CLINIC_ZONE_ID",
     "POLICY_ID",
     "RECALL",
     "RECALL_PROCEDURES",
     "Backoff",
     "Channel",
+    "ClinicZone",
     "Contact",
     "Kind",
     "Policy",
