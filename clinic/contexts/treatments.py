@@ -8,12 +8,17 @@ from clinic.declaration import Context
 from clinic.demo import Phase
 from clinic.demo.treatments import chart_and_plan
 from commands.treatments import Treatments
-from projections.treatments import TreatmentChart, TreatmentList, TreatmentQueries
+from projections.treatments import (
+    ClinicZoneSeen,
+    TreatmentChart,
+    TreatmentList,
+    TreatmentQueries,
+)
 
 CONTEXT = Context(
     name="treatments",
     application=Treatments,
-    read_models=(TreatmentChart(), TreatmentList()),
+    read_models=(TreatmentChart(), TreatmentList(), ClinicZoneSeen()),
     provides=(lambda p: TreatmentQueries(p.pool, p.mongo_db, p.reader, p.states),),
     routers=(http.router,),
     grants=http.GRANTS,

@@ -14,7 +14,7 @@ from domain.treatments.catalogue import (
     valid_fee,
 )
 from domain.treatments.plans import Phase, PlanStatus, TreatmentPlan, plan_totals
-from domain.treatments.records import Examination, Finding, Treatment
+from domain.treatments.records import Examination, Finding, Treatment, TreatmentStatus
 from domain.treatments.teeth import (
     VALID_TEETH,
     Surface,
@@ -42,6 +42,7 @@ __all__ = [
     "Surface",
     "Treatment",
     "TreatmentPlan",
+    "TreatmentStatus",
     "VisitAtCompletion",
     "is_anterior",
     "plan_totals",

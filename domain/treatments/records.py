@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,15 @@ from eventsourcing.domain import Aggregate, event
 from domain.shared import InvalidValue, Meta, TransitionRefused, optional_text, require_text
 from domain.treatments.catalogue import Mark, Placement, Procedure, valid_fee
 from domain.treatments.teeth import valid_surfaces, valid_tooth
+
+
+class TreatmentStatus(StrEnum):
+    """Where a recorded treatment stands, as the read models show it."""
+
+    RECORDED = "recorded"
+    AMENDED = "amended"  # corrected at least once
+    VOIDED = "voided"  # entered in error: out of the chart and production
+
 
 MOST_MATERIALS = 50
 RESTORATION_MATERIALS = frozenset({"amalgam", "composite", "ceramic", "glass_ionomer", "gold"})

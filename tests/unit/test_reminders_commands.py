@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from bus.reminders.choreography import AppointmentReactions
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from domain.reminders import (
     POLICY_ID,
@@ -24,6 +25,7 @@ from domain.reminders import (
     reminder_id,
 )
 from domain.shared import Meta
+from infra.eventstore import Envelope
 
 MADRID = ZoneInfo("Europe/Madrid")
 CANARY = ZoneInfo("Atlantic/Canary")
@@ -306,3 +308,24 @@ def test_the_clinics_zone_is_the_latest_set_up_learned_and_a_replay_changes_noth
     reminders.on_clinic_set_up("Atlantic/Canary", 2, META)  # an earlier version, late
     assert reminders.recorder.max_notification_id() == before + 1
     assert reminders.zone() == MEXICO_CITY
+
+
+async def test_the_worker_learns_the_clinics_zone_from_schedulings_set_up_event(
+    reminders: Reminders,
+) -> None:
+    set_up = Envelope(
+        event_id=uuid4(),
+        context="scheduling",
+        event_type="ClinicSetUp",
+        aggregate_type="ClinicSetup",
+        aggregate_id=uuid4(),
+        version=1,
+        notification_id=1,
+        timestamp=NOW,
+        meta={"correlation_id": "corr", "causation_id": "req"},
+        payload={"zone_name": "Atlantic/Canary", "meta": {}},
+    )
+    assert "scheduling.ClinicSetUp" in AppointmentReactions.binding_keys
+    reactions = AppointmentReactions(reminders, reader=None)  # type: ignore[arg-type]
+    await reactions.handle_batch([set_up])
+    assert reminders.zone() == CANARY
