@@ -30,6 +30,8 @@ from commands.base import Instant, NotFound, StoreUnavailable
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from commands.scheduling import Cancel, Scheduling
 from domain.reminders import Channel, Policy, choose_channel
+from domain.reminders import Status as ReminderStatus
+from domain.scheduling.appointments import Status as Visit
 from domain.shared import DomainError, Meta, Role
 from infra.links import Link, LinkAction, LinkRefused, LinkSigner
 from projections.reminders import ReminderFilter, ReminderQueries
@@ -48,7 +50,7 @@ GRANTS: Grants = {
 Reader = Annotated[Actor, Depends(allowed(REMINDERS_READ, patient_data=True))]
 Sender = Annotated[Actor, Depends(allowed(REMINDERS_SEND, patient_data=True))]
 Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
-Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|cancelled)$")]
+Status = Annotated[str | None, Query(pattern=f"^({'|'.join(ReminderStatus)})$")]
 
 
 class ReminderOut(BaseModel):
@@ -199,17 +201,20 @@ _WORDS = {
 
 # What a link can still act on; a visit in any other state gets a page that says so, with
 # no button (a cancelled visit offered "Confirm" would mislead the patient).
-_ACTS_ON = {"confirm": {"booked"}, "cancel": {"booked", "confirmed"}}
-_NOW = {
-    "confirmed": "ya está confirmada / is already confirmed",
-    "cancelled": "está cancelada / was cancelled",
-    "checked_in": "ya está en curso / is under way",
-    "completed": "ya se realizó / has taken place",
-    "no_show": "ya pasó / has passed",
+_ACTS_ON = {
+    LinkAction.CONFIRM: {Visit.BOOKED},
+    LinkAction.CANCEL: {Visit.BOOKED, Visit.CONFIRMED},
+}
+_NOW: dict[str, str] = {
+    Visit.CONFIRMED: "ya está confirmada / is already confirmed",
+    Visit.CANCELLED: "está cancelada / was cancelled",
+    Visit.CHECKED_IN: "ya está en curso / is under way",
+    Visit.COMPLETED: "ya se realizó / has taken place",
+    Visit.NO_SHOW: "ya pasó / has passed",
 }
 
 
-def _closed(request: Request, action: str, visit: dict[str, Any]) -> HTMLResponse | None:
+def _closed(request: Request, action: LinkAction, visit: dict[str, Any]) -> HTMLResponse | None:
     status = str(visit.get("status", ""))
     if status in _ACTS_ON[action]:
         return None
@@ -285,7 +290,7 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
     if isinstance(opened, HTMLResponse):
         return opened
     link, visit, policy, zone = opened
-    closed = _closed(request, link.action.value, visit)
+    closed = _closed(request, link.action, visit)
     if closed is not None:
         return closed
     title, button = _WORDS[link.action.value]
@@ -327,7 +332,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
             "Enlace ya usado / Link already used",
             "Este enlace ya se usó. / This link was used already.",
         )
-    closed = _closed(request, link.action.value, visit)
+    closed = _closed(request, link.action, visit)
     if closed is not None:
         await running.get(LinkUses).give_back(link.use_id)
         return closed

@@ -37,6 +37,7 @@ from domain.reminders import (
     Backoff,
     Channel,
     ClinicZone,
+    Ending,
     Kind,
     Policy,
     RecallBook,
@@ -210,7 +211,7 @@ class Reminders(ClinicApplication):
         self._react(decide)
 
     def on_ended(
-        self, appointment_id: UUID, outcome: str, at: datetime, version: int, meta: Meta
+        self, appointment_id: UUID, outcome: Ending, at: datetime, version: int, meta: Meta
     ) -> None:
         """A cancellation, no-show or completion cancels what is pending. A completed visit
         brings no recall: the treatments recorded at it do (`on_treatment_recorded`)."""

@@ -19,6 +19,7 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.reminders import Reminders
+from domain.reminders import Ending
 from domain.shared import Meta
 from infra.eventstore import Envelope, EventStoreReader
 
@@ -26,9 +27,9 @@ SET_UP = "ClinicSetUp"  # its payload's `zone_name` is the clinic's zone
 BOOKED = "AppointmentBooked"
 MOVED = "AppointmentRescheduled"
 ENDED = {
-    "AppointmentCancelled": "cancelled",
-    "PatientDidNotAttend": "no_show",
-    "AppointmentCompleted": "completed",
+    "AppointmentCancelled": Ending.CANCELLED,
+    "PatientDidNotAttend": Ending.NO_SHOW,
+    "AppointmentCompleted": Ending.COMPLETED,
 }
 WORKER = "reminders"
 TREATMENTS = "treatments"

@@ -43,6 +43,15 @@ class Status(StrEnum):
 PENDING = frozenset({Status.SCHEDULED})
 
 
+class Ending(StrEnum):
+    """How an appointment ended, as the reminders context hears it from scheduling: what is
+    pending for it is cancelled."""
+
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
+
+
 def reminder_id(appointment_id: UUID, label: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"sonrisa:reminder:{appointment_id}:{label}")
 

@@ -17,6 +17,7 @@ from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from domain.reminders import (
     POLICY_ID,
     Channel,
+    Ending,
     Kind,
     Reminder,
     Skip,
@@ -82,7 +83,7 @@ def test_a_reschedule_moves_the_reminders_and_a_replay_of_it_changes_nothing(
 def test_a_cancellation_cancels_what_is_pending(reminders: Reminders) -> None:
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "filling", 1, META)
-    reminders.on_ended(appointment, "cancelled", NOW, 2, META)
+    reminders.on_ended(appointment, Ending.CANCELLED, NOW, 2, META)
     assert {s for s, _ in statuses(reminders, appointment).values()} == {Status.CANCELLED}
 
 
@@ -91,7 +92,7 @@ def test_a_completed_check_up_appointment_brings_no_recall_of_its_own(
 ) -> None:
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "check-up", 1, META)
-    reminders.on_ended(appointment, "completed", NOW, 4, META)
+    reminders.on_ended(appointment, Ending.COMPLETED, NOW, 4, META)
     found = statuses(reminders, appointment)
     assert "recall" not in found
     assert {s for s, _ in found.values()} == {Status.CANCELLED}
