@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -311,21 +312,26 @@ def test_the_clinics_zone_is_the_latest_set_up_learned_and_a_replay_changes_noth
     assert reminders.zone() == MEXICO_CITY
 
 
-async def test_the_worker_learns_the_clinics_zone_from_schedulings_set_up_event(
-    reminders: Reminders,
-) -> None:
-    set_up = Envelope(
+def scheduling_event(event_type: str, aggregate_type: str, **payload: Any) -> Envelope:
+    """One of scheduling's events as the bus carries it: the first of a new aggregate."""
+    return Envelope(
         event_id=uuid4(),
         context="scheduling",
-        event_type="ClinicSetUp",
-        aggregate_type="ClinicSetup",
+        event_type=event_type,
+        aggregate_type=aggregate_type,
         aggregate_id=uuid4(),
         version=1,
         notification_id=1,
         timestamp=NOW,
         meta={"correlation_id": "corr", "causation_id": "req"},
-        payload={"zone_name": "Atlantic/Canary", "meta": {}},
+        payload=payload,
     )
+
+
+async def test_the_worker_learns_the_clinics_zone_from_schedulings_set_up_event(
+    reminders: Reminders,
+) -> None:
+    set_up = scheduling_event("ClinicSetUp", "ClinicSetup", zone_name="Atlantic/Canary")
     assert "scheduling.ClinicSetUp" in AppointmentReactions.binding_keys
     reactions = AppointmentReactions(reminders, reader=None)  # type: ignore[arg-type]
     await reactions.handle_batch([set_up])
