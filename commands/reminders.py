@@ -55,9 +55,7 @@ from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ProcedureCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 SAVE_ATTEMPTS = 5
-
-
-DEFAULT = Policy().as_dict()
+DEFAULT = Policy().as_dict()  # the policy until an admin sets one, as sent and stored
 
 
 class SetReminderPolicy(Command):
