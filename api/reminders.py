@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -29,7 +30,8 @@ from commands.base import Instant, NotFound, StoreUnavailable
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from commands.scheduling import Cancel, Scheduling
 from domain.reminders import Channel, Policy, choose_channel
-from domain.reminders.reminder import policy_fields
+from domain.reminders import Status as ReminderStatus
+from domain.scheduling.appointments import Status as Visit
 from domain.shared import DomainError, Meta, Role
 from infra.links import Link, LinkAction, LinkRefused, LinkSigner
 from projections.reminders import ReminderFilter, ReminderQueries
@@ -48,7 +50,7 @@ GRANTS: Grants = {
 Reader = Annotated[Actor, Depends(allowed(REMINDERS_READ, patient_data=True))]
 Sender = Annotated[Actor, Depends(allowed(REMINDERS_SEND, patient_data=True))]
 Manager = Annotated[Actor, Depends(allowed(REMINDERS_MANAGE))]
-Status = Annotated[str | None, Query(pattern="^(scheduled|sent|failed|skipped|cancelled)$")]
+Status = Annotated[str | None, Query(pattern=f"^({'|'.join(ReminderStatus)})$")]
 
 
 class ReminderOut(BaseModel):
@@ -88,7 +90,7 @@ class PolicyOut(BaseModel):
     channels: list[Channel] = Field(description="in order of preference")
     recall_after_months: int
     recall_procedures: list[str]
-    zone: str
+    zone: str = Field(description="the clinic's zone, as its set-up names it (not the policy's)")
     clinic_name: str
     clinic_address: str
 
@@ -157,7 +159,7 @@ async def send_reminder(
 def get_policy(
     running: Running, who: Annotated[Actor, Depends(allowed(REMINDERS_READ))]
 ) -> dict[str, object]:
-    return policy_fields(running.get(Reminders).policy())
+    return _policy(running.get(Reminders))
 
 
 @router.put("/reminders/policy", response_model=PolicyOut)
@@ -165,7 +167,11 @@ def set_policy(
     body: SetReminderPolicy, who: Manager, response: Response, running: Running
 ) -> dict[str, object]:
     written(response, running.get(Reminders).set_policy(body, who.meta))
-    return policy_fields(running.get(Reminders).policy())
+    return _policy(running.get(Reminders))
+
+
+def _policy(reminders: Reminders) -> dict[str, object]:
+    return {**reminders.policy().as_dict(), "zone": str(reminders.zone())}
 
 
 # Patients' links
@@ -195,17 +201,20 @@ _WORDS = {
 
 # What a link can still act on; a visit in any other state gets a page that says so, with
 # no button (a cancelled visit offered "Confirm" would mislead the patient).
-_ACTS_ON = {"confirm": {"booked"}, "cancel": {"booked", "confirmed"}}
-_NOW = {
-    "confirmed": "ya está confirmada / is already confirmed",
-    "cancelled": "está cancelada / was cancelled",
-    "checked_in": "ya está en curso / is under way",
-    "completed": "ya se realizó / has taken place",
-    "no_show": "ya pasó / has passed",
+_ACTS_ON = {
+    LinkAction.CONFIRM: {Visit.BOOKED},
+    LinkAction.CANCEL: {Visit.BOOKED, Visit.CONFIRMED},
+}
+_NOW: dict[str, str] = {
+    Visit.CONFIRMED: "ya está confirmada / is already confirmed",
+    Visit.CANCELLED: "está cancelada / was cancelled",
+    Visit.CHECKED_IN: "ya está en curso / is under way",
+    Visit.COMPLETED: "ya se realizó / has taken place",
+    Visit.NO_SHOW: "ya pasó / has passed",
 }
 
 
-def _closed(request: Request, action: str, visit: dict[str, Any]) -> HTMLResponse | None:
+def _closed(request: Request, action: LinkAction, visit: dict[str, Any]) -> HTMLResponse | None:
     status = str(visit.get("status", ""))
     if status in _ACTS_ON[action]:
         return None
@@ -256,8 +265,8 @@ def _refused(request: Request, error: LinkRefused) -> HTMLResponse:
 
 async def _opened(
     token: str, request: Request, running: Services
-) -> tuple[Link, dict[str, Any], Policy] | HTMLResponse:
-    """The link's appointment and the clinic's policy, or the page that says why not."""
+) -> tuple[Link, dict[str, Any], Policy, ZoneInfo] | HTMLResponse:
+    """The link's appointment, the clinic's policy and zone, or the page that says why not."""
     try:
         link = running.get(LinkSigner).verify(token, datetime.now(UTC))
     except LinkRefused as error:
@@ -265,7 +274,9 @@ async def _opened(
     visit = await running.get(SchedulingQueries).appointment(link.appointment_id)
     if visit is None:
         return _page(request, 404, "not-found", "Cita no encontrada / Appointment not found", "")
-    return link, visit, await asyncio.to_thread(running.get(Reminders).policy)
+    reminders = running.get(Reminders)
+    policy, zone = await asyncio.to_thread(lambda: (reminders.policy(), reminders.zone()))
+    return link, visit, policy, zone
 
 
 @router.get(
@@ -278,8 +289,8 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
     opened = await _opened(token, request, running)
     if isinstance(opened, HTMLResponse):
         return opened
-    link, visit, policy = opened
-    closed = _closed(request, link.action.value, visit)
+    link, visit, policy, zone = opened
+    closed = _closed(request, link.action, visit)
     if closed is not None:
         return closed
     title, button = _WORDS[link.action.value]
@@ -289,17 +300,16 @@ async def show_link(token: str, request: Request, running: Running) -> HTMLRespo
         "",
         title,
         "",
-        when=_local(visit, policy),
+        when=_local(visit, zone),
         clinic=policy.clinic_name,
         address=policy.clinic_address,
         action=button,
     )
 
 
-def _local(visit: dict[str, Any], policy: Policy) -> str:
+def _local(visit: dict[str, Any], zone: ZoneInfo) -> str:
     """The visit's time on the clinic's clock, in Spanish and English: all the page reveals."""
     start = datetime.fromisoformat(visit["start"])
-    zone = policy.clinic_zone
     return f"{spoken(start, zone, 'es')} / {spoken(start, zone, 'en')}"
 
 
@@ -313,7 +323,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
     opened = await _opened(token, request, running)
     if isinstance(opened, HTMLResponse):
         return opened
-    link, visit, policy = opened
+    link, visit, policy, zone = opened
     if not await running.get(LinkUses).take(link.use_id):
         return _page(
             request,
@@ -322,7 +332,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
             "Enlace ya usado / Link already used",
             "Este enlace ya se usó. / This link was used already.",
         )
-    closed = _closed(request, link.action.value, visit)
+    closed = _closed(request, link.action, visit)
     if closed is not None:
         await running.get(LinkUses).give_back(link.use_id)
         return closed
@@ -355,7 +365,7 @@ async def use_link(token: str, request: Request, running: Running) -> HTMLRespon
         "",
         "Hecho / Done",
         done,
-        when=_local(visit, policy),
+        when=_local(visit, zone),
         clinic=policy.clinic_name,
         address=policy.clinic_address,
     )

@@ -42,6 +42,7 @@ from bench.harness import free_port
 from bench.report import Row, table, value_at_most
 from clinic.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
 from clinic.registry import READ_MODELS
+from domain.shared import DEFAULT_ZONE
 from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import PROJECT_ROOT, Settings
@@ -50,7 +51,7 @@ DATABASE = "sonrisa_bench_web"
 CLINIC = Path(sys.executable).with_name("clinic")
 WEB = PROJECT_ROOT / "frontend"
 APPOINTMENTS = 300
-MADRID = ZoneInfo("Europe/Madrid")
+CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)  # the demo clinic is set up in the default zone
 
 
 def initial_javascript_kb(dist: Path) -> tuple[float, int]:
@@ -123,10 +124,10 @@ async def fill_a_week(http: httpx.AsyncClient) -> tuple[str, str, str]:
     provider = next(p for p in providers if p["name"] == "Dr. Javier Morales")["provider_id"]
     chair = (await http.get("/api/operatories")).json()["items"][1]["operatory_id"]
     patients = (await http.get("/api/patients", params={"limit": 200})).json()["items"]
-    today = datetime.now(MADRID).date()
+    today = datetime.now(CLINIC_ZONE).date()
     monday = today + timedelta(days=14 - today.weekday())
     starts = [
-        datetime.combine(monday + timedelta(days=d), datetime.min.time(), MADRID)
+        datetime.combine(monday + timedelta(days=d), datetime.min.time(), CLINIC_ZONE)
         + timedelta(hours=9, minutes=15 * n)
         for d in range(7)
         for n in range(44)

@@ -12,11 +12,10 @@ from uuid import UUID
 
 from clinic.platform import Platform
 from commands.patients import Patients, RegisterPatient
-from domain.patients import Patient
+from domain.patients import DNI_LETTERS, Patient
 from domain.shared import Meta
 
 META = Meta("bench", "receptionist", "bench-correlation", "bench-request")
-_CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 T = TypeVar("T")
 
 
@@ -28,7 +27,7 @@ def registration_body(n: int) -> dict[str, Any]:
         "family_name": f"Núñez Apellido {n:07d}",
         "birth_date": date(1940 + n % 70, 1 + n % 12, 1 + n % 28).isoformat(),
         "sex": ("female", "male", "other", "unknown")[n % 4],
-        "national_id": f"{dni:08d}{_CONTROL_LETTERS[dni % 23]}",
+        "national_id": f"{dni:08d}{DNI_LETTERS[dni % 23]}",
         "phone": f"+34 6{dni:08d}",
         "email": f"paciente{n}@example.org",
         "address": {"line1": f"Calle Mayor {n % 200}", "city": "Madrid", "postal_code": "28013"},

@@ -12,9 +12,10 @@ whether a reminder is still due.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Annotated
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -30,14 +31,15 @@ from commands.base import (
     Written,
 )
 from domain.reminders import (
+    CLINIC_ZONE_ID,
     POLICY_ID,
     RECALL,
-    RECALL_PROCEDURES,
     Backoff,
     Channel,
+    ClinicZone,
+    Ending,
     Kind,
     Policy,
-    QuietHours,
     RecallBook,
     Reminder,
     ReminderPlan,
@@ -48,43 +50,36 @@ from domain.reminders import (
     recall_id,
     reminder_id,
 )
-from domain.shared import InvalidValue, Meta
+from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ProcedureCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 SAVE_ATTEMPTS = 5
+DEFAULT = Policy().as_dict()  # the policy until an admin sets one, as sent and stored
 
 
 class SetReminderPolicy(Command):
+    """The clinic's reminder policy as an admin sends it. The zone is the clinic's set-up's."""
+
     offsets_minutes: list[Annotated[int, Field(ge=1, le=60 * 24 * 30)]] = Field(
-        default=[48 * 60, 120], min_length=1, max_length=5
+        default=DEFAULT["offsets_minutes"], min_length=1, max_length=5
     )
-    quiet_start: WallClock = time(21, 0)
-    quiet_end: WallClock = time(9, 0)
+    quiet_start: WallClock = time.fromisoformat(DEFAULT["quiet_start"])
+    quiet_end: WallClock = time.fromisoformat(DEFAULT["quiet_end"])
     channels: list[Channel] = Field(
-        default=[Channel.EMAIL, Channel.SMS], min_length=1, max_length=3
+        default=DEFAULT["channels"], validate_default=True, min_length=1, max_length=3
     )
-    recall_after_months: int = Field(default=6, ge=1, le=36)
+    recall_after_months: int = Field(default=DEFAULT["recall_after_months"], ge=1, le=36)
     recall_procedures: list[ProcedureCode] = Field(
-        default=sorted(RECALL_PROCEDURES),
+        default=DEFAULT["recall_procedures"],
         max_length=20,
         description="the treatments catalogue's codes whose recording brings a recall",
     )
-    zone: Text = "Europe/Madrid"
-    clinic_name: Text = "Sonrisa"
-    clinic_address: Annotated[str, StringConstraints(max_length=300)] = ""
+    clinic_name: Text = DEFAULT["clinic_name"]
+    clinic_address: Annotated[str, StringConstraints(max_length=300)] = DEFAULT["clinic_address"]
 
     def policy(self) -> Policy:
-        return Policy(
-            offsets=tuple(timedelta(minutes=m) for m in self.offsets_minutes),
-            quiet=QuietHours(self.quiet_start, self.quiet_end),
-            channels=tuple(self.channels),
-            recall_after_months=self.recall_after_months,
-            recall_procedures=frozenset(c.strip().upper() for c in self.recall_procedures),
-            zone=self.zone,
-            clinic_name=self.clinic_name,
-            clinic_address=self.clinic_address,
-        )
+        return Policy.of(self.model_dump(mode="json"))
 
 
 class SendReminder(Command):
@@ -121,6 +116,15 @@ class Reminders(ClinicApplication):
             return Policy()
         return found.policy
 
+    def zone(self) -> ZoneInfo:
+        """The clinic's zone, as learned from scheduling's clinic set-up; the default until
+        the clinic is set up."""
+        try:
+            found: ClinicZone = self.repository.get(CLINIC_ZONE_ID)
+        except AggregateNotFoundError:
+            return ZoneInfo(DEFAULT_ZONE)
+        return found.zone
+
     def set_policy(self, cmd: SetReminderPolicy, meta: Meta) -> Written:
         policy = cmd.policy()
         return self.change(
@@ -132,6 +136,19 @@ class Reminders(ClinicApplication):
         )
 
     # Choreography: scheduling's events
+
+    def on_clinic_set_up(self, zone_name: str, version: int, meta: Meta) -> None:
+        """Scheduling's clinic set-up names the clinic's zone: reminders are reckoned in it
+        from now on. A redelivered or earlier version of the set-up changes nothing."""
+
+        def decide() -> list[Aggregate]:
+            if not self.exists(CLINIC_ZONE_ID):
+                return [ClinicZone(zone_name=zone_name, seen_version=version, meta=meta)]
+            known = self.load(CLINIC_ZONE_ID, ClinicZone)
+            known.learn(zone_name, version, meta)
+            return [known] if known.pending_events else []
+
+        self._react(decide)
 
     def on_booked(
         self,
@@ -145,7 +162,7 @@ class Reminders(ClinicApplication):
         def decide() -> list[Aggregate]:
             if self.exists(plan_id(appointment_id)):
                 return []  # a redelivery, or a concurrent handler of it: scheduled already
-            due = self.policy().schedule(start, self.now())
+            due = self.policy().schedule(start, self.now(), self.zone())
             plan = ReminderPlan(
                 appointment_id=appointment_id,
                 patient_id=patient_id,
@@ -169,7 +186,7 @@ class Reminders(ClinicApplication):
             plan = self._plan(appointment_id)
             if plan is None or plan.has_seen(version):
                 return []
-            due = self.policy().schedule(start, self.now())
+            due = self.policy().schedule(start, self.now(), self.zone())
             changed: list[Aggregate] = []
             for label in plan.labels:
                 if label == RECALL:
@@ -192,7 +209,7 @@ class Reminders(ClinicApplication):
         self._react(decide)
 
     def on_ended(
-        self, appointment_id: UUID, outcome: str, at: datetime, version: int, meta: Meta
+        self, appointment_id: UUID, outcome: Ending, at: datetime, version: int, meta: Meta
     ) -> None:
         """A cancellation, no-show or completion cancels what is pending. A completed visit
         brings no recall: the treatments recorded at it do (`on_treatment_recorded`)."""
@@ -229,7 +246,7 @@ class Reminders(ClinicApplication):
         policy = self.policy()
         if not policy.recalls(procedure_code):
             return
-        due = policy.recall_at(performed_at)
+        due = policy.recall_at(performed_at, self.zone())
         if due <= self.now():
             return
 

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.reminders import Contact
+from domain.reminders import Contact, Status
 from infra.eventstore import Envelope
 from projections.base import Document
 from projections.postgres import PostgresProjection
@@ -27,9 +27,9 @@ from projections.postgres import PostgresProjection
 DEADLOCK_ATTEMPTS = 3
 
 _STATUS_AFTER = {
-    "ReminderSent": "sent",
-    "ReminderSkipped": "skipped",
-    "ReminderCancelled": "cancelled",
+    "ReminderSent": Status.SENT.value,
+    "ReminderSkipped": Status.SKIPPED.value,
+    "ReminderCancelled": Status.CANCELLED.value,
 }
 
 
@@ -75,7 +75,7 @@ class DueList(PostgresProjection):
                 label=payload["label"],
                 due_at=payload["due_at"],
                 appointment_start=payload["appointment_start"],
-                status="scheduled",
+                status=Status.SCHEDULED.value,
                 channel=None,
                 attempts=0,
             )
@@ -83,12 +83,12 @@ class DueList(PostgresProjection):
             doc.update(
                 due_at=payload["due_at"],
                 appointment_start=payload["appointment_start"],
-                status="scheduled",
+                status=Status.SCHEDULED.value,
                 attempts=0,
             )
         elif kind == "ReminderSent":
             doc.update(
-                status="sent",
+                status=Status.SENT.value,
                 channel=payload["channel"],
                 provider_message_id=payload["provider_message_id"],
                 sent_at=payload["sent_at"],
@@ -100,7 +100,7 @@ class DueList(PostgresProjection):
             doc.update(attempts=payload["attempt"], last_error=payload["reason"])
             doc["channel"] = payload["channel"]
             if payload["retry_at"] is None:
-                doc["status"] = "failed"
+                doc["status"] = Status.FAILED.value
             else:
                 doc["due_at"] = payload["retry_at"]
         elif kind in _STATUS_AFTER:

@@ -12,7 +12,7 @@ production report (no clinical notes in it).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,7 @@ from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.shared import DEFAULT_ZONE
-from domain.treatments import Mark, PlanStatus, plan_totals
+from domain.treatments import Mark, PlanStatus, TreatmentStatus, plan_totals
 from infra.db import storable
 from infra.eventstore import Envelope, EventStoreReader
 from infra.readiness import ReadModelStates
@@ -34,7 +34,6 @@ from projections.postgres import PostgresProjection, PostgresStore
 
 CONTEXT = "treatments"
 PER_SURFACE = frozenset({Mark.CARIES.value, Mark.RESTORATION.value, Mark.SEALANT.value})
-CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 _WHERE = ("tooth", "surfaces", "area")
 NOT_CHARTED = ("history", "clinical_notes", "materials", "procedure_name", "fee")
 _AMENDABLE = (*_WHERE, "fee", "clinical_notes", "materials")
@@ -56,7 +55,7 @@ def _treatment(doc: Document, envelope: Envelope) -> Document:
                 "kind": "treatment",
                 "treatment_id": str(envelope.aggregate_id),
                 **payload,
-                "status": "recorded",
+                "status": TreatmentStatus.RECORDED.value,
                 "recorded_at": envelope.timestamp.isoformat(),
                 "history": [
                     {"event": "recorded", **_by(envelope), **{k: payload[k] for k in _AMENDABLE}}
@@ -64,11 +63,11 @@ def _treatment(doc: Document, envelope: Envelope) -> Document:
             }
         case "TreatmentAmended":
             changes = {k: payload[k] for k in _AMENDABLE}
-            doc.update(changes, status="amended")
+            doc.update(changes, status=TreatmentStatus.AMENDED.value)
             entry = {"event": "amended", **_by(envelope), "reason": payload["reason"], **changes}
             doc["history"] = [*doc["history"], entry]
         case "TreatmentVoided":
-            doc["status"] = "voided"
+            doc["status"] = TreatmentStatus.VOIDED.value
             entry = {"event": "voided", **_by(envelope), "reason": payload["reason"]}
             doc["history"] = [*doc["history"], entry]
     return doc
@@ -225,7 +224,7 @@ def odontogram(patient_id: UUID, contributions: list[Document]) -> Document:
             for f in c["findings"]:
                 extra = {k: f[k] for k in ("material", "grade", "note") if f.get(k) is not None}
                 _mark_tooth(tooth_of(f["tooth"]), f["condition"], f["surfaces"], extra)
-        elif c["kind"] == "treatment" and c["status"] != "voided" and c.get("tooth"):
+        elif c["kind"] == "treatment" and c["status"] != TreatmentStatus.VOIDED and c.get("tooth"):
             extra = {"treatment_id": c["treatment_id"], "code": c["code"]}
             if c.get("material"):
                 extra["material"] = c["material"]
@@ -253,7 +252,8 @@ def treatment_history(contributions: list[Document]) -> list[Document]:
 
 
 class TreatmentList(PostgresProjection):
-    """Every treatment across patients, for the list and the daily production report."""
+    """Every treatment across patients, for the list and the daily production report (whose
+    days are counted in the clinic's zone when asked: `ClinicZoneSeen`)."""
 
     name = "treatment_list"
     contexts = (CONTEXT,)
@@ -261,8 +261,7 @@ class TreatmentList(PostgresProjection):
     table = "treatment_list"
     columns_ddl = (
         "patient_id uuid NOT NULL, provider_id uuid NOT NULL, code text NOT NULL, "
-        "performed_at timestamptz NOT NULL, performed_on date NOT NULL, "
-        "fee numeric(12, 2) NOT NULL, status text NOT NULL"
+        "performed_at timestamptz NOT NULL, fee numeric(12, 2) NOT NULL, status text NOT NULL"
     )
     indexes_ddl = (
         "CREATE INDEX IF NOT EXISTS treatment_list_performed ON treatment_list "
@@ -271,9 +270,11 @@ class TreatmentList(PostgresProjection):
         "(provider_id, performed_at)",
         "CREATE INDEX IF NOT EXISTS treatment_list_code ON treatment_list (code, performed_at)",
     )
-    column_names = (
-        "patient_id", "provider_id", "code", "performed_at", "performed_on", "fee", "status",
-    )  # fmt: skip
+    column_names = ("patient_id", "provider_id", "code", "performed_at", "fee", "status")
+
+    def ddl(self) -> list[str]:
+        # The day used to be stored, counted in a fixed zone; it is counted when asked now.
+        return [*super().ddl(), f"ALTER TABLE {self.table} DROP COLUMN IF EXISTS performed_on"]
 
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         doc = _treatment(dict(document or {}), envelope)
@@ -286,13 +287,11 @@ class TreatmentList(PostgresProjection):
         return doc
 
     def columns(self, document: Document) -> tuple[Any, ...]:
-        performed = datetime.fromisoformat(document["performed_at"])
         return (
             UUID(document["patient_id"]),
             UUID(document["provider_id"]),
             document["code"],
-            performed,
-            performed.astimezone(CLINIC_ZONE).date(),
+            datetime.fromisoformat(document["performed_at"]),
             Decimal(document["fee"]),
             document["status"],
         )
@@ -323,19 +322,50 @@ async def list_treatments(
     return [row["document"] for row in rows]
 
 
+class ClinicZoneSeen(PostgresProjection):
+    """The clinic's zone as the treatments context learns it from scheduling's clinic set-up
+    (its events' payloads): the production report counts days on the clinic's clock."""
+
+    name = "treatments_clinic_zone"
+    contexts = ("scheduling",)
+    aggregate_types = frozenset({"ClinicSetup"})
+    table = "treatments_clinic_zone"
+    columns_ddl = "zone text NOT NULL"
+    column_names = ("zone",)
+
+    def evolve(self, document: Document | None, envelope: Envelope) -> Document:
+        doc = dict(document or {})
+        if envelope.event_type == "ClinicSetUp":
+            doc["zone"] = envelope.payload["zone_name"]
+        return doc
+
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        return (document["zone"],)
+
+
+async def clinic_zone(pool: asyncpg.Pool) -> ZoneInfo:
+    """The clinic's zone, or the default until the clinic is set up."""
+    found = await pool.fetchval("SELECT zone FROM treatments_clinic_zone LIMIT 1")
+    return ZoneInfo(found or DEFAULT_ZONE)
+
+
 async def production(pool: asyncpg.Pool, since: date, until: date) -> list[Document]:
     """Per clinic day and provider: how many treatments and their fees (voided ones left
-    out), from `since` to `until` inclusive."""
+    out), from `since` to `until` inclusive, the days counted on the clinic's clock."""
+    zone = await clinic_zone(pool)
     rows = await pool.fetch(
-        "SELECT performed_on, provider_id, count(*) AS treatments, sum(fee) AS fees "
-        "FROM treatment_list WHERE status <> 'voided' AND performed_on BETWEEN $1 AND $2 "
-        "GROUP BY performed_on, provider_id ORDER BY performed_on, provider_id",
-        since,
-        until,
+        "SELECT (performed_at AT TIME ZONE $3)::date AS day, provider_id, "
+        "count(*) AS treatments, sum(fee) AS fees FROM treatment_list "
+        "WHERE status <> $4 AND performed_at >= $1 AND performed_at < $2 "
+        "GROUP BY day, provider_id ORDER BY day, provider_id",
+        datetime.combine(since, time(0), zone),
+        datetime.combine(until + timedelta(days=1), time(0), zone),
+        str(zone),
+        TreatmentStatus.VOIDED.value,
     )
     return [
         {
-            "day": row["performed_on"].isoformat(),
+            "day": row["day"].isoformat(),
             "provider_id": str(row["provider_id"]),
             "treatments": row["treatments"],
             "fees": str(row["fees"]),

@@ -1,5 +1,6 @@
-"""The reminder worker's ear on the bus: scheduling's appointment events and treatments'
-recorded and voided treatments become the reminders context's own commands.
+"""The reminder worker's ear on the bus: scheduling's clinic set-up (the clinic's zone) and
+appointment events, and treatments' recorded and voided treatments become the reminders
+context's own commands.
 
 It has its own durable queue bound to those events. Each handler is idempotent (ADR 12), and
 an event whose appointment the worker has not seen booked (its queue was created after the
@@ -18,15 +19,18 @@ from datetime import datetime
 from uuid import UUID
 
 from commands.reminders import Reminders
+from domain.reminders import CLINIC_ZONE_ID, Ending
 from domain.shared import Meta
 from infra.eventstore import Envelope, EventStoreReader
 
+SCHEDULING = "scheduling"
+SET_UP = "ClinicSetUp"  # its payload's `zone_name` is the clinic's zone
 BOOKED = "AppointmentBooked"
 MOVED = "AppointmentRescheduled"
 ENDED = {
-    "AppointmentCancelled": "cancelled",
-    "PatientDidNotAttend": "no_show",
-    "AppointmentCompleted": "completed",
+    "AppointmentCancelled": Ending.CANCELLED,
+    "PatientDidNotAttend": Ending.NO_SHOW,
+    "AppointmentCompleted": Ending.COMPLETED,
 }
 WORKER = "reminders"
 TREATMENTS = "treatments"
@@ -44,13 +48,14 @@ class AppointmentReactions:
 
     name = WORKER
     binding_keys = (
-        *(f"scheduling.{e}" for e in (BOOKED, MOVED, *ENDED)),
+        *(f"{SCHEDULING}.{e}" for e in (SET_UP, BOOKED, MOVED, *ENDED)),
         *(f"{TREATMENTS}.{e}" for e in (RECORDED, VOIDED)),
     )
 
     def __init__(self, reminders: Reminders, reader: EventStoreReader) -> None:
         self.reminders = reminders
         self.reader = reader
+        self._zone_sought = False
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         for envelope in sorted(envelopes, key=lambda e: e.notification_id):
@@ -58,16 +63,38 @@ class AppointmentReactions:
                 if envelope.aggregate_type == "Treatment":
                     await asyncio.to_thread(self.react_to_treatment, envelope)
                 continue
+            if envelope.event_type == SET_UP:
+                await asyncio.to_thread(self.learn_zone, envelope)
+                continue
             if envelope.aggregate_type != "Appointment":
                 continue
+            if not self._zone_sought:
+                await self._seek_zone()
             if envelope.event_type != BOOKED and not await self._known(envelope.aggregate_id):
                 history = await self.reader.aggregate_events(
-                    "scheduling", envelope.aggregate_id, 0, envelope.version
+                    SCHEDULING, envelope.aggregate_id, 0, envelope.version
                 )
                 for earlier in history:
                     await asyncio.to_thread(self.react, earlier)
                 continue
             await asyncio.to_thread(self.react, envelope)
+
+    def learn_zone(self, envelope: Envelope) -> None:
+        self.reminders.on_clinic_set_up(
+            str(envelope.payload["zone_name"]), envelope.version, meta_of(envelope)
+        )
+
+    async def _seek_zone(self) -> None:
+        """A worker whose queue was made after the clinic was set up never heard of it: before
+        its first appointment it reads the set-up from the event store (once a process)."""
+        self._zone_sought = True
+        if await asyncio.to_thread(self.reminders.exists, CLINIC_ZONE_ID):
+            return
+        async for chunk in self.reader.stream([SCHEDULING]):
+            found = next((e for e in chunk if e.event_type == SET_UP), None)
+            if found is not None:
+                await asyncio.to_thread(self.learn_zone, found)
+                return
 
     async def _known(self, appointment: UUID) -> bool:
         return await asyncio.to_thread(self.reminders.plan_of, appointment) is not None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from bus.reminders.messages import render
 from commands.base import StaleVersion
@@ -144,6 +145,7 @@ class Dispatcher:
         if not claimed:
             return 0
         policy = await asyncio.to_thread(self.reminders.policy)
+        zone = await asyncio.to_thread(self.reminders.zone)
         # Settled together at the end: a worker that dies first leaves them leased, and the
         # next one finds in the event store that they are done.
         settled: dict[UUID, int] = {}
@@ -151,21 +153,21 @@ class Dispatcher:
             for reminder_id in claimed:
                 if stop is not None and stop.is_set():
                     break  # what is left is released on the way out
-                settled[reminder_id] = await self._one(reminder_id, policy, self.now())
+                settled[reminder_id] = await self._one(reminder_id, policy, zone, self.now())
         finally:
             await self.due.settle_all(settled)
         return len(claimed)
 
-    async def _one(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
+    async def _one(self, reminder_id: UUID, policy: Policy, zone: ZoneInfo, now: datetime) -> int:
         """Sends the reminder if it is still due; the version the event store has it at."""
         try:
-            return await self._send(reminder_id, policy, now)
+            return await self._send(reminder_id, policy, zone, now)
         except StaleVersion:
             # Changed meanwhile (a reschedule re-armed it, another worker after a lease ran
             # out): what the event store holds now decides what happens next.
             return await asyncio.to_thread(self._version, reminder_id)
 
-    async def _send(self, reminder_id: UUID, policy: Policy, now: datetime) -> int:
+    async def _send(self, reminder_id: UUID, policy: Policy, zone: ZoneInfo, now: datetime) -> int:
         reminder = await asyncio.to_thread(self.reminders.due, reminder_id, now)
         if reminder is None:
             return await asyncio.to_thread(self._version, reminder_id)
@@ -180,7 +182,7 @@ class Dispatcher:
             REMINDERS_SKIPPED.labels(choice.value).inc()
             return written.version
         assert contact is not None
-        outgoing = self._message(reminder, policy, contact, choice)
+        outgoing = self._message(reminder, policy, zone, contact, choice)
         try:
             provider_id = await self.senders[choice].send(outgoing)
         except SendFailed as error:
@@ -219,7 +221,7 @@ class Dispatcher:
             return 0
 
     def _message(
-        self, reminder: Reminder, policy: Policy, contact: Contact, channel: Channel
+        self, reminder: Reminder, policy: Policy, zone: ZoneInfo, contact: Contact, channel: Channel
     ) -> Outgoing:
         links = self.links.of(reminder, self.now()) if self.links else None
         rendered = render(
@@ -227,7 +229,7 @@ class Dispatcher:
             contact.language,
             clinic=policy.clinic_name,
             address=policy.clinic_address,
-            zone=policy.clinic_zone,
+            zone=zone,
             start=reminder.appointment_start,
             text=reminder.text,
             confirm=links[0] if links else None,

@@ -18,7 +18,7 @@ from clinic.demo import Phase
 from clinic.demo.identity import register_staff
 from commands.base import AlreadyExists
 from commands.identity import Identity, RegisterStaff
-from domain.shared import DomainError, Meta
+from domain.shared import DomainError, Meta, Role
 from infra.sealing import Sealer
 from projections.identity import StaffDirectory, StaffQueries
 from security.totp import TotpSteps
@@ -54,7 +54,7 @@ def add_commands(cli: CommandLine) -> None:
                 meta = Meta("cli", "server-operator", str(uuid4()), str(uuid4()))
                 first = not await asyncio.to_thread(identity.has_staff)
                 result = await asyncio.to_thread(
-                    identity.register, command, meta, first_admin=first and "admin" in role
+                    identity.register, command, meta, first_admin=first and Role.ADMIN in role
                 )
             except (DomainError, ValidationError, AlreadyExists) as error:
                 console.print(f"[red]not created:[/red] {error}")

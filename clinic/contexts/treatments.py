@@ -20,7 +20,12 @@ from commands.treatments import Treatments
 from commands.visits import ClinicalReferences
 from infra.locale import DEFAULT_LANGUAGE, LOCALES, day, language_of, money, number
 from projections.base import Document
-from projections.treatments import TreatmentChart, TreatmentList, TreatmentQueries
+from projections.treatments import (
+    ClinicZoneSeen,
+    TreatmentChart,
+    TreatmentList,
+    TreatmentQueries,
+)
 
 if TYPE_CHECKING:
     from clinic.platform import Platform
@@ -82,7 +87,7 @@ CONTEXT = Context(
     name="treatments",
     application=Treatments,
     set_up=lambda treatments, platform: treatments.refer_with(ClinicalReferences.of(platform)),
-    read_models=(TreatmentChart(), TreatmentList()),
+    read_models=(TreatmentChart(), TreatmentList(), ClinicZoneSeen()),
     provides=(lambda p: TreatmentQueries(p.pool, p.mongo_db, p.reader, p.states),),
     routers=(http.router,),
     grants=http.GRANTS,

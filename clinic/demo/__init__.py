@@ -114,13 +114,13 @@ class DemoClinic:
         return [f"{s.login}@{STAFF_DOMAIN}" if s.login else self.admin_email for s in STAFF]
 
     def meta(self) -> Meta:
-        return Meta(str(self.staff_ids[0]), "admin", self.correlation, str(uuid4()))
+        return Meta(str(self.staff_ids[0]), Role.ADMIN, self.correlation, str(uuid4()))
 
     def clinician(self) -> Meta:
         """A dentist of the demo clinic, at random: who examines, treats and plans."""
         dentists = [i for i, s in enumerate(STAFF) if s.role == Role.DENTIST]
         staff_id = self.staff_ids[self.rng.choice(dentists)]
-        return Meta(str(staff_id), "dentist", self.correlation, str(uuid4()))
+        return Meta(str(staff_id), Role.DENTIST, self.correlation, str(uuid4()))
 
 
 DemoStep = Callable[["Platform", DemoClinic], None]

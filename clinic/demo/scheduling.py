@@ -43,9 +43,15 @@ TYPES = {  # code: (name, minutes)
     "whitening": ("Blanqueamiento", 60),
 }
 # What each kind of provider spends the week on (relative weights).
-MIX = {
-    "dentist": {"check-up": 6, "filling": 6, "root-canal": 2, "extraction": 3, "whitening": 1},
-    "hygienist": {"cleaning": 7, "check-up": 2, "whitening": 1},
+MIX: dict[str, dict[str, int]] = {
+    ProviderKind.DENTIST: {
+        "check-up": 6,
+        "filling": 6,
+        "root-canal": 2,
+        "extraction": 3,
+        "whitening": 1,
+    },
+    ProviderKind.HYGIENIST: {"cleaning": 7, "check-up": 2, "whitening": 1},
 }
 NOTES = {
     "check-up": ["Primera visita", "Revisión semestral", "Molestias al masticar"],

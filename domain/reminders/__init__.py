@@ -14,8 +14,11 @@ from domain.reminders.policy import (
     sms_segments,
 )
 from domain.reminders.reminder import (
+    CLINIC_ZONE_ID,
     POLICY_ID,
     RECALL,
+    ClinicZone,
+    Ending,
     RecallBook,
     Reminder,
     ReminderPlan,
@@ -28,12 +31,15 @@ from domain.reminders.reminder import (
 )
 
 __all__ = [
+    "CLINIC_ZONE_ID",
     "POLICY_ID",
     "RECALL",
     "RECALL_PROCEDURES",
     "Backoff",
     "Channel",
+    "ClinicZone",
     "Contact",
+    "Ending",
     "Kind",
     "Policy",
     "QuietHours",

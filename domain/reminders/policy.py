@@ -9,12 +9,14 @@ would fall in them goes earlier, to the last minute before they begin.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.shared import DEFAULT_ZONE, InvalidValue
+from domain.shared import InvalidValue
 
 MINUTE = timedelta(minutes=1)
 LONGEST_OFFSET = timedelta(days=30)
@@ -95,14 +97,14 @@ class Backoff:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The clinic's reminder configuration, set by an admin."""
+    """The clinic's reminder configuration, set by an admin. Its times are reckoned on the
+    clinic's clock, in the zone the methods are given: scheduling's clinic set-up names it."""
 
     offsets: tuple[timedelta, ...] = (timedelta(hours=48), timedelta(hours=2))
     quiet: QuietHours = field(default_factory=QuietHours)
     channels: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS)  # in order of preference
     recall_after_months: int = 6
     recall_procedures: frozenset[str] = RECALL_PROCEDURES  # catalogue codes, upper case
-    zone: str = DEFAULT_ZONE
     clinic_name: str = "Sonrisa"
     clinic_address: str = ""
 
@@ -115,44 +117,65 @@ class Policy:
             raise InvalidValue("give one or more different channels", field="channels")
         if not 1 <= self.recall_after_months <= 36:
             raise InvalidValue("a recall comes 1 to 36 months later", field="recall_after_months")
-        try:
-            ZoneInfo(self.zone)
-        except (KeyError, ValueError):
-            raise InvalidValue(f"{self.zone!r} is not a time zone", field="zone") from None
 
-    @property
-    def clinic_zone(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
+    def as_dict(self) -> dict[str, Any]:
+        """The policy as it is stored in its event and shown over HTTP."""
+        return {
+            "offsets_minutes": [int(o.total_seconds() // 60) for o in self.offsets],
+            "quiet_start": self.quiet.start.strftime("%H:%M"),
+            "quiet_end": self.quiet.end.strftime("%H:%M"),
+            "channels": [c.value for c in self.channels],
+            "recall_after_months": self.recall_after_months,
+            "recall_procedures": sorted(self.recall_procedures),
+            "clinic_name": self.clinic_name,
+            "clinic_address": self.clinic_address,
+        }
 
-    def send_at(self, when: datetime) -> datetime:
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Policy:
+        """The policy from `as_dict`'s form (times as "HH:MM" or "HH:MM:SS"); other keys, such
+        as the zone an older policy kept, are not the policy's."""
+        return cls(
+            offsets=tuple(timedelta(minutes=m) for m in stored["offsets_minutes"]),
+            quiet=QuietHours(
+                time.fromisoformat(stored["quiet_start"]), time.fromisoformat(stored["quiet_end"])
+            ),
+            channels=tuple(Channel(c) for c in stored["channels"]),
+            recall_after_months=stored["recall_after_months"],
+            recall_procedures=frozenset(c.strip().upper() for c in stored["recall_procedures"]),
+            clinic_name=stored["clinic_name"],
+            clinic_address=stored["clinic_address"],
+        )
+
+    def send_at(self, when: datetime, zone: ZoneInfo) -> datetime:
         """`when`, or earlier when it falls in quiet hours; in the clinic's zone."""
-        local = when.astimezone(self.clinic_zone)
-        return self.quiet.before(local, self.clinic_zone) if self.quiet.holds(local) else local
+        local = when.astimezone(zone)
+        return self.quiet.before(local, zone) if self.quiet.holds(local) else local
 
-    def before(self, start: datetime, offset: timedelta) -> datetime:
+    def before(self, start: datetime, offset: timedelta, zone: ZoneInfo) -> datetime:
         """`offset` before `start` on the clinic's wall clock, moved out of quiet hours."""
-        zone = self.clinic_zone
         wall = start.astimezone(zone).replace(tzinfo=None) - offset
-        return self.send_at(real_local(wall, zone))
+        return self.send_at(real_local(wall, zone), zone)
 
-    def schedule(self, start: datetime, now: datetime) -> dict[str, datetime]:
-        """The reminders for a visit at `start`, by label: none in the past, none at night."""
+    def schedule(self, start: datetime, now: datetime, zone: ZoneInfo) -> dict[str, datetime]:
+        """The reminders for a visit at `start`, by label: none in the past, none at night,
+        on the clock of the clinic's `zone`."""
         due: dict[str, datetime] = {}
         for offset in self.offsets:
-            moment = self.before(start, offset)
+            moment = self.before(start, offset, zone)
             if now < moment < start:
                 due[offset_label(offset)] = moment
         return due
 
-    def recall_at(self, performed_at: datetime) -> datetime:
+    def recall_at(self, performed_at: datetime, zone: ZoneInfo) -> datetime:
         """The same wall-clock time `recall_after_months` later (the month's last day when
         that day does not exist), out of quiet hours."""
-        local = performed_at.astimezone(self.clinic_zone)
+        local = performed_at.astimezone(zone)
         month = local.month - 1 + self.recall_after_months
         year, month = local.year + month // 12, month % 12 + 1
         day = min(local.day, _days_in(year, month))
         wall = local.replace(tzinfo=None, year=year, month=month, day=day)
-        return self.send_at(real_local(wall, self.clinic_zone))
+        return self.send_at(real_local(wall, zone), zone)
 
     def recalls(self, procedure_code: str) -> bool:
         """Whether a treatment with this catalogue code brings the patient's recall."""

@@ -9,25 +9,25 @@ treatment finds it there too, and a voided treatment finds the recall it caused.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.reminders.policy import (
     RECALL_PROCEDURES,
     Backoff,
-    Channel,
     Kind,
     Policy,
-    QuietHours,
     Skip,
 )
 from domain.shared import Meta, TransitionRefused, require_text
 
 POLICY_ID = uuid5(NAMESPACE_URL, "sonrisa:reminders:policy")
+CLINIC_ZONE_ID = uuid5(NAMESPACE_URL, "sonrisa:reminders:clinic-zone")
 RECALL = "recall"
 LONGEST_TEXT = 320  # two SMS segments in GSM-7
 
@@ -41,6 +41,15 @@ class Status(StrEnum):
 
 
 PENDING = frozenset({Status.SCHEDULED})
+
+
+class Ending(StrEnum):
+    """How an appointment ended, as the reminders context hears it from scheduling: what is
+    pending for it is cancelled."""
+
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
 
 
 def reminder_id(appointment_id: UUID, label: str) -> UUID:
@@ -317,17 +326,18 @@ class ReminderPolicy(Aggregate):
         self.policy = Policy()
 
     class ReminderPolicySet(Aggregate.Event):
+        """The policy in its stored form (`Policy.as_dict`)."""
+
         offsets_minutes: list[int]
         quiet_start: str
         quiet_end: str
         channels: list[str]
         recall_after_months: int
         recall_procedures: list[str]
-        zone: str
         clinic_name: str
         clinic_address: str
         meta: Meta
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -336,68 +346,40 @@ class ReminderPolicy(Aggregate):
             state.pop("recall_types", None)
             state["recall_procedures"] = sorted(RECALL_PROCEDURES)
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 kept a zone of its own; the clinic's zone is scheduling's set-up."""
+            state.pop("zone", None)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.policy = Policy.of(vars(self))
+
     def set(self, policy: Policy, meta: Meta) -> None:
-        self._set(meta=meta, **policy_fields(policy))
-
-    @event(ReminderPolicySet)
-    def _set(
-        self,
-        offsets_minutes: list[int],
-        quiet_start: str,
-        quiet_end: str,
-        channels: list[str],
-        recall_after_months: int,
-        recall_procedures: list[str],
-        zone: str,
-        clinic_name: str,
-        clinic_address: str,
-        meta: Meta,
-    ) -> None:
-        self.policy = policy_from(
-            offsets_minutes,
-            quiet_start,
-            quiet_end,
-            channels,
-            recall_after_months,
-            recall_procedures,
-            zone,
-            clinic_name,
-            clinic_address,
-        )
+        self.trigger_event(self.ReminderPolicySet, meta=meta, **policy.as_dict())
 
 
-def policy_fields(policy: Policy) -> dict[str, Any]:
-    return {
-        "offsets_minutes": [int(o.total_seconds() // 60) for o in policy.offsets],
-        "quiet_start": policy.quiet.start.strftime("%H:%M"),
-        "quiet_end": policy.quiet.end.strftime("%H:%M"),
-        "channels": [c.value for c in policy.channels],
-        "recall_after_months": policy.recall_after_months,
-        "recall_procedures": sorted(policy.recall_procedures),
-        "zone": policy.zone,
-        "clinic_name": policy.clinic_name,
-        "clinic_address": policy.clinic_address,
-    }
+class ClinicZone(Aggregate):
+    """The clinic's zone as the reminders context learned it from scheduling's clinic set-up
+    (its events' payloads), and the version of the set-up it was learned from: reminders are
+    reckoned on the clinic's clock. None is kept until the clinic is set up (`DEFAULT_ZONE`)."""
 
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return CLINIC_ZONE_ID
 
-def policy_from(
-    offsets_minutes: list[int],
-    quiet_start: str,
-    quiet_end: str,
-    channels: list[str],
-    recall_after_months: int,
-    recall_procedures: list[str],
-    zone: str,
-    clinic_name: str,
-    clinic_address: str,
-) -> Policy:
-    return Policy(
-        offsets=tuple(timedelta(minutes=m) for m in offsets_minutes),
-        quiet=QuietHours(time.fromisoformat(quiet_start), time.fromisoformat(quiet_end)),
-        channels=tuple(Channel(c) for c in channels),
-        recall_after_months=recall_after_months,
-        recall_procedures=frozenset(c.strip().upper() for c in recall_procedures),
-        zone=zone,
-        clinic_name=clinic_name,
-        clinic_address=clinic_address,
-    )
+    @event("ClinicZoneLearned")
+    def __init__(self, zone_name: str, seen_version: int, meta: Meta) -> None:
+        self.zone_name, self.seen_version = zone_name, seen_version
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.zone_name)
+
+    def learn(self, zone_name: str, version: int, meta: Meta) -> None:
+        """A later version of the set-up (a redelivered earlier one changes nothing)."""
+        if version > self.seen_version:
+            self._learned(zone_name=zone_name, seen_version=version, meta=meta)
+
+    @event("ClinicZoneRelearned")
+    def _learned(self, zone_name: str, seen_version: int, meta: Meta) -> None:
+        self.zone_name, self.seen_version = zone_name, seen_version

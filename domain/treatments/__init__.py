@@ -14,7 +14,14 @@ from domain.treatments.catalogue import (
     valid_fee,
 )
 from domain.treatments.plans import Phase, PlanStatus, TreatmentPlan, plan_totals
-from domain.treatments.records import Examination, Finding, Treatment, attributed, not_before_birth
+from domain.treatments.records import (
+    Examination,
+    Finding,
+    Treatment,
+    TreatmentStatus,
+    attributed,
+    not_before_birth,
+)
 from domain.treatments.teeth import (
     VALID_TEETH,
     Surface,
@@ -42,6 +49,7 @@ __all__ = [
     "Surface",
     "Treatment",
     "TreatmentPlan",
+    "TreatmentStatus",
     "VisitAtCompletion",
     "attributed",
     "is_anterior",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,15 @@ from domain.shared import (
 )
 from domain.treatments.catalogue import Mark, Placement, Procedure, valid_fee
 from domain.treatments.teeth import valid_surfaces, valid_tooth
+
+
+class TreatmentStatus(StrEnum):
+    """Where a recorded treatment stands, as the read models show it."""
+
+    RECORDED = "recorded"
+    AMENDED = "amended"  # corrected at least once
+    VOIDED = "voided"  # entered in error: out of the chart and production
+
 
 MOST_MATERIALS = 50
 RESTORATION_MATERIALS = frozenset({"amalgam", "composite", "ceramic", "glass_ionomer", "gold"})

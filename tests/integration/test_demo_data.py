@@ -19,6 +19,7 @@ from clinic.demo import DEMO_PASSWORD, ClinicNotEmpty, create_demo_clinic
 from clinic.platform import Platform
 from commands.base import clinic_today
 from commands.identity import Identity
+from domain.patients import DNI_LETTERS
 from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
 from tests.conftest import SignIn, eventually
@@ -27,7 +28,6 @@ from tests.integration.test_relay_crash import clinic_env
 
 CLINIC = str(Path(sys.executable).with_name("clinic"))
 OPENING = ((time(9), time(14)), (time(16), time(20)))
-DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 ONE_DAY = timedelta(days=1)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ from bus.reminders.choreography import AppointmentReactions
 from clinic.platform import Platform
 from commands.patients import Consents, Patients, UpdatePatient
 from commands.reminders import Reminders, SendReminder
+from commands.scheduling import Scheduling
+from domain.reminders import Reminder, reminder_id
+from domain.scheduling.reference import ClinicSetup
 from projections.reminders import ReminderFilter, ReminderQueries
 from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually, running
@@ -33,6 +37,7 @@ from tests.integration.reminder_helpers import (
     remindable,
     text_of,
 )
+from tests.unit.test_reminders_commands import scheduling_event
 
 SATURDAY_10 = datetime(2030, 3, 2, 10, 0, tzinfo=MADRID)  # 48 h before Monday 10:00
 SUNDAY_EVENING = datetime(2030, 3, 3, 20, 59, tzinfo=MADRID)  # 2 h before is 08:00: too early
@@ -506,3 +511,25 @@ async def _appointment_status(
 ) -> bool:
     found = await http.get(f"/api/appointments/{appointment_id}", headers=headers)
     return bool(found.json().get("status") == status)
+
+
+async def test_a_worker_that_never_heard_of_the_clinics_set_up_reads_its_zone_from_the_store(
+    platform: Platform,
+) -> None:
+    """Its queue was made after the clinic was set up in the Canaries: before its first
+    appointment it learns the zone from the event store, and reckons the reminders in it."""
+    canary = ZoneInfo("Atlantic/Canary")
+    clinic = ClinicSetup.start(META, zone_name=canary.key)
+    await asyncio.to_thread(platform.application(Scheduling).save, clinic)
+    reminders = platform.application(Reminders)
+    assert reminders.zone() == MADRID
+    start = datetime(2030, 3, 4, 9, 30, tzinfo=canary)
+    booked = scheduling_event(
+        "AppointmentBooked", "Appointment", patient_id=str(uuid4()), start=start.isoformat()
+    )
+    await AppointmentReactions(reminders, platform.reader).handle_batch([booked])
+    assert reminders.zone() == canary
+    plan = reminders.plan_of(booked.aggregate_id)
+    assert plan is not None
+    due = reminders.load(reminder_id(booked.aggregate_id, "before-120m"), Reminder).due_at
+    assert due == datetime(2030, 3, 3, 20, 59, tzinfo=canary)  # 07:30 is quiet on its clock

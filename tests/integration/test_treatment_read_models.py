@@ -8,13 +8,17 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from clinic.platform import Platform
 from clinic.rebuild import rebuild
+from commands.scheduling import Scheduling
 from commands.treatments import RecordTreatment, Treatments
+from domain.scheduling.reference import ClinicSetup
 from domain.shared import Meta
 from domain.treatments import VALID_TEETH, is_anterior
 from infra.eventstore import Envelope
@@ -26,6 +30,7 @@ from tests.integration.helpers import caught_up
 from tests.integration.test_relay_crash import CLINIC, clinic_env
 
 META_ID = str(uuid4())
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 PATIENTS = [uuid4() for _ in range(20)]
 TREATMENTS = 300
 
@@ -158,3 +163,28 @@ async def _at(platform: Platform, aggregate_id: UUID) -> bool:
 
 async def _stuck(platform: Platform, aggregate_id: UUID) -> bool:
     return aggregate_id in await platform.projectors["treatment_chart"].store.stuck()
+
+
+async def test_production_days_are_counted_on_the_clock_of_the_clinics_set_up(
+    platform: Platform,
+) -> None:
+    """A clinic set up in Mexico City: a filling done there at 20:30 counts on that day,
+    though in Madrid (and in UTC) it is already the next."""
+    meta = Meta(META_ID, "dentist", "corr", "req")
+    clinic = ClinicSetup.start(meta, zone_name="America/Mexico_City")
+    await asyncio.to_thread(platform.application(Scheduling).save, clinic)
+    evening = datetime(2026, 3, 2, 20, 30, tzinfo=MEXICO_CITY)
+    for performed_at in (evening, evening + timedelta(hours=13)):
+        body = RecordTreatment(
+            patient_id=PATIENTS[0], code="FILL-1", tooth=16, surfaces="O", performed_at=performed_at
+        )
+        await asyncio.to_thread(platform.application(Treatments).record, body, meta)
+    parts = (platform.relay().run, *(platform.consumer(n).run for n in platform.projectors))
+    async with running(*parts):
+        await eventually(lambda: caught_up(platform), what="every read model to catch up")
+    rows = await platform.get(TreatmentQueries).production(date(2026, 3, 2), date(2026, 3, 3))
+    assert [(r["day"], r["treatments"]) for r in rows] == [("2026-03-02", 1), ("2026-03-03", 1)]
+    only_the_second = await platform.get(TreatmentQueries).production(
+        date(2026, 3, 3), date(2026, 3, 3)
+    )
+    assert [(r["day"], r["treatments"]) for r in only_the_second] == [("2026-03-03", 1)]

@@ -23,7 +23,7 @@ from commands.patients import Patients, RaiseAlert, RegisterPatient
 from commands.reminders import Reminders
 from domain.identity import StaffMember
 from domain.patients import Patient
-from domain.reminders import Reminder, Status, reminder_id
+from domain.reminders import Ending, Reminder, Status, reminder_id
 from domain.shared import Meta
 
 META = Meta("desk-1", "receptionist", "corr", "req")
@@ -173,7 +173,7 @@ def test_a_cancellation_whose_retried_commit_meets_itself_is_not_lost(
     reminders.on_booked(appointment, uuid4(), START, "check-up", 1, WORKER)
     _lose_the_answer(reminders, lambda: IntegrityError("duplicate key (retried commit)"))
 
-    reminders.on_ended(appointment, "cancelled", NOW, 2, WORKER)
+    reminders.on_ended(appointment, Ending.CANCELLED, NOW, 2, WORKER)
 
     plan = reminders.plan_of(appointment)
     assert plan is not None

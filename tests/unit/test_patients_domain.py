@@ -24,6 +24,7 @@ from commands.patients import (
     UpdatePatient,
 )
 from domain.patients import (
+    DNI_LETTERS,
     ContactDetails,
     Demographics,
     HistoryKind,
@@ -36,7 +37,6 @@ from domain.patients import (
 from domain.shared import InvalidValue, Meta, TransitionRefused
 
 TODAY = date(2026, 11, 26)
-CONTROL_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 FRONT_DESK = Meta(
     actor_id="user-reception-1",
     actor_role="receptionist",
@@ -196,7 +196,7 @@ def test_a_national_id_that_is_neither_a_dni_nor_an_nie_is_refused(national_id: 
 def test_any_dni_is_accepted_with_its_control_letter_and_refused_with_any_other(
     number: int, offset: int
 ) -> None:
-    letter = CONTROL_LETTERS[number % 23]
+    letter = DNI_LETTERS[number % 23]
     other = ascii_uppercase[(ascii_uppercase.index(letter) + offset) % 26]
 
     assert valid_national_id(f"{number:08d}{letter}") == f"{number:08d}{letter}"

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
+from bus.reminders.choreography import AppointmentReactions
 from commands.reminders import Reminders, SendReminder, SetReminderPolicy
 from domain.reminders import (
     POLICY_ID,
     Channel,
+    Ending,
     Kind,
     Reminder,
     Skip,
@@ -22,9 +26,12 @@ from domain.reminders import (
     recall_id,
     reminder_id,
 )
-from domain.shared import InvalidValue, Meta
+from domain.shared import Meta
+from infra.eventstore import Envelope
 
 MADRID = ZoneInfo("Europe/Madrid")
+CANARY = ZoneInfo("Atlantic/Canary")
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 META = Meta("reminders-worker", "system", "corr", "event")
 START = datetime(2026, 12, 3, 11, 0, tzinfo=MADRID)
@@ -77,7 +84,7 @@ def test_a_reschedule_moves_the_reminders_and_a_replay_of_it_changes_nothing(
 def test_a_cancellation_cancels_what_is_pending(reminders: Reminders) -> None:
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "filling", 1, META)
-    reminders.on_ended(appointment, "cancelled", NOW, 2, META)
+    reminders.on_ended(appointment, Ending.CANCELLED, NOW, 2, META)
     assert {s for s, _ in statuses(reminders, appointment).values()} == {Status.CANCELLED}
 
 
@@ -86,7 +93,7 @@ def test_a_completed_check_up_appointment_brings_no_recall_of_its_own(
 ) -> None:
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "check-up", 1, META)
-    reminders.on_ended(appointment, "completed", NOW, 4, META)
+    reminders.on_ended(appointment, Ending.COMPLETED, NOW, 4, META)
     found = statuses(reminders, appointment)
     assert "recall" not in found
     assert {s for s, _ in found.values()} == {Status.CANCELLED}
@@ -210,8 +217,11 @@ def test_the_admins_policy_decides_the_next_bookings(reminders: Reminders) -> No
     appointment = uuid4()
     reminders.on_booked(appointment, uuid4(), START, "check-up", 1, META)
     assert list(statuses(reminders, appointment)) == ["before-1440m"]
-    with pytest.raises(InvalidValue):
-        reminders.set_policy(SetReminderPolicy(zone="Nowhere/Atlantis"), META)
+
+
+def test_the_clinics_zone_is_not_the_reminder_policys_to_set() -> None:
+    with pytest.raises(ValidationError, match="zone"):
+        SetReminderPolicy(zone="Atlantic/Canary")  # type: ignore[call-arg]
 
 
 def test_a_send_is_recorded_once_with_the_consent_it_relied_on(reminders: Reminders) -> None:
@@ -236,11 +246,93 @@ def test_a_policy_set_when_recalls_followed_appointment_types_reads_with_the_def
     stored = reminders.recorder.select_events(POLICY_ID)
     first, set_ = stored
     state = json.loads(set_.state)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == 3
     state.pop("recall_procedures")
     state["recall_types"] = ["check-up", "cleaning"]
+    state["zone"] = "Europe/Madrid"  # and the zone of its own it kept until version 3
     older = Reminders(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
     older.recorder.insert_events([first, replace(set_, state=json.dumps(state).encode())])
     policy = older.policy()
     assert (policy.recall_after_months, policy.clinic_name) == (9, "Sol")
     assert policy.recall_procedures == frozenset({"EXAM", "CLEAN"})
+
+
+def test_a_policy_set_when_it_kept_its_own_zone_reads_without_it(reminders: Reminders) -> None:
+    """A `ReminderPolicySet` stored at version 2 carried a zone; it still loads, keeping
+    everything else the admin set, and the clinic's zone stays scheduling's."""
+    reminders.set_policy(SetReminderPolicy(recall_after_months=9, clinic_name="Sol"), META)
+    first, set_ = reminders.recorder.select_events(POLICY_ID)
+    state = {**json.loads(set_.state), "class_version": 2, "zone": "Atlantic/Canary"}
+    older = Reminders(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
+    older.recorder.insert_events([first, replace(set_, state=json.dumps(state).encode())])
+    policy = older.policy()
+    assert (policy.recall_after_months, policy.clinic_name) == (9, "Sol")
+    assert older.zone() == MADRID
+
+
+def test_a_clinic_set_up_in_the_canaries_gets_its_reminders_on_its_own_clock(
+    reminders: Reminders,
+) -> None:
+    reminders.on_clinic_set_up("Atlantic/Canary", 1, META)
+    appointment = uuid4()
+    nine_thirty = datetime(2026, 12, 3, 9, 30, tzinfo=CANARY)
+    reminders.on_booked(appointment, uuid4(), nine_thirty, "check-up", 1, META)
+    # 2 h before is 07:30 there, in quiet hours: 20:59 the evening before on the Canary
+    # clock (on Madrid's it would be an hour earlier).
+    assert statuses(reminders, appointment) == {
+        "before-2880m": (Status.SCHEDULED, datetime(2026, 12, 1, 9, 30, tzinfo=CANARY)),
+        "before-120m": (Status.SCHEDULED, datetime(2026, 12, 2, 20, 59, tzinfo=CANARY)),
+    }
+
+
+def test_a_recall_of_a_clinic_in_mexico_city_comes_on_its_own_clock(
+    reminders: Reminders,
+) -> None:
+    reminders.on_clinic_set_up("America/Mexico_City", 1, META)
+    patient = uuid4()
+    # Six months later on Madrid's clock it would come an hour early in Mexico City, which
+    # no longer changes its clocks in summer.
+    done = datetime(2026, 11, 20, 13, 30, tzinfo=MEXICO_CITY)
+    reminders.on_treatment_recorded(uuid4(), patient, "EXAM", done, None, META)
+    recall = reminders.recall_of(patient)
+    assert recall is not None
+    assert recall.due_at == datetime(2027, 5, 20, 13, 30, tzinfo=MEXICO_CITY)
+
+
+def test_the_clinics_zone_is_the_latest_set_up_learned_and_a_replay_changes_nothing(
+    reminders: Reminders,
+) -> None:
+    assert reminders.zone() == MADRID  # not yet set up: the default
+    reminders.on_clinic_set_up("Atlantic/Canary", 1, META)
+    reminders.on_clinic_set_up("Atlantic/Canary", 1, META)
+    before = reminders.recorder.max_notification_id() or 0
+    reminders.on_clinic_set_up("America/Mexico_City", 3, META)
+    reminders.on_clinic_set_up("Atlantic/Canary", 2, META)  # an earlier version, late
+    assert reminders.recorder.max_notification_id() == before + 1
+    assert reminders.zone() == MEXICO_CITY
+
+
+def scheduling_event(event_type: str, aggregate_type: str, **payload: Any) -> Envelope:
+    """One of scheduling's events as the bus carries it: the first of a new aggregate."""
+    return Envelope(
+        event_id=uuid4(),
+        context="scheduling",
+        event_type=event_type,
+        aggregate_type=aggregate_type,
+        aggregate_id=uuid4(),
+        version=1,
+        notification_id=1,
+        timestamp=NOW,
+        meta={"correlation_id": "corr", "causation_id": "req"},
+        payload=payload,
+    )
+
+
+async def test_the_worker_learns_the_clinics_zone_from_schedulings_set_up_event(
+    reminders: Reminders,
+) -> None:
+    set_up = scheduling_event("ClinicSetUp", "ClinicSetup", zone_name="Atlantic/Canary")
+    assert "scheduling.ClinicSetUp" in AppointmentReactions.binding_keys
+    reactions = AppointmentReactions(reminders, reader=None)  # type: ignore[arg-type]
+    await reactions.handle_batch([set_up])
+    assert reminders.zone() == CANARY

@@ -2132,7 +2132,10 @@ export interface components {
             recall_after_months: number;
             /** Recall Procedures */
             recall_procedures: string[];
-            /** Zone */
+            /**
+             * Zone
+             * @description the clinic's zone, as its set-up names it (not the policy's)
+             */
             zone: string;
             /** Clinic Name */
             clinic_name: string;
@@ -2518,7 +2521,10 @@ export interface components {
                 [key: string]: string[][];
             };
         };
-        /** SetReminderPolicy */
+        /**
+         * SetReminderPolicy
+         * @description The clinic's reminder policy as an admin sends it. The zone is the clinic's set-up's.
+         */
         SetReminderPolicy: {
             /**
              * Offsets Minutes
@@ -2562,11 +2568,6 @@ export interface components {
              *     ]
              */
             recall_procedures: string[];
-            /**
-             * Zone
-             * @default Europe/Madrid
-             */
-            zone: string;
             /**
              * Clinic Name
              * @default Sonrisa

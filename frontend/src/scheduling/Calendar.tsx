@@ -14,7 +14,7 @@ import { AppointmentDialog } from "./AppointmentDialog";
 import { BookDialog, type Chosen } from "./BookDialog";
 import { reschedule, useBookChanged, useDaySheets, useFreeSlots } from "./book";
 import { CalendarGrid } from "./CalendarGrid";
-import { useAppointmentTypes, useChairs, useClinicHours, useProviders } from "./reference";
+import { useAppointmentTypes, useChairs, useClinicHours, useProviders, useZone } from "./reference";
 import { WEEKDAYS } from "./weekdays";
 
 type SheetLine = components["schemas"]["SheetLineOut"];
@@ -47,7 +47,7 @@ export default function Calendar() {
   const chairs = useChairs();
   const types = useAppointmentTypes();
   const [params, setParams] = useSearchParams();
-  const zone = hours.data?.zone ?? "Europe/Madrid";
+  const zone = useZone();
   const view: View = params.get("view") === "day" ? "day" : "week";
   const by: By = params.get("by") === "chair" ? "chair" : "provider";
   const date = params.get("date") ?? today(zone);
