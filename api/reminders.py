@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field
 
-from api.deps import Running, WrittenOut, written
+from api.deps import Running, WrittenOut
 from api.permissions import (
     STAFF,
     Actor,
@@ -23,6 +23,7 @@ from api.permissions import (
     public,
 )
 from api.problems import Problem
+from api.routes import Write
 from api.services import Services
 from bus.reminders.messages import spoken
 from commands.base import Instant, NotFound, StoreUnavailable
@@ -126,21 +127,19 @@ async def list_reminders(
 
 
 @router.post("/reminders", status_code=202, response_model=WrittenOut)
-async def send_reminder(
-    body: SendReminder, request: Request, response: Response, running: Running, who: Sender
-) -> dict[str, object]:
+async def send_reminder(body: SendReminder, who: Sender, write: Write) -> dict[str, object]:
     """Sends one now (the worker picks it up at once), if the patient consents to a channel."""
     patient = body.patient_id
     if body.appointment_id is not None:
-        plan = await asyncio.to_thread(running.get(Reminders).plan_of, body.appointment_id)
+        plan = await asyncio.to_thread(write.get(Reminders).plan_of, body.appointment_id)
         if plan is None:
             raise NotFound(f"appointment {body.appointment_id} has nothing to remind of")
         patient = plan.patient_id
     if patient is None:
         raise Problem(422, "invalid-reminder", "Name an appointment or a patient", "")
-    request.state.access.patient_id = patient
-    policy = await asyncio.to_thread(running.get(Reminders).policy)
-    contact = await running.get(ReminderQueries).contact(patient)
+    write.about(patient)
+    policy = await asyncio.to_thread(write.get(Reminders).policy)
+    contact = await write.get(ReminderQueries).contact(patient)
     if not isinstance(choose_channel(policy.channels, contact), Channel):
         raise Problem(
             422,
@@ -148,9 +147,7 @@ async def send_reminder(
             "The patient cannot be reminded",
             "the patient consents to none of the clinic's channels, or has no address on them",
         )
-    return written(
-        response, await asyncio.to_thread(running.get(Reminders).send_now, body, who.meta)
-    )
+    return write.answer(await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta))
 
 
 @router.get("/reminders/policy", response_model=PolicyOut)
@@ -161,11 +158,9 @@ def get_policy(
 
 
 @router.put("/reminders/policy", response_model=PolicyOut)
-def set_policy(
-    body: SetReminderPolicy, who: Manager, response: Response, running: Running
-) -> dict[str, object]:
-    written(response, running.get(Reminders).set_policy(body, who.meta))
-    return policy_fields(running.get(Reminders).policy())
+def set_policy(body: SetReminderPolicy, who: Manager, write: Write) -> dict[str, object]:
+    write.wrote(write.get(Reminders).set_policy(body, who.meta))
+    return policy_fields(write.get(Reminders).policy())
 
 
 # Patients' links
