@@ -186,14 +186,14 @@ async def search_patients(
         page = await read.get(PatientQueries).search(q, limit, cursor)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
-    read.request.state.access.details["patient_ids"] = [p["patient_id"] for p in page.items]
+    read.note("patient_ids", [p["patient_id"] for p in page.items])
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 async def _chart(read: Reading, patient_id: UUID, as_of: datetime | None) -> dict[str, object]:
     records = read.get(PatientQueries)
     if as_of is not None:
-        read.request.state.access.details["as_of"] = as_of.isoformat()
+        read.note("as_of", as_of.isoformat())
         chart = await records.chart_as_of(patient_id, as_of)
     else:
         await read.consistent(records.charts.version_of)

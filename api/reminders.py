@@ -23,7 +23,7 @@ from api.permissions import (
     public,
 )
 from api.problems import Problem
-from api.routes import Write
+from api.routes import Read, Write
 from api.services import Services
 from bus.reminders.messages import spoken
 from commands.base import Instant, NotFound, StoreUnavailable
@@ -96,8 +96,7 @@ class PolicyOut(BaseModel):
 
 @router.get("/reminders", response_model=ReminderPageOut, response_model_exclude_unset=True)
 async def list_reminders(
-    request: Request,
-    running: Running,
+    read: Read,
     who: Reader,
     patient_id: UUID | None = None,
     appointment_id: UUID | None = None,
@@ -117,12 +116,12 @@ async def list_reminders(
         due_to,
     )
     try:
-        page = await running.get(ReminderQueries).page(where, cursor, limit)
+        page = await read.get(ReminderQueries).page(where, cursor, limit)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
     answer: dict[str, object] = {"items": page.items, "next_cursor": page.next}
-    request.state.access.details["query"] = {"patient_id": str(patient_id) if patient_id else None}
-    request.state.access.shows(answer)
+    read.note("query", {"patient_id": str(patient_id) if patient_id else None})
+    read.shows(answer)
     return answer
 
 

@@ -96,6 +96,10 @@ class Reading(Route):
         """Names in the access log every patient the answer shows."""
         self.request.state.access.shows(answer)
 
+    def note(self, key: str, value: object) -> None:
+        """Adds to what the access log keeps of this read (the instant asked for, ...)."""
+        self.request.state.access.details[key] = value
+
 
 async def _write(request: Request, response: Response) -> Command:
     return Command(request, response, None)

@@ -394,7 +394,7 @@ async def patient_chart(
     """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
     records = read.get(TreatmentQueries)
     if as_of is not None:
-        read.request.state.access.details["as_of"] = as_of.isoformat()
+        read.note("as_of", as_of.isoformat())
         chart = await records.chart_as_of(patient_id, as_of)
     else:
         await read.consistent(records.charted(patient_id))

@@ -258,7 +258,7 @@ async def list_appointments(
             "The cursor is not valid",
             "`after` must be the `next` of a previous page",
         ) from None
-    read.request.state.access.details["patient_ids"] = page.patient_ids
+    read.note("patient_ids", page.patient_ids)
     zone = await book.zone()
     return {"items": [local_times(a, zone) for a in page.items], "next": page.next}
 
