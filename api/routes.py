@@ -68,13 +68,18 @@ class Command(Route):
         it created inside the aggregate."""
         self.wrote(result, at=at)
         extra = {created: str(result.created)} if created else {}
-        return {"id": str(result.id), "version": result.version, **extra}
+        return {**written_out(result), **extra}
 
 
 class Matched(Command):
     """A command whose If-Match is required (`WriteMustMatch`)."""
 
     version: int
+
+
+def written_out(result: Written) -> dict[str, object]:
+    """A write as `WrittenOut` shows it: its id and version."""
+    return {"id": str(result.id), "version": result.version}
 
 
 class Reading(Route):

@@ -12,10 +12,9 @@ from pydantic import Field
 from api.deps import WrittenOut
 from api.permissions import Actor, allowed
 from api.problems import Problem
-from api.routes import WriteIfMatch
+from api.routes import WriteIfMatch, written_out
 from api.scheduling.actions import APPOINTMENTS_WRITE
 from api.treatments import TREATMENTS_WRITE
-from commands.base import Written
 from commands.scheduling import Scheduling
 from commands.treatments import Treatments
 from commands.visits import VisitIn, Visits
@@ -50,7 +49,7 @@ def record_visit(
     visits = Visits(write.get(Scheduling), write.get(Treatments))
     if not body.complete:
         results = visits.record(appointment_id, body.visit(), who.meta)
-        return {**write.answer(results[0]), "items": [_out(r) for r in results]}
+        return {**write.answer(results[0]), "items": [written_out(r) for r in results]}
     if not who.may(APPOINTMENTS_WRITE):
         raise Problem(
             403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
@@ -58,10 +57,6 @@ def record_visit(
     done = visits.complete(appointment_id, body.visit(), who.meta, write.version)
     return {
         **write.answer(done.treatments[0]),
-        "items": [_out(r) for r in done.treatments],
-        "appointment": _out(done.appointment),
+        "items": [written_out(r) for r in done.treatments],
+        "appointment": written_out(done.appointment),
     }
-
-
-def _out(result: Written) -> dict[str, object]:
-    return {"id": str(result.id), "version": result.version}
