@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pyotp
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, WrittenOut, services_of, written
+from api.deps import Running, WrittenOut, services_of
 from api.permissions import (
     BREAK_GLASS_HEADER,
     PROFILE,
@@ -22,7 +23,9 @@ from api.permissions import (
     public,
 )
 from api.problems import Problem
+from api.routes import Command, Write
 from api.services import Services
+from commands.base import Written
 from commands.identity import (
     ChangePassword,
     Deactivate,
@@ -142,26 +145,22 @@ def _claims(running: Services, staff: StaffMember, session: UUID | None = None) 
 
 
 @router.post("/auth/register", status_code=201, response_model=WrittenOut)
-async def register(
-    body: RegisterStaff, request: Request, response: Response, who: Registrar, running: Running
-) -> dict[str, object]:
+async def register(body: RegisterStaff, who: Registrar, write: Write) -> dict[str, object]:
     """The first admin on an empty system; after that, only an admin registers staff."""
     if who is None:
-        meta = Meta(
-            "self-registration", "anonymous", request.state.correlation_id, request.state.request_id
-        )
+        state = write.request.state
+        meta = Meta("self-registration", "anonymous", state.correlation_id, state.request_id)
         try:
             result = await run_in_threadpool(
-                running.get(Identity).register, body, meta, first_admin=True
+                write.get(Identity).register, body, meta, first_admin=True
             )
         except RegistrationClosed as error:
             raise Problem(
                 403, "registration-closed", "Registration is closed", str(error)
             ) from None
     else:
-        result = await run_in_threadpool(running.get(Identity).register, body, who.meta)
-    response.headers["Location"] = f"/api/staff/{result.id}"
-    return written(response, result)
+        result = await run_in_threadpool(write.get(Identity).register, body, who.meta)
+    return write.answer(result, at="/api/staff")
 
 
 async def sign_in_attempt(body: Login, request: Request, running: Running) -> Attempt:
@@ -291,6 +290,21 @@ class ProfileOut(BaseModel):
     )
 
 
+async def _signed_out(
+    write: Command,
+    why: str,
+    change: Callable[[UUID, Any, Meta], Written],
+    staff_id: UUID,
+    body: Any,
+    meta: Meta,
+) -> dict[str, object]:
+    """An account changed, and every session of it ended: the change holds from the next
+    sign-in, on every device."""
+    result = await run_in_threadpool(change, staff_id, body, meta)
+    await write.running.tokens.end_all_sessions(staff_id, why)
+    return write.answer(result)
+
+
 @router.get("/auth/profile", response_model=ProfileOut)
 async def profile(who: Enrolling) -> ProfileOut:
     enrolling = who.claims.enrolment_only
@@ -305,14 +319,9 @@ async def profile(who: Enrolling) -> ProfileOut:
 
 
 @router.put("/auth/password", status_code=200, response_model=WrittenOut)
-async def change_password(
-    body: ChangePassword, who: Self, response: Response, running: Running
-) -> dict[str, object]:
-    result = await run_in_threadpool(
-        running.get(Identity).change_password, who.staff_id, body, who.meta
-    )
-    await running.tokens.end_all_sessions(who.staff_id, "password changed")
-    return written(response, result)
+async def change_password(body: ChangePassword, who: Self, write: Write) -> dict[str, object]:
+    change = write.get(Identity).change_password
+    return await _signed_out(write, "password changed", change, who.staff_id, body, who.meta)
 
 
 @router.post("/auth/totp/setup")
@@ -324,14 +333,10 @@ async def totp_setup(who: Enrolling, running: Running) -> TotpSetupOut:
 
 
 @router.post("/auth/totp/enable", response_model=WrittenOut)
-async def totp_enable(
-    body: EnableTotp, who: Enrolling, response: Response, running: Running
-) -> dict[str, object]:
-    result = await run_in_threadpool(
-        running.get(Identity).enable_totp, who.staff_id, body, who.meta
-    )
-    await running.tokens.end_all_sessions(who.staff_id, "two-factor sign-in enabled")
-    return written(response, result)
+async def totp_enable(body: EnableTotp, who: Enrolling, write: Write) -> dict[str, object]:
+    enable = write.get(Identity).enable_totp
+    why = "two-factor sign-in enabled"
+    return await _signed_out(write, why, enable, who.staff_id, body, who.meta)
 
 
 @router.get("/staff", response_model=StaffListOut)
@@ -341,30 +346,24 @@ async def list_staff(who: Admin, running: Running) -> dict[str, object]:
 
 @router.post("/staff/{staff_id}/roles", status_code=200, response_model=WrittenOut)
 async def grant_role(
-    staff_id: UUID, body: RoleChange, who: Admin, response: Response, running: Running
+    staff_id: UUID, body: RoleChange, who: Admin, write: Write
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.get(Identity).grant_role, staff_id, body, who.meta)
-    await running.tokens.end_all_sessions(staff_id, "roles changed")
-    return written(response, result)
+    grant = write.get(Identity).grant_role
+    return await _signed_out(write, "roles changed", grant, staff_id, body, who.meta)
 
 
 @router.delete("/staff/{staff_id}/roles/{role}", status_code=200, response_model=WrittenOut)
-async def revoke_role(
-    staff_id: UUID, role: Role, who: Admin, response: Response, running: Running
-) -> dict[str, object]:
-    change = RoleChange(role=role)
-    result = await run_in_threadpool(running.get(Identity).revoke_role, staff_id, change, who.meta)
-    await running.tokens.end_all_sessions(staff_id, "roles changed")
-    return written(response, result)
+async def revoke_role(staff_id: UUID, role: Role, who: Admin, write: Write) -> dict[str, object]:
+    revoke, change = write.get(Identity).revoke_role, RoleChange(role=role)
+    return await _signed_out(write, "roles changed", revoke, staff_id, change, who.meta)
 
 
 @router.post("/staff/{staff_id}/deactivate", status_code=200, response_model=WrittenOut)
 async def deactivate(
-    staff_id: UUID, body: Deactivate, who: Admin, response: Response, running: Running
+    staff_id: UUID, body: Deactivate, who: Admin, write: Write
 ) -> dict[str, object]:
-    result = await run_in_threadpool(running.get(Identity).deactivate, staff_id, body, who.meta)
-    await running.tokens.end_all_sessions(staff_id, "account deactivated")
-    return written(response, result)
+    end = write.get(Identity).deactivate
+    return await _signed_out(write, "account deactivated", end, staff_id, body, who.meta)
 
 
 @router.get("/security/totp-policy")
@@ -374,9 +373,6 @@ async def get_totp_policy(who: Admin, running: Running) -> TotpPolicyOut:
 
 
 @router.put("/security/totp-policy", response_model=WrittenOut)
-async def set_totp_policy(
-    body: TotpPolicy, who: Admin, response: Response, running: Running
-) -> dict[str, object]:
-    return written(
-        response, await run_in_threadpool(running.get(Identity).set_totp_policy, body, who.meta)
-    )
+async def set_totp_policy(body: TotpPolicy, who: Admin, write: Write) -> dict[str, object]:
+    policy = await run_in_threadpool(write.get(Identity).set_totp_policy, body, who.meta)
+    return write.answer(policy)

@@ -10,17 +10,10 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.deps import (
-    OptionalVersion,
-    RequiredVersion,
-    Running,
-    WrittenOut,
-    read_your_writes,
-    written,
-)
+from api.deps import WrittenOut
 from api.permissions import (
     CLINICAL_READ,
     CLINICIANS,
@@ -30,7 +23,7 @@ from api.permissions import (
     allowed,
 )
 from api.problems import Problem
-from api.services import Services
+from api.routes import Read, Reading, Write, WriteIfMatch, WriteMustMatch
 from commands.base import Instant
 from commands.patients import (
     ClearAlert,
@@ -173,70 +166,47 @@ class AlertWrittenOut(WrittenOut):
     alert_id: str
 
 
-def _subject(request: Request, patient_id: UUID) -> None:
-    request.state.access.patient_id = patient_id
-
-
 @router.post("/patients", status_code=201, response_model=WrittenOut)
-def register_patient(
-    body: RegisterPatient, request: Request, response: Response, running: Running, who: Writer
-) -> dict[str, object]:
-    result = running.get(Patients).register(body, who.meta)
-    _subject(request, result.id)
-    response.headers["Location"] = f"/api/patients/{result.id}"
-    return written(response, result)
+def register_patient(body: RegisterPatient, who: Writer, write: Write) -> dict[str, object]:
+    result = write.get(Patients).register(body, who.meta)
+    write.about(result.id)
+    return write.answer(result, at="/api/patients")
 
 
 @router.get("/patients", response_model=DirectoryPageOut, response_model_exclude_unset=True)
 async def search_patients(
-    request: Request,
-    response: Response,
-    running: Running,
+    read: Read,
     who: Reader,
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, object]:
-    await read_your_writes(request, response, running.get(PatientQueries).directory.version_of)
+    await read.consistent(read.get(PatientQueries).directory.version_of)
     try:
-        page = await running.get(PatientQueries).search(q, limit, cursor)
+        page = await read.get(PatientQueries).search(q, limit, cursor)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
-    request.state.access.details["patient_ids"] = [p["patient_id"] for p in page.items]
+    read.note("patient_ids", [p["patient_id"] for p in page.items])
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-async def _chart(
-    request: Request,
-    response: Response,
-    running: Services,
-    patient_id: UUID,
-    as_of: datetime | None,
-) -> dict[str, object]:
-    records = running.get(PatientQueries)
+async def _chart(read: Reading, patient_id: UUID, as_of: datetime | None) -> dict[str, object]:
+    records = read.get(PatientQueries)
     if as_of is not None:
-        request.state.access.details["as_of"] = as_of.isoformat()
+        read.note("as_of", as_of.isoformat())
         chart = await records.chart_as_of(patient_id, as_of)
     else:
-        await read_your_writes(request, response, records.charts.version_of)
+        await read.consistent(records.charts.version_of)
         chart = await records.chart(patient_id)
-    if chart is None:
-        raise Problem(404, "not-found", "Not found", f"patient {patient_id} does not exist")
-    response.headers["ETag"] = f'"{chart["version"]}"'
-    return {**chart, "id": str(patient_id)}
+    return {**read.found(chart, f"patient {patient_id}"), "id": str(patient_id)}
 
 
 @router.get("/patients/{patient_id}", response_model=ChartOut, response_model_exclude_unset=True)
 async def get_patient(
-    patient_id: UUID,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Reader,
-    as_of: AsOf = None,
+    patient_id: UUID, read: Read, who: Reader, as_of: AsOf = None
 ) -> dict[str, object]:
     """The chart; the medical history only for those who may read clinical data."""
-    chart = await _chart(request, response, running, patient_id, as_of)
+    chart = await _chart(read, patient_id, as_of)
     if not who.may(CLINICAL_READ):
         chart.pop("medical_history", None)
     return chart
@@ -244,14 +214,9 @@ async def get_patient(
 
 @router.put("/patients/{patient_id}", response_model=WrittenOut)
 def update_patient(
-    patient_id: UUID,
-    body: UpdatePatient,
-    response: Response,
-    running: Running,
-    who: Writer,
-    version: RequiredVersion,
+    patient_id: UUID, body: UpdatePatient, who: Writer, write: WriteMustMatch
 ) -> dict[str, object]:
-    return written(response, running.get(Patients).update(patient_id, body, version, who.meta))
+    return write.answer(write.get(Patients).update(patient_id, body, write.version, who.meta))
 
 
 @router.get(
@@ -260,14 +225,9 @@ def update_patient(
     response_model_exclude_unset=True,
 )
 async def get_medical_history(
-    patient_id: UUID,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Clinician,
-    as_of: AsOf = None,
+    patient_id: UUID, read: Read, who: Clinician, as_of: AsOf = None
 ) -> dict[str, object]:
-    chart = await _chart(request, response, running, patient_id, as_of)
+    chart = await _chart(read, patient_id, as_of)
     return {
         "patient_id": str(patient_id),
         "version": chart["version"],
@@ -280,15 +240,10 @@ async def get_medical_history(
     "/patients/{patient_id}/medical-history", status_code=201, response_model=EntryWrittenOut
 )
 def record_history_entry(
-    patient_id: UUID,
-    body: RecordHistoryEntry,
-    response: Response,
-    running: Running,
-    who: ClinicalWriter,
-    version: OptionalVersion,
+    patient_id: UUID, body: RecordHistoryEntry, who: ClinicalWriter, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Patients).record_history_entry(patient_id, body, who.meta, version)
-    return {**written(response, result), "entry_id": str(result.created)}
+    result = write.get(Patients).record_history_entry(patient_id, body, who.meta, write.version)
+    return write.answer(result, created="entry_id")
 
 
 @router.post("/patients/{patient_id}/medical-history/{entry_id}/end", response_model=WrittenOut)
@@ -296,37 +251,26 @@ def end_history_entry(
     patient_id: UUID,
     entry_id: UUID,
     body: EndHistoryEntry,
-    response: Response,
-    running: Running,
     who: ClinicalWriter,
-    version: OptionalVersion,
+    write: WriteIfMatch,
 ) -> dict[str, object]:
-    result = running.get(Patients).end_history_entry(patient_id, entry_id, body, who.meta, version)
-    return written(response, result)
+    records = write.get(Patients)
+    return write.answer(
+        records.end_history_entry(patient_id, entry_id, body, who.meta, write.version)
+    )
 
 
 @router.post("/patients/{patient_id}/alerts", status_code=201, response_model=AlertWrittenOut)
 def raise_alert(
-    patient_id: UUID,
-    body: RaiseAlert,
-    response: Response,
-    running: Running,
-    who: ClinicalWriter,
-    version: OptionalVersion,
+    patient_id: UUID, body: RaiseAlert, who: ClinicalWriter, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Patients).raise_alert(patient_id, body, who.meta, version)
-    return {**written(response, result), "alert_id": str(result.created)}
+    result = write.get(Patients).raise_alert(patient_id, body, who.meta, write.version)
+    return write.answer(result, created="alert_id")
 
 
 @router.post("/patients/{patient_id}/alerts/{alert_id}/clear", response_model=WrittenOut)
 def clear_alert(
-    patient_id: UUID,
-    alert_id: UUID,
-    body: ClearAlert,
-    response: Response,
-    running: Running,
-    who: ClinicalWriter,
-    version: OptionalVersion,
+    patient_id: UUID, alert_id: UUID, body: ClearAlert, who: ClinicalWriter, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Patients).clear_alert(patient_id, alert_id, body, who.meta, version)
-    return written(response, result)
+    records = write.get(Patients)
+    return write.answer(records.clear_alert(patient_id, alert_id, body, who.meta, write.version))

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field
 
-from api.deps import Running, WrittenOut, written
+from api.deps import Running, WrittenOut
 from api.permissions import (
     STAFF,
     Actor,
@@ -24,6 +24,7 @@ from api.permissions import (
     public,
 )
 from api.problems import Problem
+from api.routes import Read, Write
 from api.services import Services
 from bus.reminders.messages import spoken
 from commands.base import Instant, NotFound, StoreUnavailable
@@ -97,8 +98,7 @@ class PolicyOut(BaseModel):
 
 @router.get("/reminders", response_model=ReminderPageOut, response_model_exclude_unset=True)
 async def list_reminders(
-    request: Request,
-    running: Running,
+    read: Read,
     who: Reader,
     patient_id: UUID | None = None,
     appointment_id: UUID | None = None,
@@ -118,31 +118,29 @@ async def list_reminders(
         due_to,
     )
     try:
-        page = await running.get(ReminderQueries).page(where, cursor, limit)
+        page = await read.get(ReminderQueries).page(where, cursor, limit)
     except ValueError as error:
         raise Problem(400, "invalid-cursor", "The cursor is not valid", str(error)) from None
     answer: dict[str, object] = {"items": page.items, "next_cursor": page.next}
-    request.state.access.details["query"] = {"patient_id": str(patient_id) if patient_id else None}
-    request.state.access.shows(answer)
+    read.note("query", {"patient_id": str(patient_id) if patient_id else None})
+    read.shows(answer)
     return answer
 
 
 @router.post("/reminders", status_code=202, response_model=WrittenOut)
-async def send_reminder(
-    body: SendReminder, request: Request, response: Response, running: Running, who: Sender
-) -> dict[str, object]:
+async def send_reminder(body: SendReminder, who: Sender, write: Write) -> dict[str, object]:
     """Sends one now (the worker picks it up at once), if the patient consents to a channel."""
     patient = body.patient_id
     if body.appointment_id is not None:
-        plan = await asyncio.to_thread(running.get(Reminders).plan_of, body.appointment_id)
+        plan = await asyncio.to_thread(write.get(Reminders).plan_of, body.appointment_id)
         if plan is None:
             raise NotFound(f"appointment {body.appointment_id} has nothing to remind of")
         patient = plan.patient_id
     if patient is None:
         raise Problem(422, "invalid-reminder", "Name an appointment or a patient", "")
-    request.state.access.patient_id = patient
-    policy = await asyncio.to_thread(running.get(Reminders).policy)
-    contact = await running.get(ReminderQueries).contact(patient)
+    write.about(patient)
+    policy = await asyncio.to_thread(write.get(Reminders).policy)
+    contact = await write.get(ReminderQueries).contact(patient)
     if not isinstance(choose_channel(policy.channels, contact), Channel):
         raise Problem(
             422,
@@ -150,9 +148,7 @@ async def send_reminder(
             "The patient cannot be reminded",
             "the patient consents to none of the clinic's channels, or has no address on them",
         )
-    return written(
-        response, await asyncio.to_thread(running.get(Reminders).send_now, body, who.meta)
-    )
+    return write.answer(await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta))
 
 
 @router.get("/reminders/policy", response_model=PolicyOut)
@@ -163,11 +159,9 @@ def get_policy(
 
 
 @router.put("/reminders/policy", response_model=PolicyOut)
-def set_policy(
-    body: SetReminderPolicy, who: Manager, response: Response, running: Running
-) -> dict[str, object]:
-    written(response, running.get(Reminders).set_policy(body, who.meta))
-    return _policy(running.get(Reminders))
+def set_policy(body: SetReminderPolicy, who: Manager, write: Write) -> dict[str, object]:
+    write.wrote(write.get(Reminders).set_policy(body, who.meta))
+    return _policy(write.get(Reminders))
 
 
 def _policy(reminders: Reminders) -> dict[str, object]:

@@ -12,17 +12,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import (
-    OptionalVersion,
-    RequiredVersion,
-    Running,
-    WrittenOut,
-    read_your_writes,
-    written,
-)
+from api.deps import Running, WrittenOut
 from api.permissions import (
     CLINICAL_READ,
     CLINICIANS,
@@ -33,7 +26,8 @@ from api.permissions import (
     allowed,
 )
 from api.problems import Problem
-from commands.base import Day, Instant, Written
+from api.routes import Read, Write, WriteIfMatch, WriteMustMatch
+from commands.base import Day, Instant
 from commands.treatments import (
     AcceptPlan,
     AmendTreatment,
@@ -285,13 +279,6 @@ class PlanItemWrittenOut(WrittenOut):
     item_id: str
 
 
-def _touched(request: Request, response: Response, result: Written) -> dict[str, object]:
-    """The answer to a write, with the patient it touched named for the access log."""
-    if result.patient_id is not None:
-        request.state.access.patient_id = result.patient_id
-    return written(response, result)
-
-
 def _shown(who: Actor, treatment: dict[str, Any]) -> dict[str, Any]:
     """A treatment as this person may see it: clinical notes only for clinical readers."""
     if who.may(CLINICAL_READ):
@@ -309,21 +296,16 @@ def _shown(who: Actor, treatment: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/treatments", status_code=201, response_model=WrittenOut)
-def record_treatment(
-    body: RecordTreatment, request: Request, response: Response, running: Running, who: Recorder
-) -> dict[str, object]:
+def record_treatment(body: RecordTreatment, who: Recorder, write: Write) -> dict[str, object]:
     """RecordTreatment: a completed procedure. Its fee is the catalogue's unless given."""
-    request.state.access.patient_id = body.patient_id
-    result = running.get(Treatments).record(body, who.meta)
-    response.headers["Location"] = f"/api/treatments/{result.id}"
-    return _touched(request, response, result)
+    write.about(body.patient_id)
+    result = write.get(Treatments).record(body, who.meta)
+    return write.answer(result, at="/api/treatments")
 
 
 @router.get("/treatments", response_model=TreatmentsOut, response_model_exclude_unset=True)
 async def list_treatments(
-    request: Request,
-    response: Response,
-    running: Running,
+    read: Read,
     who: Reader,
     provider: UUID | None = None,
     code: Annotated[str | None, Query(max_length=16)] = None,
@@ -332,68 +314,52 @@ async def list_treatments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, object]:
     """Treatments across patients, newest first (no clinical notes: the desk reads it too)."""
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.list_store.version_of)
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.list_store.version_of)
     items = await records.across_patients(
         provider=provider, code=code, since=since, until=until, limit=limit
     )
-    request.state.access.shows(items)
+    read.shows(items)
     return {"items": items}
+
+
+def _of_kind(found: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    return found if found is not None and found.get("kind") == kind else None
 
 
 @router.get(
     "/treatments/{treatment_id}", response_model=TreatmentOut, response_model_exclude_unset=True
 )
-async def get_treatment(
-    treatment_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, object]:
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.chart_store.version_of)
-    found = await records.contribution(treatment_id)
-    if found is None or found.get("kind") != "treatment":
-        raise Problem(404, "not-found", "Not found", f"treatment {treatment_id} does not exist")
-    request.state.access.patient_id = UUID(found["patient_id"])
-    response.headers["ETag"] = f'"{found["version"]}"'
-    return _shown(who, found)
+async def get_treatment(treatment_id: UUID, read: Read, who: Reader) -> dict[str, object]:
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.chart_store.version_of)
+    found = _of_kind(await records.contribution(treatment_id), "treatment")
+    return _shown(who, read.found(found, f"treatment {treatment_id}"))
 
 
 @router.put("/treatments/{treatment_id}", response_model=WrittenOut)
 def amend_treatment(
-    treatment_id: UUID,
-    body: AmendTreatment,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Recorder,
-    version: RequiredVersion,
+    treatment_id: UUID, body: AmendTreatment, who: Recorder, write: WriteMustMatch
 ) -> dict[str, object]:
     """A correction, with its reason; the treatment as first recorded stays in its history."""
-    result = running.get(Treatments).amend(treatment_id, body, who.meta, version)
-    return _touched(request, response, result)
+    treatments = write.get(Treatments)
+    return write.answer(treatments.amend(treatment_id, body, who.meta, write.version))
 
 
 @router.post("/treatments/{treatment_id}/void", response_model=WrittenOut)
 def void_treatment(
-    treatment_id: UUID,
-    body: VoidTreatment,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Recorder,
-    version: OptionalVersion,
+    treatment_id: UUID, body: VoidTreatment, who: Recorder, write: WriteIfMatch
 ) -> dict[str, object]:
     """Entered in error: the treatment stays, marked void, out of the chart and production."""
-    result = running.get(Treatments).void(treatment_id, body, who.meta, version)
-    return _touched(request, response, result)
+    treatments = write.get(Treatments)
+    return write.answer(treatments.void(treatment_id, body, who.meta, write.version))
 
 
 @router.post("/examinations", status_code=201, response_model=WrittenOut)
-def record_examination(
-    body: RecordExamination, request: Request, response: Response, running: Running, who: Recorder
-) -> dict[str, object]:
+def record_examination(body: RecordExamination, who: Recorder, write: Write) -> dict[str, object]:
     """Conditions found per tooth and surface: caries, restorations, missing teeth, ..."""
-    request.state.access.patient_id = body.patient_id
-    return _touched(request, response, running.get(Treatments).record_examination(body, who.meta))
+    write.about(body.patient_id)
+    return write.answer(write.get(Treatments).record_examination(body, who.meta))
 
 
 # A patient's treatments, chart and plans ------------------------------------------------
@@ -404,13 +370,11 @@ def record_examination(
     response_model=PatientTreatmentsOut,
     response_model_exclude_unset=True,
 )
-async def patient_treatments(
-    patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, object]:
+async def patient_treatments(patient_id: UUID, read: Read, who: Reader) -> dict[str, object]:
     """The patient's treatment history (the seed's `GET /treatments/:patientId`), voided and
     amended treatments included, each with its own history."""
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.chart_store.version_of)
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.chart_store.version_of)
     history = await records.history(patient_id)
     return {"patient_id": str(patient_id), "items": [_shown(who, t) for t in history]}
 
@@ -420,9 +384,7 @@ async def patient_treatments(
 )
 async def patient_chart(
     patient_id: UUID,
-    request: Request,
-    response: Response,
-    running: Running,
+    read: Read,
     who: ChartReader,
     as_of: Annotated[
         Instant | None, Query(description="the chart as it showed at this instant")
@@ -430,12 +392,12 @@ async def patient_chart(
     numbering: Annotated[str, Query(pattern="^(fdi|universal)$")] = "fdi",
 ) -> dict[str, object]:
     """The odontogram: every tooth's conditions, surfaces, mobility, notes and planned work."""
-    records = running.get(TreatmentQueries)
+    records = read.get(TreatmentQueries)
     if as_of is not None:
-        request.state.access.details["as_of"] = as_of.isoformat()
+        read.note("as_of", as_of.isoformat())
         chart = await records.chart_as_of(patient_id, as_of)
     else:
-        await read_your_writes(request, response, records.charted(patient_id))
+        await read.consistent(records.charted(patient_id))
         chart = await records.chart(patient_id)
     if numbering == "universal":
         for number, tooth in chart["teeth"].items():
@@ -452,11 +414,9 @@ def _iso(moment: datetime | None) -> str | None:
     response_model=PatientPlansOut,
     response_model_exclude_unset=True,
 )
-async def patient_plans(
-    patient_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, object]:
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.chart_store.version_of)
+async def patient_plans(patient_id: UUID, read: Read, who: Reader) -> dict[str, object]:
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.chart_store.version_of)
     return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
 
 
@@ -464,114 +424,63 @@ async def patient_plans(
 
 
 @router.post("/plans", status_code=201, response_model=WrittenOut)
-def draft_plan(
-    body: DraftPlan, request: Request, response: Response, running: Running, who: Planner
-) -> dict[str, object]:
-    request.state.access.patient_id = body.patient_id
-    result = running.get(Treatments).draft_plan(body, who.meta)
-    response.headers["Location"] = f"/api/plans/{result.id}"
-    return _touched(request, response, result)
+def draft_plan(body: DraftPlan, who: Planner, write: Write) -> dict[str, object]:
+    write.about(body.patient_id)
+    result = write.get(Treatments).draft_plan(body, who.meta)
+    return write.answer(result, at="/api/plans")
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut, response_model_exclude_unset=True)
-async def get_plan(
-    plan_id: UUID, request: Request, response: Response, running: Running, who: Reader
-) -> dict[str, object]:
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.chart_store.version_of)
-    found = await records.contribution(plan_id)
-    if found is None or found.get("kind") != "plan":
-        raise Problem(404, "not-found", "Not found", f"plan {plan_id} does not exist")
-    request.state.access.patient_id = UUID(found["patient_id"])
-    response.headers["ETag"] = f'"{found["version"]}"'
-    return found
+async def get_plan(plan_id: UUID, read: Read, who: Reader) -> dict[str, object]:
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.chart_store.version_of)
+    found = _of_kind(await records.contribution(plan_id), "plan")
+    return read.found(found, f"plan {plan_id}")
 
 
 @router.post("/plans/{plan_id}/items", status_code=201, response_model=PlanItemWrittenOut)
 def add_plan_item(
-    plan_id: UUID,
-    body: PlanItemIn,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
+    plan_id: UUID, body: PlanItemIn, who: Planner, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Treatments).add_plan_item(plan_id, body, who.meta, version)
-    return {**_touched(request, response, result), "item_id": str(result.created)}
+    result = write.get(Treatments).add_plan_item(plan_id, body, who.meta, write.version)
+    return write.answer(result, created="item_id")
 
 
 @router.post("/plans/{plan_id}/items/{item_id}/withdraw", response_model=WrittenOut)
 def withdraw_plan_item(
-    plan_id: UUID,
-    item_id: UUID,
-    body: WithdrawPlanItem,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
+    plan_id: UUID, item_id: UUID, body: WithdrawPlanItem, who: Planner, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Treatments).withdraw_plan_item(plan_id, item_id, body, who.meta, version)
-    return _touched(request, response, result)
+    plans = write.get(Treatments)
+    return write.answer(plans.withdraw_plan_item(plan_id, item_id, body, who.meta, write.version))
 
 
 @router.post("/plans/{plan_id}/items/{item_id}/appointment", response_model=WrittenOut)
 def link_plan_item(
-    plan_id: UUID,
-    item_id: UUID,
-    body: LinkPlanItem,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
+    plan_id: UUID, item_id: UUID, body: LinkPlanItem, who: Planner, write: WriteIfMatch
 ) -> dict[str, object]:
     """The appointment at which this item is to be done."""
-    result = running.get(Treatments).link_plan_item(plan_id, item_id, body, who.meta, version)
-    return _touched(request, response, result)
+    plans = write.get(Treatments)
+    return write.answer(plans.link_plan_item(plan_id, item_id, body, who.meta, write.version))
 
 
 @router.post("/plans/{plan_id}/present", response_model=WrittenOut)
-def present_plan(
-    plan_id: UUID,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
-) -> dict[str, object]:
-    result = running.get(Treatments).present_plan(plan_id, who.meta, version)
-    return _touched(request, response, result)
+def present_plan(plan_id: UUID, who: Planner, write: WriteIfMatch) -> dict[str, object]:
+    return write.answer(write.get(Treatments).present_plan(plan_id, who.meta, write.version))
 
 
 @router.post("/plans/{plan_id}/accept", response_model=WrittenOut)
 def accept_plan(
-    plan_id: UUID,
-    body: AcceptPlan,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
+    plan_id: UUID, body: AcceptPlan, who: Planner, write: WriteIfMatch
 ) -> dict[str, object]:
     """The patient's consent: who signed, which document version, when; you took it."""
-    result = running.get(Treatments).accept_plan(plan_id, body, who.meta, version)
-    return _touched(request, response, result)
+    return write.answer(write.get(Treatments).accept_plan(plan_id, body, who.meta, write.version))
 
 
 @router.post("/plans/{plan_id}/decline", response_model=WrittenOut)
 def decline_plan(
-    plan_id: UUID,
-    body: DeclinePlan,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Planner,
-    version: OptionalVersion,
+    plan_id: UUID, body: DeclinePlan, who: Planner, write: WriteIfMatch
 ) -> dict[str, object]:
-    result = running.get(Treatments).decline_plan(plan_id, body, who.meta, version)
-    return _touched(request, response, result)
+    return write.answer(write.get(Treatments).decline_plan(plan_id, body, who.meta, write.version))
 
 
 # The catalogue and the production report ----------------------------------------------------
@@ -587,29 +496,21 @@ def get_catalogue(who: CatalogueReader, running: Running) -> dict[str, object]:
 
 
 @router.post("/catalogue", status_code=201, response_model=WrittenOut)
-def add_procedure(
-    body: ProcedureIn, response: Response, running: Running, who: CatalogueManager
-) -> dict[str, object]:
-    return written(response, running.get(Treatments).add_procedure(body, who.meta))
+def add_procedure(body: ProcedureIn, who: CatalogueManager, write: Write) -> dict[str, object]:
+    return write.answer(write.get(Treatments).add_procedure(body, who.meta))
 
 
 @router.put("/catalogue/{code}/fee", response_model=WrittenOut)
 def change_fee(
-    code: Annotated[str, Path(max_length=16)],
-    body: ChangeFee,
-    response: Response,
-    running: Running,
-    who: CatalogueManager,
+    code: Annotated[str, Path(max_length=16)], body: ChangeFee, who: CatalogueManager, write: Write
 ) -> dict[str, object]:
     """The new fee applies to treatments recorded from now on, never to past ones."""
-    return written(response, running.get(Treatments).change_fee(code, body, who.meta))
+    return write.answer(write.get(Treatments).change_fee(code, body, who.meta))
 
 
 @router.get("/reports/production", response_model=ProductionOut)
 async def production_report(
-    request: Request,
-    response: Response,
-    running: Running,
+    read: Read,
     who: ReportReader,
     since: Annotated[Day, Query(alias="from")],
     until: Annotated[Day, Query(alias="to")],
@@ -622,7 +523,7 @@ async def production_report(
             "The dates are not a valid range",
             "`to` is on or after `from`, at most a year later",
         )
-    records = running.get(TreatmentQueries)
-    await read_your_writes(request, response, records.list_store.version_of)
+    records = read.get(TreatmentQueries)
+    await read.consistent(records.list_store.version_of)
     return {"from": since.isoformat(), "to": until.isoformat(),
             "rows": await records.production(since, until)}  # fmt: skip

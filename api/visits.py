@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from api.deps import OptionalVersion, Running, WrittenOut, written
+from api.deps import WrittenOut
 from api.permissions import Actor, allowed
 from api.problems import Problem
+from api.routes import WriteIfMatch, written_out
 from api.scheduling.actions import APPOINTMENTS_WRITE
 from api.treatments import TREATMENTS_WRITE
 from commands.scheduling import Scheduling
@@ -37,34 +38,25 @@ class VisitWrittenOut(WrittenOut):
     response_model_exclude_unset=True,
 )
 def record_visit(
-    appointment_id: UUID,
-    body: VisitIn,
-    request: Request,
-    response: Response,
-    running: Running,
-    who: Recorder,
-    version: OptionalVersion,
+    appointment_id: UUID, body: VisitIn, who: Recorder, write: WriteIfMatch
 ) -> dict[str, object]:
     """Everything done at one appointment (which must be this patient's), each treatment
     linked to it: all of it is recorded, or none. With `complete: true` the same request
     also completes the appointment (it must be checked in, else nothing is recorded;
     `If-Match` is the appointment's version); sent again, it records nothing twice and
     finishes the job."""
-    request.state.access.patient_id = body.patient_id
-    visits = Visits(running.get(Scheduling), running.get(Treatments))
+    write.about(body.patient_id)
+    visits = Visits(write.get(Scheduling), write.get(Treatments))
     if not body.complete:
         results = visits.record(appointment_id, body.visit(), who.meta)
-        first = written(response, results[0])
-        return {**first, "items": [{"id": str(r.id), "version": r.version} for r in results]}
+        return {**write.answer(results[0]), "items": [written_out(r) for r in results]}
     if not who.may(APPOINTMENTS_WRITE):
         raise Problem(
             403, "forbidden", "Not allowed", f"your role may not do '{APPOINTMENTS_WRITE}'"
         )
-    done = visits.complete(appointment_id, body.visit(), who.meta, version)
-    results, appointment = done.treatments, done.appointment
-    first = written(response, results[0])
+    done = visits.complete(appointment_id, body.visit(), who.meta, write.version)
     return {
-        **first,
-        "items": [{"id": str(r.id), "version": r.version} for r in results],
-        "appointment": {"id": str(appointment.id), "version": appointment.version},
+        **write.answer(done.treatments[0]),
+        "items": [written_out(r) for r in done.treatments],
+        "appointment": written_out(done.appointment),
     }

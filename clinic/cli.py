@@ -37,6 +37,8 @@ from infra.keys import rotate_in_secrets_file as rotate_key
 from infra.settings import get_settings
 from projections.base import Projector
 
+OneProcess = Annotated[bool, typer.Option(help="run every part as a task of this one process")]
+
 
 def make_cli(contexts: Sequence[Context]) -> typer.Typer:
     """The `clinic` command line over these contexts."""
@@ -55,11 +57,7 @@ def _running(cli: CommandLine) -> None:
     root = cli.root
 
     @root.command("up")
-    def up_command(
-        one_process: Annotated[
-            bool, typer.Option(help="run every part as a task of this one process")
-        ] = False,
-    ) -> None:
+    def up_command(one_process: OneProcess = False) -> None:
         """The whole platform: the API, the relay, the projectors and each worker as
         processes of their own, supervised (and the embedded Mongo server when no
         CLINIC_MONGO_URL is set). CLINIC_API_PROCESSES and CLINIC_PROJECTOR_PROCESSES set

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ errors = Console(stderr=True)
 log = get_logger("clinic")
 Work = Callable[[Platform], Awaitable[None]]
 Parts = Callable[[Platform], Mapping[str, Part] | Awaitable[Mapping[str, Part]]]
+Serving = Callable[[Settings], AbstractAsyncContextManager[Mapping[str, Part]]]
 
 
 @dataclass
@@ -56,28 +58,50 @@ class CommandLine:
         to whoever started this process (`clinic up` made them before its processes)."""
 
         async def main(settings: Settings) -> None:
-            platform = await Platform.open(settings, self.contexts)
-            try:
-                if migrate or settings.migrate_on_start:
-                    await platform.migrate(mongo=mongo)
+            async with self.opened(settings, mongo=mongo, migrate=migrate) as platform:
                 await work(platform)
-            finally:
-                await platform.close()
 
         run(main)
 
+    @asynccontextmanager
+    async def opened(
+        self, settings: Settings, *, mongo: bool, migrate: bool
+    ) -> AsyncIterator[Platform]:
+        platform = await Platform.open(settings, self.contexts)
+        try:
+            if migrate or settings.migrate_on_start:
+                await platform.migrate(mongo=mongo)
+            yield platform
+        finally:
+            await platform.close()
+
     def serve(self, parts: Parts, *, mongo: bool = True) -> None:
-        """Run long-lived parts until SIGINT or SIGTERM, each restarted if it crashes, with
-        Prometheus metrics on a port of their own."""
+        """Run long-lived parts of a platform until SIGINT or SIGTERM, each restarted if it
+        crashes, with Prometheus metrics on a port of their own."""
 
-        async def work(platform: Platform) -> None:
-            serve_metrics(platform.settings)
-            stop = asyncio.Event()
-            stop_on_signals(stop)
-            made = parts(platform)
-            await supervise(dict(await made if inspect.isawaitable(made) else made), stop)
+        @asynccontextmanager
+        async def serving(settings: Settings) -> AsyncIterator[Mapping[str, Part]]:
+            async with self.opened(settings, mongo=mongo, migrate=False) as platform:
+                serve_metrics(settings)
+                made = parts(platform)
+                yield await made if inspect.isawaitable(made) else made
 
-        self.run(work, mongo=mongo, migrate=False)
+        serve(serving)
+
+
+def serve(serving: Serving) -> None:
+    """The one way to run long-lived parts (`clinic up`, `api`, `relay`, `project`, the
+    workers): settings, logging and keys first (`run`); SIGINT or SIGTERM, even while
+    `serving` starts them, stops every part gracefully; each part is restarted if it
+    crashes; what `serving` opened is closed once they all stopped."""
+
+    async def main(settings: Settings) -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        async with serving(settings) as parts:
+            await supervise(dict(parts), stop)
+
+    run(main)
 
 
 def run(main: Callable[[Settings], Coroutine[object, object, None]]) -> None:

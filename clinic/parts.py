@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from api.app import create_app
 from clinic import registry
-from clinic.console import CommandLine, console, log, run, serve_metrics
+from clinic.console import CommandLine, console, log, serve, serve_metrics
 from clinic.declaration import Context
 from clinic.platform import Platform, routers_of
 from clinic.processes import Supervisor, plan
 from clinic.rebuild import empty_read_models, needing_rebuild, rebuild_part
-from clinic.supervisor import Part, api_part, stop_on_signals, supervise
+from clinic.supervisor import Part, api_part
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 
@@ -70,9 +71,8 @@ async def pipeline_parts(platform: Platform) -> dict[str, Part]:
 def up(cli: CommandLine, *, one_process: bool) -> None:
     """Every part, as processes of their own (or, `one_process`, as tasks of this one)."""
 
-    async def main(settings: Settings) -> None:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
+    @asynccontextmanager
+    async def serving(settings: Settings) -> AsyncIterator[dict[str, Part]]:
         parts: dict[str, Part] = {}
         embedded = _embedded_mongo(settings)
         if embedded is not None:
@@ -84,30 +84,26 @@ def up(cli: CommandLine, *, one_process: bool) -> None:
                 data=str(settings.embedded_mongo_data or "memory"),
             )
         try:
-            platform = await Platform.open(settings, cli.contexts)
-            try:
-                await platform.migrate()
+            async with cli.opened(settings, mongo=True, migrate=True) as platform:
                 await platform.marks.mark(await empty_read_models(platform))
                 if one_process:
                     serve_metrics(settings)
                     parts.update(await api_parts(platform))
                     parts.update(await pipeline_parts(platform))
                     _started(settings)
-                    await supervise(parts, stop)
+                    yield parts
                     return
-            finally:
-                await platform.close()
             with tempfile.TemporaryDirectory(prefix="sonrisa-metrics-") as metrics:
                 supervisor = Supervisor(settings, plan(settings, cli.contexts), Path(metrics))
                 supervisor.serve_metrics()
                 parts["processes"] = supervisor.run
                 _started(settings)
-                await supervise(parts, stop)
+                yield parts
         finally:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
-    run(main)
+    serve(serving)
 
 
 def _started(settings: Settings) -> None:

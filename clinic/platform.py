@@ -3,8 +3,8 @@ running parts out.
 
 Tests and the CLI build a `Platform` from `Settings`; nothing else constructs pools,
 clients, Applications or projectors. What exists comes from the contexts the registry
-declares, so this module names none of them. Readiness (`clinic.readiness`) and rebuilds
-(`clinic.rebuild`) are parts of their own.
+declares, so this module names none of them. Readiness (`clinic.readiness`), rebuilds
+(`clinic.rebuild`) and the bus's running parts (`clinic.pipeline`) are parts of their own.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-import pymongo.errors
 from fastapi import APIRouter
 from pydantic_settings import BaseSettings
 from pymongo import AsyncMongoClient
@@ -23,15 +22,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from api.permissions import PermissionTable
 from api.services import Services
-from bus.consumer import BatchHandler, ConsumerRunner
-from bus.relay import POSITION_DDL, Relay
-from clinic.declaration import Context, Reaction, Worker
+from bus.relay import POSITION_DDL
+from clinic.declaration import Context
+from clinic.pipeline import Pipeline
 from clinic.readiness import Readiness
-from clinic.supervisor import Part
 from commands.base import ClinicApplication
 from infra import mongo
-from infra.db import UNAVAILABLE, create_pool, ensure_database
-from infra.eventstore import Envelope, EventStoreReader, contexts_of
+from infra.db import create_pool, ensure_database
+from infra.eventstore import EventStoreReader, contexts_of
 from infra.keys import Keyring
 from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
@@ -43,36 +41,7 @@ from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
 
-# Failures of the stores themselves, not of a message: wait them out, never dead-letter.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    *UNAVAILABLE,
-    TimeoutError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
-    pymongo.errors.ConnectionFailure,
-)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class AfterRebuild:
-    """A projector that holds its messages while its read model is rebuilt in the background:
-    the rebuild swaps the whole read model in, and a live write meanwhile would race it."""
-
-    projector: Projector
-    states: ReadModelStates
-
-    @property
-    def name(self) -> str:
-        return self.projector.name
-
-    @property
-    def binding_keys(self) -> tuple[str, ...]:
-        return self.projector.binding_keys
-
-    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
-        await self.states.wait_ready(self.projector.name)
-        await self.projector.handle_batch(envelopes)
 
 
 def store_for(
@@ -86,7 +55,7 @@ def store_for(
 
 
 @dataclass
-class Platform:
+class Platform(Pipeline):
     settings: Settings
     contexts: tuple[Context, ...]
     keys: dict[str, Keyring]
@@ -202,63 +171,6 @@ class Platform:
         await self.mongo_client.close()
         for application in self.applications.values():
             await asyncio.to_thread(application.close)
-
-    # The bus: every projector and every worker's reaction has a queue of its own.
-
-    def reactions(self) -> dict[str, Reaction]:
-        return {r.name: r for w in self.workers().values() for r in w.reactions}
-
-    def workers(self) -> dict[str, Worker]:
-        return {w.name: w for c in self.contexts for w in c.workers}
-
-    def queues(self) -> list[tuple[str, tuple[str, ...]]]:
-        """Each consumer's queue and what it is bound to: projectors, then reactions."""
-        return [
-            *((self.settings.queue_name(n), p.binding_keys) for n, p in self.projectors.items()),
-            *((self.settings.queue_name(n), r.binding_keys) for n, r in self.reactions().items()),
-        ]
-
-    def relay(self) -> Relay:
-        return Relay(
-            dsn=self.settings.asyncpg_dsn(),
-            pool=self.pool,
-            reader=self.reader,
-            rabbitmq_url=self.settings.rabbitmq_url,
-            exchange=self.settings.exchange,
-            queues=self.queues(),
-            batch_size=self.settings.relay_batch_size,
-            poll_seconds=self.settings.relay_poll_seconds,
-        )
-
-    def consumer(self, name: str) -> ConsumerRunner:
-        """The consumer of one projector's or one reaction's queue."""
-        handler: BatchHandler
-        if name in self.projectors:
-            handler = AfterRebuild(self.projectors[name], self.states)
-        elif name in (reactions := self.reactions()):
-            handler = reactions[name].handler(self)
-        else:
-            known = ", ".join(sorted([*self.projectors, *self.reactions()]))
-            raise KeyError(f"unknown projection or reaction {name!r}; known: {known}")
-        return ConsumerRunner(
-            handler,
-            rabbitmq_url=self.settings.rabbitmq_url,
-            exchange=self.settings.exchange,
-            queue=self.settings.queue_name(name),
-            batch_size=self.settings.consumer_batch_size,
-            batch_wait_seconds=self.settings.consumer_batch_wait_seconds,
-            attempts=self.settings.consumer_attempts,
-            transient=TRANSIENT_ERRORS,
-        )
-
-    def worker_parts(self, name: str) -> dict[str, Part]:
-        """A worker's parts: a consumer per reaction, and its loops."""
-        worker = self.workers()[name]
-        parts: dict[str, Part] = {
-            f"{name}:{r.name}": self.consumer(r.name).run for r in worker.reactions
-        }
-        parts.update({f"{name}:{n}": loop for n, loop in worker.loops(self).items()})
-        return parts
 
 
 def read_model_pool_size(settings: Settings, contexts: Sequence[Context]) -> int:

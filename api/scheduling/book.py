@@ -7,19 +7,13 @@ from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import (
-    OptionalVersion,
-    RequiredVersion,
-    Running,
-    WrittenOut,
-    read_your_writes,
-    written,
-)
+from api.deps import WrittenOut
 from api.permissions import Actor, allowed
 from api.problems import Problem
+from api.routes import Read, Reading, Write, WriteIfMatch, WriteMustMatch
 from api.scheduling.actions import (
     APPOINTMENTS_OVERRIDE,
     APPOINTMENTS_READ,
@@ -81,102 +75,81 @@ async def clinic_setup(running: Services) -> dict[str, Any]:
 # Reference data -------------------------------------------------------------------------------
 
 
+async def _setup(read: Reading) -> dict[str, Any]:
+    """The clinic's setup as the client's own writes left it."""
+    await read.consistent(read.get(SchedulingQueries).setup.version_of)
+    return await clinic_setup(read.running)
+
+
 @router.get("/clinic/hours", response_model=OpeningHoursOut)
-async def get_hours(
-    who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, object]:
-    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
-    setup = await clinic_setup(running)
+async def get_hours(who: Viewer, read: Read) -> dict[str, object]:
+    setup = await _setup(read)
     return {"zone": setup["zone"], "hours": setup["opening_hours"]}
 
 
 @router.put("/clinic/hours", response_model=HoursSetOut)
-def set_hours(
-    body: SetHours, who: Manager, response: Response, running: Running
-) -> dict[str, object]:
-    written(response, running.get(Scheduling).set_opening_hours(body, who.meta))
+def set_hours(body: SetHours, who: Manager, write: Write) -> dict[str, object]:
+    write.wrote(write.get(Scheduling).set_opening_hours(body, who.meta))
     return {"hours": body.hours}
 
 
 @router.get("/closures", response_model=ClosuresOut)
-async def list_closures(
-    who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, object]:
-    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
-    return {"items": (await clinic_setup(running))["closures"]}
+async def list_closures(who: Viewer, read: Read) -> dict[str, object]:
+    return {"items": (await _setup(read))["closures"]}
 
 
 @router.post("/closures", status_code=201, response_model=CreatedOut)
-def add_closure(
-    body: AddClosure, who: Manager, response: Response, running: Running
-) -> dict[str, str]:
-    result = running.get(Scheduling).add_closure(body, who.meta)
-    written(response, result)
+def add_closure(body: AddClosure, who: Manager, write: Write) -> dict[str, str]:
+    result = write.wrote(write.get(Scheduling).add_closure(body, who.meta))
     return {"id": str(result.created)}
 
 
 @router.get("/operatories", response_model=OperatoriesOut)
-async def list_operatories(
-    who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, object]:
-    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
-    return {"items": (await clinic_setup(running))["operatories"]}
+async def list_operatories(who: Viewer, read: Read) -> dict[str, object]:
+    return {"items": (await _setup(read))["operatories"]}
 
 
 @router.post("/operatories", status_code=201, response_model=CreatedOut)
-def add_operatory(
-    body: AddOperatory, who: Manager, response: Response, running: Running
-) -> dict[str, str]:
-    result = running.get(Scheduling).add_operatory(body, who.meta)
-    written(response, result)
+def add_operatory(body: AddOperatory, who: Manager, write: Write) -> dict[str, str]:
+    result = write.wrote(write.get(Scheduling).add_operatory(body, who.meta))
     return {"id": str(result.created)}
 
 
 @router.get("/appointment-types", response_model=AppointmentTypesOut)
-async def list_types(
-    who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, object]:
-    await read_your_writes(request, response, running.get(SchedulingQueries).setup.version_of)
-    return {"items": (await clinic_setup(running))["appointment_types"]}
+async def list_types(who: Viewer, read: Read) -> dict[str, object]:
+    return {"items": (await _setup(read))["appointment_types"]}
 
 
 @router.post("/appointment-types", status_code=201, response_model=TypeDefinedOut)
-def define_type(
-    body: DefineAppointmentType, who: Manager, response: Response, running: Running
-) -> dict[str, str]:
-    written(response, running.get(Scheduling).define_appointment_type(body, who.meta))
+def define_type(body: DefineAppointmentType, who: Manager, write: Write) -> dict[str, str]:
+    write.wrote(write.get(Scheduling).define_appointment_type(body, who.meta))
     return {"code": body.code}
 
 
 @router.get("/providers", response_model=ProvidersOut)
-async def list_providers(
-    who: Viewer, request: Request, response: Response, running: Running
-) -> dict[str, object]:
-    book = running.get(SchedulingQueries)
-    await read_your_writes(request, response, book.providers.version_of)
+async def list_providers(who: Viewer, read: Read) -> dict[str, object]:
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.providers.version_of)
     return {"items": await book.provider_list()}
 
 
 @router.post("/providers", status_code=201, response_model=WrittenOut)
-def add_provider(
-    body: AddProvider, who: Manager, response: Response, running: Running
-) -> dict[str, object]:
-    return written(response, running.get(Scheduling).add_provider(body, who.meta))
+def add_provider(body: AddProvider, who: Manager, write: Write) -> dict[str, object]:
+    return write.answer(write.get(Scheduling).add_provider(body, who.meta))
 
 
 @router.put("/providers/{provider_id}/working-hours", response_model=WrittenOut)
 def set_working_hours(
-    provider_id: UUID, body: SetHours, who: Manager, response: Response, running: Running
+    provider_id: UUID, body: SetHours, who: Manager, write: Write
 ) -> dict[str, object]:
-    return written(response, running.get(Scheduling).set_working_hours(provider_id, body, who.meta))
+    return write.answer(write.get(Scheduling).set_working_hours(provider_id, body, who.meta))
 
 
 @router.post("/providers/{provider_id}/absences", status_code=201, response_model=CreatedOut)
 def record_absence(
-    provider_id: UUID, body: RecordAbsence, who: Manager, response: Response, running: Running
+    provider_id: UUID, body: RecordAbsence, who: Manager, write: Write
 ) -> dict[str, str]:
-    result = running.get(Scheduling).record_absence(provider_id, body, who.meta)
-    written(response, result)
+    result = write.wrote(write.get(Scheduling).record_absence(provider_id, body, who.meta))
     return {"id": str(result.created)}
 
 
@@ -186,9 +159,7 @@ def record_absence(
 @router.get("/availability", response_model=AvailabilityOut)
 async def availability(
     who: Viewer,
-    request: Request,
-    response: Response,
-    running: Running,
+    read: Read,
     provider: UUID,
     operatory: UUID,
     type: Annotated[str, Query(max_length=50)],
@@ -203,15 +174,11 @@ async def availability(
             "The window is not valid",
             "`to` must be after `from`, at most 31 days later",
         )
-    book = running.get(SchedulingQueries)
-    await read_your_writes(
-        request,
-        response,
-        book.setup.version_of,
-        book.providers.version_of,
-        book.appointments.version_of,
+    book = read.get(SchedulingQueries)
+    await read.consistent(
+        book.setup.version_of, book.providers.version_of, book.appointments.version_of
     )
-    setup = await clinic_setup(running)
+    setup = await clinic_setup(read.running)
     types = {t["code"]: t["minutes"] for t in setup["appointment_types"]}
     if type not in types:
         raise Problem(
@@ -241,10 +208,6 @@ async def availability(
 # Appointments ---------------------------------------------------------------------------------
 
 
-def _book_subject(request: Request, patient_id: str | UUID) -> None:
-    request.state.access.patient_id = UUID(str(patient_id))
-
-
 async def require_patient(running: Services, patient_id: UUID) -> None:
     """Scheduling books only patients it knows, from its own view of the patients' events;
     one registered a moment ago is given a second to reach that view."""
@@ -259,24 +222,19 @@ async def require_patient(running: Services, patient_id: UUID) -> None:
 
 
 @router.post("/appointments", status_code=201, response_model=WrittenOut)
-async def book(
-    body: BookAppointment, request: Request, response: Response, who: Booker, running: Running
-) -> dict[str, object]:
-    _book_subject(request, body.patient_id)
-    await require_patient(running, body.patient_id)
+async def book(body: BookAppointment, who: Booker, write: Write) -> dict[str, object]:
+    write.about(body.patient_id)
+    await require_patient(write.running, body.patient_id)
     result = await run_in_threadpool(
-        running.get(Scheduling).book, body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE)
+        write.get(Scheduling).book, body, who.meta, may_override=who.may(APPOINTMENTS_OVERRIDE)
     )
-    response.headers["Location"] = f"/api/appointments/{result.id}"
-    return written(response, result)
+    return write.answer(result, at="/api/appointments")
 
 
 @router.get("/appointments", response_model=AppointmentPageOut, response_model_exclude_unset=True)
 async def list_appointments(
-    request: Request,
-    response: Response,
+    read: Read,
     who: BookReader,
-    running: Running,
     start: Annotated[Instant | None, Query(alias="from")] = None,
     end: Annotated[Instant | None, Query(alias="to")] = None,
     provider: UUID | None = None,
@@ -287,9 +245,9 @@ async def list_appointments(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, object]:
     """The book, oldest first; `after` is the `next` of the previous page."""
-    book = running.get(SchedulingQueries)
-    await read_your_writes(request, response, book.appointments.version_of)
-    request.state.access.patient_id = patient
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.appointments.version_of)
+    read.about(patient)
     where = AppointmentFilter(start, end, provider, operatory, patient, status)
     try:
         page = await book.appointment_page(where, after, limit)
@@ -300,7 +258,7 @@ async def list_appointments(
             "The cursor is not valid",
             "`after` must be the `next` of a previous page",
         ) from None
-    request.state.access.details["patient_ids"] = page.patient_ids
+    read.note("patient_ids", page.patient_ids)
     zone = await book.zone()
     return {"items": [local_times(a, zone) for a in page.items], "next": page.next}
 
@@ -310,68 +268,41 @@ async def list_appointments(
     response_model=AppointmentOut,
     response_model_exclude_unset=True,
 )
-async def get_appointment(
-    appointment_id: UUID, request: Request, response: Response, who: BookReader, running: Running
-) -> dict[str, object]:
-    book = running.get(SchedulingQueries)
-    await read_your_writes(request, response, book.appointments.version_of)
-    found = await book.appointment(appointment_id)
-    if found is None:
-        raise Problem(404, "not-found", "Not found", f"appointment {appointment_id} does not exist")
-    _book_subject(request, found["patient_id"])
-    response.headers["ETag"] = f'"{found["version"]}"'
+async def get_appointment(appointment_id: UUID, who: BookReader, read: Read) -> dict[str, object]:
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.appointments.version_of)
+    found = read.found(await book.appointment(appointment_id), f"appointment {appointment_id}")
     return local_times(found, await book.zone())
-
-
-def _touched(request: Request, result: Written) -> Written:
-    """Logs the patient the appointment command touched, as the command reported it."""
-    if result.patient_id is not None:
-        _book_subject(request, result.patient_id)
-    return result
 
 
 @router.put("/appointments/{appointment_id}", response_model=WrittenOut)
 def reschedule(
-    appointment_id: UUID,
-    body: Reschedule,
-    request: Request,
-    response: Response,
-    who: Booker,
-    running: Running,
-    version: RequiredVersion,
+    appointment_id: UUID, body: Reschedule, who: Booker, write: WriteMustMatch
 ) -> dict[str, object]:
-    result = running.get(Scheduling).reschedule(appointment_id, body, who.meta, version)
-    return written(response, _touched(request, result))
+    appointments = write.get(Scheduling)
+    return write.answer(appointments.reschedule(appointment_id, body, who.meta, write.version))
 
 
 @router.delete("/appointments/{appointment_id}", response_model=WrittenOut)
 def cancel(
     appointment_id: UUID,
-    request: Request,
-    response: Response,
     who: Booker,
-    running: Running,
-    version: OptionalVersion,
+    write: WriteIfMatch,
     reason: Annotated[str, Query(max_length=500)] = "",
     by_patient: bool = False,
 ) -> dict[str, object]:
     """Cancels (records AppointmentCancelled); an appointment is never erased."""
     command = Cancel(reason=reason, by_patient=by_patient)
-    result = running.get(Scheduling).cancel(appointment_id, command, who.meta, version)
-    return written(response, _touched(request, result))
+    appointments = write.get(Scheduling)
+    return write.answer(appointments.cancel(appointment_id, command, who.meta, write.version))
 
 
 def _transition(step: str) -> Any:
-    def change(
-        appointment_id: UUID,
-        request: Request,
-        response: Response,
-        who: Booker,
-        running: Running,
-        version: OptionalVersion,
-    ) -> dict[str, object]:
-        result: Written = getattr(running.get(Scheduling), step)(appointment_id, who.meta, version)
-        return written(response, _touched(request, result))
+    def change(appointment_id: UUID, who: Booker, write: WriteIfMatch) -> dict[str, object]:
+        result: Written = getattr(write.get(Scheduling), step)(
+            appointment_id, who.meta, write.version
+        )
+        return write.answer(result)
 
     return change
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Running, WrittenOut, read_your_writes, written
+from api.deps import WrittenOut
 from api.permissions import Actor, allowed
+from api.routes import Read, Write
 from api.scheduling.actions import APPOINTMENTS_READ, APPOINTMENTS_WRITE
 from api.scheduling.answers import DaySheetOut, WaitlistMatchesOut, WaitlistOut
 from api.scheduling.book import clinic_setup, require_patient
@@ -26,73 +27,52 @@ Writer = Annotated[Actor, Depends(allowed(APPOINTMENTS_WRITE, patient_data=True)
 
 @router.get("/day-sheet", response_model=DaySheetOut, response_model_exclude_unset=True)
 async def day_sheet(
-    day: Day,
-    request: Request,
-    response: Response,
-    who: Reader,
-    running: Running,
-    provider: UUID | None = None,
+    day: Day, who: Reader, read: Read, provider: UUID | None = None
 ) -> dict[str, object]:
     """The day's live appointments in time order, with each patient's name and alerts."""
-    book = running.get(SchedulingQueries)
-    await read_your_writes(request, response, book.appointments.version_of)
-    zone = ZoneInfo((await clinic_setup(running))["zone"])
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.appointments.version_of)
+    zone = ZoneInfo((await clinic_setup(read.running))["zone"])
     lines = await book.day_sheet(day, zone, provider)
-    request.state.access.shows(lines)
+    read.shows(lines)
     return {"day": day.isoformat(), "zone": str(zone), "items": lines}
 
 
 @router.get("/waitlist", response_model=WaitlistOut, response_model_exclude_unset=True)
-async def list_waitlist(
-    request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, object]:
-    book = running.get(SchedulingQueries)
-    await read_your_writes(request, response, book.waitlist.version_of)
+async def list_waitlist(who: Reader, read: Read) -> dict[str, object]:
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.waitlist.version_of)
     entries = await book.waiting()
-    request.state.access.shows(entries)
+    read.shows(entries)
     return {"items": entries}
 
 
 @router.post("/waitlist", status_code=201, response_model=WrittenOut)
-async def join_waitlist(
-    body: JoinWaitlist, request: Request, response: Response, who: Writer, running: Running
-) -> dict[str, object]:
-    request.state.access.patient_id = body.patient_id
-    await require_patient(running, body.patient_id)
-    result = await run_in_threadpool(running.get(Scheduling).join_waitlist, body, who.meta)
-    return written(response, result)
+async def join_waitlist(body: JoinWaitlist, who: Writer, write: Write) -> dict[str, object]:
+    write.about(body.patient_id)
+    await require_patient(write.running, body.patient_id)
+    return write.answer(
+        await run_in_threadpool(write.get(Scheduling).join_waitlist, body, who.meta)
+    )
 
 
 @router.delete("/waitlist/{entry_id}", response_model=WrittenOut)
 def leave_waitlist(
-    entry_id: UUID,
-    request: Request,
-    response: Response,
-    who: Writer,
-    running: Running,
-    reason: str = "",
+    entry_id: UUID, who: Writer, write: Write, reason: str = ""
 ) -> dict[str, object]:
-    result = running.get(Scheduling).leave_waitlist(
-        entry_id, LeaveWaitlist(reason=reason), who.meta
-    )
-    if result.patient_id is not None:
-        request.state.access.patient_id = result.patient_id
-    return written(response, result)
+    waitlist = write.get(Scheduling)
+    return write.answer(waitlist.leave_waitlist(entry_id, LeaveWaitlist(reason=reason), who.meta))
 
 
 @router.get(
     "/waitlist/matches", response_model=WaitlistMatchesOut, response_model_exclude_unset=True
 )
-async def waitlist_matches(
-    request: Request, response: Response, who: Reader, running: Running
-) -> dict[str, object]:
+async def waitlist_matches(who: Reader, read: Read) -> dict[str, object]:
     """Slots freed by cancellations, no-shows and reschedules that are still free, each with
     the waiting patients it suits, longest-waiting first."""
-    book = running.get(SchedulingQueries)
-    await read_your_writes(
-        request, response, book.appointments.version_of, book.waitlist.version_of
-    )
-    matches = await book.waitlist_matches(await clinic_setup(running), datetime.now(UTC))
+    book = read.get(SchedulingQueries)
+    await read.consistent(book.appointments.version_of, book.waitlist.version_of)
+    matches = await book.waitlist_matches(await clinic_setup(read.running), datetime.now(UTC))
     # The waiting patients, and in each slot the patient whose appointment freed it.
-    request.state.access.shows(matches)
+    read.shows(matches)
     return {"items": matches}

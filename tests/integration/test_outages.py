@@ -9,7 +9,8 @@ from uuid import UUID
 from pymongo import AsyncMongoClient
 
 from bus.consumer import ConsumerRunner
-from clinic.platform import TRANSIENT_ERRORS, Platform
+from clinic.pipeline import TRANSIENT_ERRORS
+from clinic.platform import Platform
 from commands.patients import Patients
 from infra.mongo import EmbeddedMongo
 from projections.base import Projector

@@ -118,12 +118,14 @@ WIRING = (
     "clinic.platform",
     "clinic.readiness",
     "clinic.rebuild",
+    "clinic.pipeline",
     "clinic.cli",
     "clinic.parts",
     "clinic.console",
     "clinic.declaration",
     "api.services",
     "api.app",
+    "api.routes",
 )
 
 
