@@ -21,6 +21,8 @@ from api.permissions import (
     Actor,
     Grants,
     allowed,
+    clinical_text,
+    shown_to,
 )
 from api.problems import Problem
 from api.routes import Read, Reading, Write, WriteIfMatch, WriteMustMatch
@@ -129,7 +131,7 @@ class HistoryEntryOut(BaseModel):
 class AlertOut(BaseModel):
     alert_id: str
     code: str
-    description: str
+    description: str | None = clinical_text("the alert in the clinician's words")
     severity: Severity
     raised_at: str
 
@@ -143,9 +145,7 @@ class ChartOut(BaseModel):
     version: int
     demographics: DemographicsOut
     contact: ContactOut
-    medical_history: list[HistoryEntryOut] | None = Field(
-        default=None, description="absent for those who may not read clinical data"
-    )
+    medical_history: list[HistoryEntryOut] | None = clinical_text("the medical history")
     alerts: list[AlertOut]
     registered_at: str
     updated_at: str
@@ -206,10 +206,7 @@ async def get_patient(
     patient_id: UUID, read: Read, who: Reader, as_of: AsOf = None
 ) -> dict[str, object]:
     """The chart; the medical history only for those who may read clinical data."""
-    chart = await _chart(read, patient_id, as_of)
-    if not who.may(CLINICAL_READ):
-        chart.pop("medical_history", None)
-    return chart
+    return shown_to(who, ChartOut, await _chart(read, patient_id, as_of))
 
 
 @router.put("/patients/{patient_id}", response_model=WrittenOut)

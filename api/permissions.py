@@ -8,12 +8,14 @@ for its second factor reaches only the routes marked for enrolment.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 from uuid import UUID
 
 from fastapi import Request
+from pydantic import BaseModel, Field
 
 from api.deps import services_of
 from api.problems import Problem
@@ -40,6 +42,20 @@ SHARED_GRANTS: Grants = {
 # Who may read clinical data in an emergency, giving a reason that is logged.
 BREAK_GLASS = {CLINICAL_READ: PATIENTS_READ}
 BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
+# Free text a clinician writes (notes, reasons for a correction, a medical alert's words) is
+# clinical data: a response model marks such a field with `clinical_text()`, and `shown_to`
+# leaves it out for anyone who may not `CLINICAL_READ`. That is the one rule.
+CLINICAL_TEXT = "x-clinical-text"
+Shown = TypeVar("Shown")
+
+
+def clinical_text(description: str) -> Any:
+    """A response field of clinical free text: absent for those who may not read it."""
+    return Field(
+        default=None,
+        description=f"{description}; absent for those who may not '{CLINICAL_READ}'",
+        json_schema_extra={CLINICAL_TEXT: True},
+    )
 
 
 class PermissionTable:
@@ -239,3 +255,36 @@ def _uuid(raw: object) -> UUID | None:
         return UUID(str(raw)) if raw is not None else None
     except ValueError:
         return None
+
+
+def shown_to(who: Actor, model: type[BaseModel], data: Shown) -> Shown:
+    """`data`, answered as `model`, as this person may see it: without the fields the model
+    (and the models within it) mark as clinical text, unless they may read clinical data."""
+    return data if who.may(CLINICAL_READ) else cast(Shown, without_clinical_text(model, data))
+
+
+def without_clinical_text(model: type[BaseModel], data: Any) -> Any:
+    if isinstance(data, list):
+        return [without_clinical_text(model, item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    shown = dict(data)
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get(CLINICAL_TEXT):
+            shown.pop(key, None)
+        elif key in shown and (inner := _model_within(info.annotation)) is not None:
+            shown[key] = without_clinical_text(inner, shown[key])
+    return shown
+
+
+def _model_within(annotation: Any) -> type[BaseModel] | None:
+    """The response model a field holds, alone, in a list or optional; None for a value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, Union, types.UnionType):
+        for arg in get_args(annotation):
+            if (found := _model_within(arg)) is not None:
+                return found
+    return None

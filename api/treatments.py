@@ -24,6 +24,8 @@ from api.permissions import (
     Actor,
     Grants,
     allowed,
+    clinical_text,
+    shown_to,
 )
 from api.problems import Problem
 from api.routes import Read, Write, WriteIfMatch, WriteMustMatch
@@ -85,12 +87,12 @@ class TreatmentStepOut(BaseModel):
     at: str
     by: str | None
     role: str | None
-    reason: str | None = None
+    reason: str | None = clinical_text("why it was amended or voided")
     tooth: int | None = None
     surfaces: str | None = None
     area: int | None = None
     fee: str | None = None
-    clinical_notes: str | None = None
+    clinical_notes: str | None = clinical_text("the clinician's notes, as amended")
     materials: list[dict[str, str | None]] | None = None
 
 
@@ -112,7 +114,7 @@ class TreatmentOut(BaseModel):
     surfaces: str
     area: int | None
     fee: str
-    clinical_notes: str | None = None
+    clinical_notes: str | None = clinical_text("the clinician's notes")
     materials: list[dict[str, str | None]]
     plan_id: str | None
     plan_item_id: str | None
@@ -149,7 +151,7 @@ class PlanItemOut(BaseModel):
     added_at: str
     appointment_id: str | None
     completed_by: str | None = Field(description="the treatment that did it")
-    withdrawn: str | None = Field(description="why it was withdrawn")
+    withdrawn: str | None = clinical_text("why it was withdrawn")
 
 
 class ConsentOut(BaseModel):
@@ -160,7 +162,7 @@ class ConsentOut(BaseModel):
 
 
 class DeclinedOut(BaseModel):
-    reason: str | None
+    reason: str | None = clinical_text("why the patient declined, as the clinician wrote it")
     at: str
     by: str | None
     role: str | None
@@ -205,7 +207,7 @@ class SurfaceOut(BaseModel):
     state: str
     material: str | None = None
     grade: int | None = None
-    note: str | None = None
+    note: str | None = clinical_text("the examiner's note")
     treatment_id: str | None = None
     code: str | None = None
 
@@ -279,19 +281,6 @@ class PlanItemWrittenOut(WrittenOut):
     item_id: str
 
 
-def _shown(who: Actor, treatment: dict[str, Any]) -> dict[str, Any]:
-    """A treatment as this person may see it: clinical notes only for clinical readers."""
-    if who.may(CLINICAL_READ):
-        return treatment
-    return {
-        **{k: v for k, v in treatment.items() if k not in CLINICAL},
-        "history": [
-            {k: v for k, v in entry.items() if k not in CLINICAL}
-            for entry in treatment.get("history", [])
-        ],
-    }
-
-
 # Treatments ---------------------------------------------------------------------------------
 
 
@@ -320,7 +309,7 @@ async def list_treatments(
         provider=provider, code=code, since=since, until=until, limit=limit
     )
     read.shows(items)
-    return {"items": items}
+    return {"items": shown_to(who, TreatmentOut, items)}
 
 
 def _of_kind(found: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
@@ -334,7 +323,7 @@ async def get_treatment(treatment_id: UUID, read: Read, who: Reader) -> dict[str
     records = read.get(TreatmentQueries)
     await read.consistent(records.chart_store.version_of)
     found = _of_kind(await records.contribution(treatment_id), "treatment")
-    return _shown(who, read.found(found, f"treatment {treatment_id}"))
+    return shown_to(who, TreatmentOut, read.found(found, f"treatment {treatment_id}"))
 
 
 @router.put("/treatments/{treatment_id}", response_model=WrittenOut)
@@ -376,7 +365,7 @@ async def patient_treatments(patient_id: UUID, read: Read, who: Reader) -> dict[
     records = read.get(TreatmentQueries)
     await read.consistent(records.chart_store.version_of)
     history = await records.history(patient_id)
-    return {"patient_id": str(patient_id), "items": [_shown(who, t) for t in history]}
+    return {"patient_id": str(patient_id), "items": shown_to(who, TreatmentOut, history)}
 
 
 @router.get(
@@ -417,7 +406,8 @@ def _iso(moment: datetime | None) -> str | None:
 async def patient_plans(patient_id: UUID, read: Read, who: Reader) -> dict[str, object]:
     records = read.get(TreatmentQueries)
     await read.consistent(records.chart_store.version_of)
-    return {"patient_id": str(patient_id), "items": await records.plans(patient_id)}
+    plans = await records.plans(patient_id)
+    return {"patient_id": str(patient_id), "items": shown_to(who, PlanOut, plans)}
 
 
 # Plans ------------------------------------------------------------------------------------
@@ -435,7 +425,7 @@ async def get_plan(plan_id: UUID, read: Read, who: Reader) -> dict[str, object]:
     records = read.get(TreatmentQueries)
     await read.consistent(records.chart_store.version_of)
     found = _of_kind(await records.contribution(plan_id), "plan")
-    return read.found(found, f"plan {plan_id}")
+    return shown_to(who, PlanOut, read.found(found, f"plan {plan_id}"))
 
 
 @router.post("/plans/{plan_id}/items", status_code=201, response_model=PlanItemWrittenOut)

@@ -1325,8 +1325,11 @@ export interface components {
             alert_id: string;
             /** Code */
             code: string;
-            /** Description */
-            description: string;
+            /**
+             * Description
+             * @description the alert in the clinician's words; absent for those who may not 'clinical:read'
+             */
+            description?: string | null;
             severity: components["schemas"]["Severity"];
             /** Raised At */
             raised_at: string;
@@ -1514,7 +1517,7 @@ export interface components {
             contact: components["schemas"]["ContactOut"];
             /**
              * Medical History
-             * @description absent for those who may not read clinical data
+             * @description the medical history; absent for those who may not 'clinical:read'
              */
             medical_history?: components["schemas"]["HistoryEntryOut"][] | null;
             /** Alerts */
@@ -1622,8 +1625,11 @@ export interface components {
         };
         /** DeclinedOut */
         DeclinedOut: {
-            /** Reason */
-            reason: string | null;
+            /**
+             * Reason
+             * @description why the patient declined, as the clinician wrote it; absent for those who may not 'clinical:read'
+             */
+            reason?: string | null;
             /** At */
             at: string;
             /** By */
@@ -2037,9 +2043,9 @@ export interface components {
             completed_by: string | null;
             /**
              * Withdrawn
-             * @description why it was withdrawn
+             * @description why it was withdrawn; absent for those who may not 'clinical:read'
              */
-            withdrawn: string | null;
+            withdrawn?: string | null;
         };
         /** PlanItemWrittenOut */
         PlanItemWrittenOut: {
@@ -2707,7 +2713,10 @@ export interface components {
             material?: string | null;
             /** Grade */
             grade?: number | null;
-            /** Note */
+            /**
+             * Note
+             * @description the examiner's note; absent for those who may not 'clinical:read'
+             */
             note?: string | null;
             /** Treatment Id */
             treatment_id?: string | null;
@@ -2869,7 +2878,10 @@ export interface components {
             area: number | null;
             /** Fee */
             fee: string;
-            /** Clinical Notes */
+            /**
+             * Clinical Notes
+             * @description the clinician's notes; absent for those who may not 'clinical:read'
+             */
             clinical_notes?: string | null;
             /** Materials */
             materials: {
@@ -2919,7 +2931,10 @@ export interface components {
             by: string | null;
             /** Role */
             role: string | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description why it was amended or voided; absent for those who may not 'clinical:read'
+             */
             reason?: string | null;
             /** Tooth */
             tooth?: number | null;
@@ -2929,7 +2944,10 @@ export interface components {
             area?: number | null;
             /** Fee */
             fee?: string | null;
-            /** Clinical Notes */
+            /**
+             * Clinical Notes
+             * @description the clinician's notes, as amended; absent for those who may not 'clinical:read'
+             */
             clinical_notes?: string | null;
             /** Materials */
             materials?: {

@@ -30,7 +30,8 @@ function AlertPanel({ chart }: { chart: Chart }) {
       <ul>
         {chart.alerts.map((alert) => (
           <li key={alert.alert_id} className={`severity-${alert.severity}`}>
-            <strong>⚠ {t(`alertCode.${alert.code}`, { defaultValue: alert.code })}</strong>: {alert.description}
+            <strong>⚠ {t(`alertCode.${alert.code}`, { defaultValue: alert.code })}</strong>
+            {alert.description ? `: ${alert.description}` : null}
           </li>
         ))}
       </ul>
