@@ -105,12 +105,12 @@ class MessageLimits(OwnTables):
             await conn.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2))", PATIENT_LOCK, str(patient)
             )
-            for limit, column, key, allowed, window in (
-                ("sender", "sender", sender, limits.per_sender, limits.sender_window),
-                ("patient", "patient", patient, limits.per_patient, limits.patient_window),
+            for limit, key, allowed, window in (
+                ("sender", sender, limits.per_sender, limits.sender_window),
+                ("patient", patient, limits.per_patient, limits.patient_window),
             ):
                 row = await conn.fetchrow(
-                    f"SELECT (SELECT sent_at FROM free_text_messages_sent WHERE {column} = $1 "  # noqa: S608 - a column named above
+                    f"SELECT (SELECT sent_at FROM free_text_messages_sent WHERE {limit} = $1 "  # noqa: S608 - a column named above
                     "AND sent_at > clock_timestamp() - $2::interval "
                     "ORDER BY sent_at DESC OFFSET $3 LIMIT 1) AS nth, clock_timestamp() AS now",
                     key,
