@@ -14,10 +14,13 @@ import pytest
 
 from api.app import create_app
 from clinic.platform import Platform
+from commands.reminders import Reminders
 from infra.settings import Settings
 from projections.reminders import ReminderQueries
 from security.message_limits import MessageLimits
 from tests.conftest import SignIn, eventually
+from tests.e2e.test_reminders_api import booked, status_of
+from tests.integration.helpers import META
 from tests.integration.reminder_helpers import register_remindable
 
 HOUR = 3600
@@ -144,3 +147,38 @@ async def test_the_limits_are_the_clinics_settings(
     for refused in (a for a in others if a.status_code == 429):
         assert_refused(refused, "This account", HOUR)
     assert len(await messages_written(platform)) == 4
+
+
+async def test_reminders_of_appointments_are_not_limited(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    appointment_id, desk = await booked(anonymous, sign_in, platform)
+    visit = await status_of(platform, appointment_id)
+    patient = visit.patient_id
+    await asyncio.to_thread(  # as the reminder worker does when it hears of the booking
+        platform.application(Reminders).on_booked,
+        appointment_id,
+        patient,
+        visit.slot.start,
+        visit.appointment_type,
+        visit.version,
+        META,
+    )
+    for _ in range(platform.settings.free_text_messages_per_patient_per_day):
+        assert (await send(anonymous, desk, patient)).status_code == 202
+    assert_refused(await send(anonymous, desk, patient), "This patient", DAY)
+
+    reminded = await anonymous.post(
+        "/api/reminders", json={"appointment_id": str(appointment_id)}, headers=desk
+    )
+
+    assert reminded.status_code == 202, reminded.text
+
+
+async def test_the_document_says_sending_a_message_can_meet_429_with_retry_after(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    document = (await anonymous.get("/openapi.json")).json()
+    answers = document["paths"]["/api/reminders"]["post"]["responses"]
+    assert "Retry-After" in answers["429"]["headers"]
+    assert "application/problem+json" in answers["429"]["content"]
