@@ -98,6 +98,22 @@ async def test_a_patient_written_to_from_two_desks_meets_429_and_another_is_stil
     assert len(await messages_written(platform)) == allowed + 1
 
 
+async def test_a_message_refused_with_an_idempotency_key_is_sent_when_retried_later(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    (patient,) = await remindable_patients(platform, 1)
+    desk = await sign_in("receptionist")
+    for _ in range(platform.settings.free_text_messages_per_patient_per_day):
+        assert (await send(anonymous, desk, patient)).status_code == 202
+    keyed = {**desk, "Idempotency-Key": "a-message-to-resend-later"}
+    assert_refused(await send(anonymous, keyed, patient), "This patient", DAY)
+
+    await platform.pool.execute("DELETE FROM free_text_messages_sent")  # the day has passed
+    retried = await send(anonymous, keyed, patient)
+
+    assert retried.status_code == 202, "a refusal is not kept as the key's answer"
+
+
 async def test_racing_desks_never_send_a_patient_more_than_the_limit(
     anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
