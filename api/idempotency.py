@@ -2,8 +2,8 @@
 
 Pure ASGI, inside `RequestContext`: the key is scoped to the signed-in staff member (or to
 "anonymous"), the request is fingerprinted (method, path, query, body), and the first
-answer is kept with the key, unless it is a 503 (which says nothing was saved: the retry
-runs again). A retry gets the kept answer with
+answer is kept with the key, unless it is a 503 or a 429 (which say nothing was done: the
+retry runs again). A retry gets the kept answer with
 `Idempotent-Replayed: true`; the same key for another request is refused (422); a retry
 while the first is still running waits for it; if the first never answers (its process
 died), the retry runs again, which the command layer's `RequestClaim` makes safe.
@@ -165,7 +165,7 @@ class Idempotency:
             raise
         finally:
             REQUEST_KEY.reset(carrying)
-        if status == 503:  # "nothing was saved, try again": the retry must run again
+        if status in (429, 503):  # "nothing was done, try again": the retry must run again
             await _settle(keys.release(owner, key))
             return
         await _settle(

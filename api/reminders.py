@@ -5,6 +5,7 @@ link is the permission, and its page shows only the visit's time and place)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -37,6 +38,7 @@ from domain.shared import DomainError, Meta, Role
 from infra.links import Link, LinkAction, LinkRefused, LinkSigner
 from projections.reminders import ReminderFilter, ReminderQueries
 from projections.scheduling import SchedulingQueries
+from security.message_limits import MessageLimits, TooManyMessages
 from security.reminders import LinkUses
 
 router = APIRouter(prefix="/api", tags=["reminders"])
@@ -127,9 +129,23 @@ async def list_reminders(
     return answer
 
 
-@router.post("/reminders", status_code=202, response_model=WrittenOut)
+@router.post(
+    "/reminders",
+    status_code=202,
+    response_model=WrittenOut,
+    responses={
+        429: {
+            "description": "Too many free-text messages from this account, or to this "
+            "patient: wait as Retry-After says (reminders of appointments are not limited)",
+            "headers": {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}
+            },
+        }
+    },
+)
 async def send_reminder(body: SendReminder, who: Sender, write: Write) -> dict[str, object]:
-    """Sends one now (the worker picks it up at once), if the patient consents to a channel."""
+    """Sends one now (the worker picks it up at once), if the patient consents to a channel.
+    Free-text messages are limited per sender and per patient (429 with Retry-After)."""
     patient = body.patient_id
     if body.appointment_id is not None:
         plan = await asyncio.to_thread(write.get(Reminders).plan_of, body.appointment_id)
@@ -148,7 +164,38 @@ async def send_reminder(body: SendReminder, who: Sender, write: Write) -> dict[s
             "The patient cannot be reminded",
             "the patient consents to none of the clinic's channels, or has no address on them",
         )
-    return write.answer(await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta))
+    if body.appointment_id is not None:
+        return write.answer(await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta))
+    limits = write.get(MessageLimits)
+    mark = await _place_for_a_message(limits, who.staff_id, patient)
+    try:
+        sent = await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta)
+    except Exception:  # not sent (refused, or the store out of reach): the place is free
+        await limits.give_back(mark)
+        raise
+    return write.answer(sent)
+
+
+async def _place_for_a_message(limits: MessageLimits, sender: UUID, patient: UUID) -> int:
+    """A place for one free-text message, or 429 with Retry-After and what the desk can do."""
+    try:
+        return await limits.take(sender, patient)
+    except TooManyMessages as refused:
+        minutes = math.ceil(refused.retry_after / 60)
+        if refused.limit == "sender":
+            detail = (
+                f"This account has sent {refused.allowed} free-text messages in the last hour, "
+                f"as many as the clinic allows. The next can go in {minutes} min."
+            )
+        else:
+            detail = (
+                f"This patient has had {refused.allowed} free-text messages from the clinic "
+                f"in the last 24 hours, as many as it allows. Phone them instead, or write "
+                f"again in {minutes} min."
+            )
+        problem = Problem(429, "too-many-messages", "Too many messages", detail)
+        problem.headers["Retry-After"] = str(refused.retry_after)
+        raise problem from None
 
 
 @router.get("/reminders/policy", response_model=PolicyOut)

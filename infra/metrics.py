@@ -48,6 +48,11 @@ SIGN_IN_THROTTLED = Counter(
     "Sign-in tries refused (account-address, address) or slowed down (account-slowdown)",
     ["limit"],
 )
+MESSAGES_REFUSED = Counter(
+    "sonrisa_free_text_messages_refused_total",
+    "Free-text messages refused: the sender's or the patient's limit was reached",
+    ["limit"],
+)
 REMINDERS_SENT = Counter(
     "sonrisa_reminders_sent_total", "Reminders handed to a provider, per channel", ["channel"]
 )

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     reminders_retry_first_seconds: float = Field(default=60.0, gt=0)
     reminders_retry_longest_seconds: float = Field(default=3600.0, gt=0)
     reminders_attempts: int = Field(default=6, ge=1, le=50)
+    # Free-text messages staff send now (issue 15), counted in PostgreSQL so every API process
+    # shares them. A desk writes the odd "running late" or "bring your X-rays": 20 an hour is
+    # more than a busy desk sends, yet caps what a stolen desk account can send from the
+    # clinic's sender. A patient needs a few a day at most; more is a loop or harassment.
+    free_text_messages_per_sender_per_hour: int = Field(default=20, ge=1, le=1000)
+    free_text_messages_per_patient_per_day: int = Field(default=3, ge=1, le=100)
 
     @field_validator("trusted_proxies")
     @classmethod

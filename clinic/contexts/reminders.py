@@ -16,6 +16,7 @@ from domain.reminders import Backoff, Channel
 from infra.links import LinkSigner
 from infra.outbound import HttpSmsConfig, HttpSmsSender, Sender, SmtpConfig, SmtpSender
 from projections.reminders import DueList, ReminderContacts, ReminderQueries
+from security.message_limits import MessageLimits
 from security.reminders import LinkUses
 
 if TYPE_CHECKING:
@@ -100,9 +101,10 @@ CONTEXT = Context(
         lambda p: ReminderQueries(p.pool),
         lambda p: LinkSigner(p.keys["links"]),
         lambda p: LinkUses(p.pool),
+        lambda p: MessageLimits.of(p.pool, p.settings),
     ),
     routers=(http.router,),
     grants=http.GRANTS,
     workers=(WORKER,),
-    tables=(lambda p: p.get(LinkUses),),
+    tables=(lambda p: p.get(LinkUses), lambda p: p.get(MessageLimits)),
 )

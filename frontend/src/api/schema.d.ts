@@ -1113,6 +1113,7 @@ export interface paths {
         /**
          * Send Reminder
          * @description Sends one now (the worker picks it up at once), if the patient consents to a channel.
+         *     Free-text messages are limited per sender and per patient (429 with Retry-After).
          */
         post: operations["send_reminder_api_reminders_post"];
         delete?: never;
@@ -10402,6 +10403,17 @@ export interface operations {
             /** @description The request is not valid: `errors` says what, field by field */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many free-text messages from this account, or to this patient: wait as Retry-After says (reminders of appointments are not limited) */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,0 +1,140 @@
+"""Free-text messages are limited per sender and per patient (issue 15): the clinic's sender
+must not become a desk account's megaphone, nor a patient's inbox be flooded.
+
+Each message reserves its place before it is sent: a mark (sender, patient, when) is written,
+under a lock per sender and then per patient, in the same transaction that counts the marks
+in each window. However many requests arrive at once, in one API process or several, no more
+than the limit get past. A message that is then not sent gives its place back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from infra.db import OwnTables
+from infra.logs import get_logger
+from infra.metrics import MESSAGES_REFUSED
+from infra.settings import Settings
+
+log = get_logger("security.message_limits")
+
+# The locks' namespaces ("MSGS", "PATI"), always taken in this order: no two requests wait
+# on each other in a circle.
+SENDER_LOCK = 0x4D534753
+PATIENT_LOCK = 0x50415449
+
+
+class TooManyMessages(Exception):
+    """The sender, or the patient, has had as many free-text messages as the window allows."""
+
+    def __init__(self, retry_after: int, limit: str, allowed: int, window: timedelta) -> None:
+        super().__init__(f"{allowed} free-text messages per {limit} in {window}")
+        self.retry_after = retry_after
+        self.limit = limit  # "sender" or "patient"
+        self.allowed = allowed
+        self.window = window
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_sender: int
+    sender_window: timedelta
+    per_patient: int
+    patient_window: timedelta
+
+
+def seconds_until_free(nth_newest: datetime | None, window: timedelta, now: datetime) -> int | None:
+    """Seconds until a place frees (whole, at least 1), given the limit-th newest message in
+    the window: when it leaves the window, one fewer than the limit remain. None when fewer
+    than the limit were sent (`nth_newest` is None) or it has left already."""
+    if nth_newest is None:
+        return None
+    left = (nth_newest + window - now).total_seconds()
+    if left <= 0:
+        return None
+    return max(1, math.ceil(left))
+
+
+class MessageLimits(OwnTables):
+    """Counts free-text messages over sliding windows, atomically."""
+
+    DDL = """
+        CREATE TABLE IF NOT EXISTS free_text_messages_sent (
+            id bigserial PRIMARY KEY,
+            sender uuid NOT NULL,
+            patient uuid NOT NULL,
+            sent_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        );
+        CREATE INDEX IF NOT EXISTS free_text_messages_sent_sender
+            ON free_text_messages_sent (sender, sent_at);
+        CREATE INDEX IF NOT EXISTS free_text_messages_sent_patient
+            ON free_text_messages_sent (patient, sent_at);
+        CREATE INDEX IF NOT EXISTS free_text_messages_sent_at
+            ON free_text_messages_sent (sent_at);
+    """
+
+    def __init__(self, pool: asyncpg.Pool, limits: Limits) -> None:
+        super().__init__(pool)
+        self.limits = limits
+
+    @classmethod
+    def of(cls, pool: asyncpg.Pool, settings: Settings) -> MessageLimits:
+        return cls(
+            pool,
+            Limits(
+                per_sender=settings.free_text_messages_per_sender_per_hour,
+                sender_window=timedelta(hours=1),
+                per_patient=settings.free_text_messages_per_patient_per_day,
+                patient_window=timedelta(days=1),
+            ),
+        )
+
+    async def take(self, sender: UUID, patient: UUID) -> int:
+        """Reserve a place for one message from `sender` to `patient` (its mark's id), or
+        raise TooManyMessages when either has had as many as its window allows."""
+        limits = self.limits
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", SENDER_LOCK, str(sender)
+            )
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", PATIENT_LOCK, str(patient)
+            )
+            for limit, key, allowed, window in (
+                ("sender", sender, limits.per_sender, limits.sender_window),
+                ("patient", patient, limits.per_patient, limits.patient_window),
+            ):
+                row = await conn.fetchrow(
+                    f"SELECT (SELECT sent_at FROM free_text_messages_sent WHERE {limit} = $1 "  # noqa: S608 - a column named above
+                    "AND sent_at > clock_timestamp() - $2::interval "
+                    "ORDER BY sent_at DESC OFFSET $3 LIMIT 1) AS nth, clock_timestamp() AS now",
+                    key,
+                    window,
+                    allowed - 1,
+                )
+                assert row is not None  # a SELECT without FROM has its one row
+                wait = seconds_until_free(row["nth"], window, row["now"])
+                if wait is not None:
+                    MESSAGES_REFUSED.labels(limit).inc()
+                    log.warning("free-text message refused", limit=limit, sender=str(sender))
+                    raise TooManyMessages(wait, limit, allowed, window)
+            mark: int = await conn.fetchval(
+                "INSERT INTO free_text_messages_sent (sender, patient) VALUES ($1, $2) "
+                "RETURNING id",
+                sender,
+                patient,
+            )
+        await self.pool.execute(
+            "DELETE FROM free_text_messages_sent WHERE sent_at < clock_timestamp() - $1::interval",
+            max(limits.sender_window, limits.patient_window),
+        )
+        return mark
+
+    async def give_back(self, mark: int) -> None:
+        """The message was not sent: its place is free again."""
+        await self.pool.execute("DELETE FROM free_text_messages_sent WHERE id = $1", mark)
