@@ -202,8 +202,12 @@ class Scheduling(ClinicApplication):
         return self.change(appointment_id, Appointment, lambda a: a.confirm(meta), expected_version)
 
     def check_in(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        zone = self.zone()
         return self.change(
-            appointment_id, Appointment, lambda a: a.check_in(meta), expected_version
+            appointment_id,
+            Appointment,
+            lambda a: a.check_in(self.now(), zone, meta),
+            expected_version,
         )
 
     def complete(self, appointment_id: UUID, meta: Meta, expected_version: int | None) -> Written:

@@ -242,8 +242,14 @@ class Appointment(Aggregate):
     def _confirmed(self, meta: Meta) -> None:
         self.status = Status.CONFIRMED
 
-    def check_in(self, meta: Meta) -> None:
+    def check_in(self, now: datetime, zone: ZoneInfo, meta: Meta) -> None:
+        """The patient has arrived: on the appointment's own day, on the clinic's calendar."""
         self._require({Status.BOOKED, Status.CONFIRMED}, "check in")
+        day = self.slot.start.astimezone(zone).date()
+        if now.astimezone(zone).date() != day:
+            raise TransitionRefused(
+                f"a patient checks in on the day of their appointment ({day.isoformat()})"
+            )
         self._checked_in(meta=meta)
 
     @event("PatientCheckedIn")

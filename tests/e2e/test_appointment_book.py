@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,12 +17,28 @@ import pytest
 from api.app import create_app
 from clinic.platform import Platform
 from commands.patients import Patients
+from commands.scheduling import Scheduling
 from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually
 from tests.integration.helpers import META, registration
 
 MADRID = ZoneInfo("Europe/Madrid")
 NEXT_MONDAY = datetime(2030, 3, 4, 10, 0, tzinfo=MADRID)
+
+
+@contextmanager
+def on_the_day(platform: Platform, moment: datetime = NEXT_MONDAY) -> Iterator[None]:
+    """The appointment book's clock set to `moment` (by default, the morning of the test
+    appointments), so that their patients may check in; the real clock again afterwards."""
+    scheduling = platform.application(Scheduling)
+    real = scheduling.now
+    scheduling.now = lambda: moment - timedelta(minutes=30)
+    try:
+        yield
+    finally:
+        scheduling.now = real
+
+
 WEEKDAYS_9_TO_2 = {
     d: [["09:00", "14:00"]] for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
 }
@@ -230,9 +247,13 @@ async def test_the_lifecycle_over_http_and_a_senseless_transition_gets_409(
         "/api/appointments", json=appointment(clinic), headers=clinic.desk
     )
     path = f"/api/appointments/{booked.json()['id']}"
-    for step in ("confirm", "check-in", "complete"):
-        answer = await anonymous.post(f"{path}/{step}", headers=clinic.desk)
-        assert answer.status_code == 200, (step, answer.text)
+    early = await anonymous.post(f"{path}/check-in", headers=clinic.desk)
+    assert early.status_code == 409  # a week early: arrival belongs to the appointment's day
+    assert "on the day of their appointment" in early.json()["detail"]
+    with on_the_day(platform):
+        for step in ("confirm", "check-in", "complete"):
+            answer = await anonymous.post(f"{path}/{step}", headers=clinic.desk)
+            assert answer.status_code == 200, (step, answer.text)
     refused = await anonymous.delete(path, headers=clinic.desk)
     assert refused.status_code == 409
     assert refused.json()["detail"] == "cannot cancel an appointment that is completed"

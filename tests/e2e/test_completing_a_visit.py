@@ -15,7 +15,7 @@ from commands.base import StoreUnavailable, Written
 from commands.scheduling import Scheduling
 from domain.shared import Meta
 from tests.conftest import SignIn, eventually
-from tests.e2e.test_appointment_book import Clinic, appointment, set_up
+from tests.e2e.test_appointment_book import Clinic, appointment, on_the_day, set_up
 
 CONSISTENT = "Sonrisa-Consistent-With"
 TOKEN = "Sonrisa-Consistency-Token"
@@ -30,13 +30,18 @@ async def events_in(platform: Platform, context: str) -> int:
     return int(await platform.pool.fetchval(f"SELECT count(*) FROM {context}_events"))
 
 
-async def checked_in(http: httpx.AsyncClient, clinic: Clinic) -> tuple[str, str]:
+async def checked_in(
+    http: httpx.AsyncClient, clinic: Clinic, platform: Platform
+) -> tuple[str, str]:
     """A booked appointment whose patient has arrived: its id and the patient's."""
     body = appointment(clinic)
     booked = await http.post("/api/appointments", json=body, headers=clinic.desk)
     assert booked.status_code == 201, booked.text
     appointment_id = booked.json()["id"]
-    arrived = await http.post(f"/api/appointments/{appointment_id}/check-in", headers=clinic.desk)
+    with on_the_day(platform):
+        arrived = await http.post(
+            f"/api/appointments/{appointment_id}/check-in", headers=clinic.desk
+        )
     assert arrived.status_code == 200, arrived.text
     return appointment_id, body["patient_id"]
 
@@ -71,7 +76,7 @@ async def test_completing_an_appointment_with_its_treatments_records_them_once_h
     anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
     clinic = await set_up(anonymous, sign_in, platform)
-    appointment_id, patient_id = await checked_in(anonymous, clinic)
+    appointment_id, patient_id = await checked_in(anonymous, clinic, platform)
     dentist = {**await sign_in("dentist"), "Idempotency-Key": str(uuid4())}
     path = f"/api/appointments/{appointment_id}/treatments"
 
@@ -121,7 +126,7 @@ async def test_after_a_crash_between_the_two_writes_the_retry_completes_without_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clinic = await set_up(anonymous, sign_in, platform)
-    appointment_id, patient_id = await checked_in(anonymous, clinic)
+    appointment_id, patient_id = await checked_in(anonymous, clinic, platform)
     hygienist = {**await sign_in("hygienist"), "Idempotency-Key": str(uuid4())}
     path = f"/api/appointments/{appointment_id}/treatments"
     completes = platform.application(Scheduling).complete_once
@@ -176,7 +181,7 @@ async def test_completing_with_treatments_refuses_another_patient_and_the_front_
     anonymous: httpx.AsyncClient, sign_in: SignIn, pipeline: None, platform: Platform
 ) -> None:
     clinic = await set_up(anonymous, sign_in, platform)
-    appointment_id, patient_id = await checked_in(anonymous, clinic)
+    appointment_id, patient_id = await checked_in(anonymous, clinic, platform)
     someone_else = next(clinic.patients)
     path = f"/api/appointments/{appointment_id}/treatments"
 

@@ -26,7 +26,14 @@ from domain.scheduling.reference import ClinicSetup
 from projections.reminders import ReminderFilter, ReminderQueries
 from projections.scheduling import SchedulingQueries
 from tests.conftest import SignIn, eventually, running
-from tests.e2e.test_appointment_book import MADRID, NEXT_MONDAY, Clinic, appointment, set_up
+from tests.e2e.test_appointment_book import (
+    MADRID,
+    NEXT_MONDAY,
+    Clinic,
+    appointment,
+    on_the_day,
+    set_up,
+)
 from tests.integration.helpers import META, publish
 from tests.integration.reminder_helpers import (
     SmtpServer,
@@ -454,9 +461,10 @@ async def test_a_filling_or_a_completed_check_up_without_treatments_brings_no_re
     clinic = await clinic_with(anonymous, sign_in, platform, patient)
     booked = (await book(anonymous, clinic, patient)).json()["id"]
     await eventually(lambda: _count(due_list(platform, booked), 2), what="the due list")
-    for step in ("check-in", "complete"):
-        done = await anonymous.post(f"/api/appointments/{booked}/{step}", headers=clinic.desk)
-        assert done.status_code == 200, done.text
+    with on_the_day(platform):
+        for step in ("check-in", "complete"):
+            done = await anonymous.post(f"/api/appointments/{booked}/{step}", headers=clinic.desk)
+            assert done.status_code == 200, done.text
 
     async def ended() -> bool:
         return {r["status"] for r in await due_list(platform, booked)} == {"cancelled"}

@@ -148,11 +148,25 @@ def test_rescheduling_into_its_own_slot_overlap_is_allowed(scheduling: Schedulin
 def test_the_lifecycle_runs_from_booking_to_completion(scheduling: Scheduling) -> None:
     written = scheduling.book(booking(scheduling), META)
     scheduling.confirm(written.id, META, 1)
+    scheduling.now = lambda: MONDAY_10 - timedelta(hours=1)  # the patient arrives early
     scheduling.check_in(written.id, META, 2)
     done = scheduling.complete(written.id, META, 3)
     appointment: Appointment = scheduling.repository.get(done.id)
     assert isinstance(appointment, Appointment)
     assert appointment.status is Status.COMPLETED
+
+
+def test_a_patient_checks_in_only_on_the_day_of_their_appointment(
+    scheduling: Scheduling,
+) -> None:
+    written = scheduling.book(booking(scheduling), META)
+    for days in (-7, -1, 1):
+        moment = MONDAY_10 + timedelta(days=days)
+        scheduling.now = lambda moment=moment: moment  # type: ignore[misc]
+        with pytest.raises(TransitionRefused, match="on the day of their appointment"):
+            scheduling.check_in(written.id, META, 1)
+    scheduling.now = lambda: MONDAY_10.replace(hour=23, minute=59)
+    scheduling.check_in(written.id, META, 1)
 
 
 @pytest.mark.parametrize(
@@ -173,6 +187,7 @@ def test_a_transition_that_makes_no_sense_is_refused_with_the_reason(
     scheduling: Scheduling, steps: list[str], refused: str, reason: str
 ) -> None:
     written = scheduling.book(booking(scheduling), META)
+    scheduling.now = lambda: MONDAY_10  # on the day, so that the patient may arrive
 
     def do(step: str) -> None:
         if step == "cancel":
