@@ -7,13 +7,31 @@ the auditor's history is every part, in the registry's order."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
-from infra.eventstore import Envelope
+import asyncpg
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infra.eventstore import Envelope, EventStoreReader
+from infra.readiness import ReadModelStates
 
 
 class PatientHistory:
-    """A context's query object that can list the events of one patient's records."""
+    """A context's query object over patients' records (read models in PostgreSQL and Mongo,
+    and the event store) that can list the events of one patient's records."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        mongo: AsyncDatabase[dict[str, Any]],
+        reader: EventStoreReader,
+        states: ReadModelStates,
+    ) -> None:
+        self.pool = pool
+        self.mongo = mongo
+        self.reader = reader
+        self.states = states
 
     async def patient_events(self, patient_id: UUID) -> list[Envelope]:
         """Every event of this context about the patient, oldest first."""

@@ -100,6 +100,16 @@ class Outcome:
     freed: set[UUID] = field(default_factory=set)
 
 
+@dataclass(slots=True)
+class Rebuilt:
+    """A read model folded afresh from the whole event store: its documents, the position
+    reached in each context, and the aggregates parked on the way."""
+
+    documents: dict[UUID, Versioned] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+    stuck: dict[UUID, Stuck] = field(default_factory=dict)
+
+
 Decide = Callable[[dict[UUID, Versioned], dict[UUID, Stuck]], Awaitable[Outcome]]
 
 
@@ -116,12 +126,7 @@ class DocumentStore(Protocol):
         """Load the documents and stuck marks of `ids`, let `decide` fold events into them,
         and write documents, marks and positions back together."""
 
-    async def replace_all(
-        self,
-        documents: dict[UUID, Versioned],
-        positions: dict[str, int],
-        stuck: dict[UUID, Stuck],
-    ) -> None:
+    async def replace_all(self, rebuilt: Rebuilt) -> None:
         """Swap the whole read model for freshly folded documents."""
 
     async def status(self) -> dict[str, int]:
@@ -305,9 +310,8 @@ class Projector:
 
     async def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
         """Fold every event in the store, then swap the read model; returns events read."""
-        documents: dict[UUID, Versioned] = {}
-        stuck: dict[UUID, Stuck] = {}
-        positions: dict[str, int] = {}
+        rebuilt = Rebuilt()
+        documents, stuck, positions = rebuilt.documents, rebuilt.stuck, rebuilt.positions
         count = 0
         async for chunk in self.reader.stream(self.projection.contexts):
             for envelope in chunk:
@@ -323,7 +327,7 @@ class Projector:
                     documents[envelope.aggregate_id] = folded
             count += len(chunk)
             progress(len(chunk))
-        await self.store.replace_all(documents, positions, stuck)
+        await self.store.replace_all(rebuilt)
         await self._catch_up(positions)
         await self._count_stuck(force=True)
         return count

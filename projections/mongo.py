@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from infra.db import storable
-from projections.base import Decide, Document, Projection, Stuck, Versioned
+from projections.base import Decide, Document, Projection, Rebuilt, Stuck, Versioned
 
 DUPLICATE_KEY = 11000
 WRITE_SLICE = 100
@@ -137,12 +137,8 @@ class MongoStore:
     async def stuck(self) -> dict[UUID, Stuck]:
         return await self._stuck(None)
 
-    async def replace_all(
-        self,
-        documents: dict[UUID, Versioned],
-        positions: dict[str, int],
-        stuck: dict[UUID, Stuck],
-    ) -> None:
+    async def replace_all(self, rebuilt: Rebuilt) -> None:
+        documents, positions, stuck = rebuilt.documents, rebuilt.positions, rebuilt.stuck
         """Fill a shadow collection, then rename it over the live one in one step."""
         shadow = self.database[f"{self.projection.collection}__rebuilding"]
         await shadow.drop()

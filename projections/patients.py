@@ -7,15 +7,14 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.shared import unsafe_character
-from infra.eventstore import Envelope, EventStoreReader
-from infra.readiness import ReadModelStates
+from infra.eventstore import Envelope
 from projections.audit import PatientHistory
 from projections.base import Document, fold_until
 from projections.mongo import MongoProjection, MongoStore
@@ -238,18 +237,13 @@ class PatientQueries(PatientHistory):
     """Every read of the patients' read models: the directory search and the chart, now or as
     it stood at an earlier instant (rebuilt from the event store with the chart's own fold)."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        mongo: AsyncDatabase[dict[str, Any]],
-        reader: EventStoreReader,
-        states: ReadModelStates,
-    ) -> None:
-        self.pool = pool
-        self.reader = reader
-        self.states = states
-        self.directory = PostgresStore(pool, PatientDirectory())
-        self.charts = MongoStore(mongo, PatientChart())
+    @cached_property
+    def directory(self) -> PostgresStore:
+        return PostgresStore(self.pool, PatientDirectory())
+
+    @cached_property
+    def charts(self) -> MongoStore:
+        return MongoStore(self.mongo, PatientChart())
 
     async def search(self, query: str, limit: int, cursor: str | None) -> DirectoryPage:
         return await search_directory(self.pool, query, limit, cursor)

@@ -11,7 +11,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from infra.db import storable
-from projections.base import Decide, Document, Projection, Stuck, Versioned
+from projections.base import Decide, Document, Projection, Rebuilt, Stuck, Versioned
 
 STATUS_DDL = """
 CREATE TABLE IF NOT EXISTS projection_status (
@@ -155,12 +155,8 @@ class PostgresStore:
                 [(self.projection.name, c, p) for c, p in positions.items()],
             )
 
-    async def replace_all(
-        self,
-        documents: dict[UUID, Versioned],
-        positions: dict[str, int],
-        stuck: dict[UUID, Stuck],
-    ) -> None:
+    async def replace_all(self, rebuilt: Rebuilt) -> None:
+        documents, positions, stuck = rebuilt.documents, rebuilt.positions, rebuilt.stuck
         table = self.projection.table
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")

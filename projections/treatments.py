@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -25,8 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from domain.shared import DEFAULT_ZONE
 from domain.treatments import Mark, PlanStatus, TreatmentStatus, plan_totals
 from infra.db import storable
-from infra.eventstore import Envelope, EventStoreReader
-from infra.readiness import ReadModelStates
+from infra.eventstore import Envelope
 from projections.audit import PatientHistory
 from projections.base import Document, Versioned, fold_until
 from projections.mongo import WRITE_SLICE, MongoProjection, MongoStore
@@ -297,31 +297,6 @@ class TreatmentList(PostgresProjection):
         )
 
 
-async def list_treatments(
-    pool: asyncpg.Pool,
-    *,
-    provider: UUID | None,
-    code: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-) -> list[Document]:
-    """Treatments across patients, newest first, filtered by provider, code and time."""
-    rows = await pool.fetch(
-        "SELECT document FROM treatment_list WHERE ($1::uuid IS NULL OR provider_id = $1) "
-        "AND ($2::text IS NULL OR code = $2) "
-        "AND ($3::timestamptz IS NULL OR performed_at >= $3) "
-        "AND ($4::timestamptz IS NULL OR performed_at < $4) "
-        "ORDER BY performed_at DESC, aggregate_id LIMIT $5",
-        provider,
-        code.upper() if code else None,
-        since,
-        until,
-        limit,
-    )
-    return [row["document"] for row in rows]
-
-
 class ClinicZoneSeen(PostgresProjection):
     """The clinic's zone as the treatments context learns it from scheduling's clinic set-up
     (its events' payloads): the production report counts days on the clinic's clock."""
@@ -378,18 +353,13 @@ class TreatmentQueries(PatientHistory):
     """Every read of the treatments' read models: a patient's chart (now or as it stood at
     an earlier instant), history and plans; the cross-patient list; production."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        mongo: AsyncDatabase[dict[str, Any]],
-        reader: EventStoreReader,
-        states: ReadModelStates,
-    ) -> None:
-        self.pool = pool
-        self.reader = reader
-        self.states = states
-        self.chart_store = MongoStore(mongo, TreatmentChart())
-        self.list_store = PostgresStore(pool, TreatmentList())
+    @cached_property
+    def chart_store(self) -> MongoStore:
+        return MongoStore(self.mongo, TreatmentChart())
+
+    @cached_property
+    def list_store(self) -> PostgresStore:
+        return PostgresStore(self.pool, TreatmentList())
 
     async def contributions(
         self, patient_id: UUID, leave_out: tuple[str, ...] = ()
@@ -460,9 +430,20 @@ class TreatmentQueries(PatientHistory):
         until: datetime | None,
         limit: int,
     ) -> list[Document]:
-        return await list_treatments(
-            self.pool, provider=provider, code=code, since=since, until=until, limit=limit
+        """Treatments across patients, newest first, filtered by provider, code and time."""
+        rows = await self.pool.fetch(
+            "SELECT document FROM treatment_list WHERE ($1::uuid IS NULL OR provider_id = $1) "
+            "AND ($2::text IS NULL OR code = $2) "
+            "AND ($3::timestamptz IS NULL OR performed_at >= $3) "
+            "AND ($4::timestamptz IS NULL OR performed_at < $4) "
+            "ORDER BY performed_at DESC, aggregate_id LIMIT $5",
+            provider,
+            code.upper() if code else None,
+            since,
+            until,
+            limit,
         )
+        return [row["document"] for row in rows]
 
     async def production(self, since: date, until: date) -> list[Document]:
         return await production(self.pool, since, until)
