@@ -9,6 +9,7 @@ crash can cause into none. A failure the next attempt may not meet raises `SendF
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -56,15 +57,20 @@ class SmtpConfig:
 
 
 class SmtpSender:
-    """Email with a plain-text and an HTML part, over one kept-open SMTP connection."""
+    """Email with a plain-text and an HTML part, over kept-open SMTP connections: up to
+    `connections` messages are in the mail server's hands at once, one per connection (an
+    SMTP conversation carries one message at a time)."""
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, connections: int = 1) -> None:
         self.config = config
-        self._client: aiosmtplib.SMTP | None = None
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP | None] = asyncio.LifoQueue()
+        self._open: set[aiosmtplib.SMTP] = set()
+        for _ in range(max(1, connections)):
+            self._idle.put_nowait(None)  # a place for a connection, opened when first needed
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
-            return self._client
+    async def _connected(self, client: aiosmtplib.SMTP | None) -> aiosmtplib.SMTP:
+        if client is not None and client.is_connected:
+            return client
         config = self.config
         client = aiosmtplib.SMTP(
             hostname=config.host,
@@ -76,7 +82,7 @@ class SmtpSender:
             password=config.password,
         )
         await client.connect()
-        self._client = client
+        self._open.add(client)
         return client
 
     async def send(self, message: Outgoing) -> str:
@@ -91,21 +97,31 @@ class SmtpSender:
         email.set_content(message.text)
         if message.html is not None:
             email.add_alternative(message.html, subtype="html")
+        client = await self._idle.get()
         try:
-            client = await self._connected()
+            client = await self._connected(client)
             await client.send_message(email)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-            await self.close()
+            await self._quit(client)
+            client = None
             raise SendFailed(f"SMTP: {type(error).__name__}: {error}") from error
+        finally:
+            self._idle.put_nowait(client)
         return str(email["Message-ID"])
 
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and client.is_connected:
+    async def _quit(self, client: aiosmtplib.SMTP | None) -> None:
+        if client is None:
+            return
+        self._open.discard(client)
+        if client.is_connected:
             try:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()
+
+    async def close(self) -> None:
+        for client in list(self._open):
+            await self._quit(client)
 
 
 @dataclass(frozen=True, slots=True)

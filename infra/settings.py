@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     reminder_link_days: int = Field(default=14, ge=1, le=90)
     reminders_poll_seconds: float = Field(default=1.0, gt=0)
     reminders_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Reminders a worker has in the mail server's or SMS provider's hands at once (one SMTP
+    # connection each); a worker killed mid-batch may send at most this many twice (ADR 12).
+    reminders_in_flight: int = Field(default=4, ge=1, le=32)
     reminders_lease_seconds: float = Field(default=120.0, gt=0)
     reminders_retry_first_seconds: float = Field(default=60.0, gt=0)
     reminders_retry_longest_seconds: float = Field(default=3600.0, gt=0)

@@ -1,10 +1,12 @@
 """The reminder worker's hands: it claims due reminders, checks consent as it stands now,
 sends, and records what happened.
 
-One reminder at a time per worker, so a worker killed mid-batch leaves at most the one it
-was sending unrecorded; its lease on the rest expires and another worker (or itself,
-restarted) takes them. A reminder is sent only if the event store still says it is due,
-and every attempt at it carries the same idempotency key (ADR 12).
+Up to `in_flight` reminders at a time per worker (each a different reminder, as fast as the
+mail server and the SMS provider answer), so a worker killed mid-batch leaves at most that
+many sent but unrecorded; its lease on the rest expires and another worker (or itself,
+restarted) takes them. A reminder is sent only if the event store still says it is due, and
+every attempt at it carries the same idempotency key and Message-ID, so a receiver can drop
+the repeat (ADR 12).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class Dispatcher:
         batch_size: int = 50,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
+        in_flight: int = 1,
         worker: str | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -116,6 +119,7 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
+        self.in_flight = max(1, in_flight)
         self.worker = worker or f"reminders-{uuid4().hex[:12]}"
         self.now = now
         self.meta = Meta(self.worker, "system", self.worker, self.worker)
@@ -149,12 +153,23 @@ class Dispatcher:
         # Settled together at the end: a worker that dies first leaves them leased, and the
         # next one finds in the event store that they are done.
         settled: dict[UUID, int] = {}
-        try:
-            for reminder_id in claimed:
+        places = asyncio.Semaphore(self.in_flight)
+
+        async def one(reminder_id: UUID) -> None:
+            async with places:
                 if stop is not None and stop.is_set():
-                    break  # what is left is released on the way out
+                    return  # what is left is released on the way out
                 settled[reminder_id] = await self._one(reminder_id, policy, zone, self.now())
+
+        sending = [asyncio.create_task(one(reminder_id)) for reminder_id in claimed]
+        try:
+            await asyncio.gather(*sending)
         finally:
+            # One failed (the store out of reach): the others stop where they are, and what
+            # was recorded is settled; the rest stays leased until another worker takes it.
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
             await self.due.settle_all(settled)
         return len(claimed)
 

@@ -45,7 +45,8 @@ def senders(platform: Platform) -> dict[Channel, Sender]:
                 s.smtp_password.get_secret_value() if s.smtp_password else None,
                 s.smtp_sender,
                 s.smtp_timeout_seconds,
-            )
+            ),
+            connections=s.reminders_in_flight,
         )
     }
     if s.sms_url:
@@ -75,6 +76,7 @@ def dispatcher(platform: Platform, worker: str | None = None) -> Dispatcher:
         batch_size=s.reminders_batch_size,
         lease_seconds=s.reminders_lease_seconds,
         poll_seconds=s.reminders_poll_seconds,
+        in_flight=s.reminders_in_flight,
         worker=worker,
     )
 

@@ -120,15 +120,17 @@ def dispatcher(
     *,
     worker: str | None = None,
     lease_seconds: float = 30.0,
+    in_flight: int = 1,
 ) -> Dispatcher:
     return Dispatcher(
         platform.application(Reminders),
         platform.get(ReminderQueries),
-        {Channel.EMAIL: SmtpSender(server.config())},
+        {Channel.EMAIL: SmtpSender(server.config(), connections=in_flight)},
         Links(platform.get(LinkSigner), "https://clinic.example.test", timedelta(days=14)),
         batch_size=25,
         lease_seconds=lease_seconds,
         poll_seconds=0.05,
+        in_flight=in_flight,
         worker=worker,
         now=clock,
     )
