@@ -26,6 +26,7 @@ from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 from security.sessions import Claims
+from tests.integration.helpers import staff_account
 
 RUN = uuid4().hex[:8]
 # The server the session makes its database on: the machine's, or CI's own (.ci/run).
@@ -155,10 +156,18 @@ SignIn = Callable[..., Awaitable[dict[str, str]]]
 
 @pytest.fixture
 def sign_in(platform: Platform) -> SignIn:
-    """Headers of a signed-in session for a staff member with these roles."""
+    """Headers of a signed-in session for a staff member with these roles; with
+    `account=True`, of a real, active staff account (what a clinical record's provider is)."""
 
-    async def headers(*roles: str, name: str = "Test Staff") -> dict[str, str]:
-        claims = Claims(uuid4(), uuid4(), tuple(sorted(roles)), name)
+    async def headers(
+        *roles: str, name: str = "Test Staff", account: bool = False
+    ) -> dict[str, str]:
+        staff_id = (
+            await asyncio.to_thread(staff_account, platform, *roles, name=name)
+            if account
+            else uuid4()
+        )
+        claims = Claims(staff_id, uuid4(), tuple(sorted(roles)), name)
         pair = await platform.tokens.start_session(claims)
         return {"Authorization": f"Bearer {pair.access_token}"}
 
@@ -175,8 +184,9 @@ async def anonymous(platform: Platform, settings: Settings) -> AsyncIterator[htt
 
 @pytest.fixture
 async def client(anonymous: httpx.AsyncClient, sign_in: SignIn) -> httpx.AsyncClient:
-    """An HTTP client signed in as a dentist, who may do everything with patients."""
-    anonymous.headers.update(await sign_in("dentist"))
+    """An HTTP client signed in as a dentist (a real account, so records are attributed to
+    them), who may do everything with patients."""
+    anonymous.headers.update(await sign_in("dentist", account=True))
     return anonymous
 
 

@@ -226,7 +226,7 @@ async def test_auditors_replay_every_event_with_who_did_it(
 async def test_the_command_line_lists_a_patients_treatment_events_as_the_api_does(
     anonymous: httpx.AsyncClient, sign_in: SignIn, settings: Settings, pipeline: None
 ) -> None:
-    dentist = await sign_in("dentist", name="Dra. Vidal")
+    dentist = await sign_in("dentist", name="Dra. Vidal", account=True)
     patient_id = (await anonymous.post("/api/patients", json=PATIENT, headers=dentist)).json()["id"]
     staff_id = (await anonymous.get("/api/auth/profile", headers=dentist)).json()["staff_id"]
     treated = await anonymous.post(

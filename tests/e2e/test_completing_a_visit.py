@@ -72,7 +72,7 @@ async def test_completing_an_appointment_with_its_treatments_records_them_once_h
 ) -> None:
     clinic = await set_up(anonymous, sign_in, platform)
     appointment_id, patient_id = await checked_in(anonymous, clinic)
-    dentist = {**await sign_in("dentist"), "Idempotency-Key": str(uuid4())}
+    dentist = {**await sign_in("dentist", account=True), "Idempotency-Key": str(uuid4())}
     path = f"/api/appointments/{appointment_id}/treatments"
 
     first = await anonymous.post(path, json=visit(patient_id), headers=dentist)
@@ -105,7 +105,9 @@ async def test_completing_an_appointment_with_its_treatments_records_them_once_h
     assert {t["id"] for t in recorded} == {i["id"] for i in answer["items"]}
 
     other = await anonymous.post(
-        path, json=visit(patient_id, treatments=DONE[:1]), headers=await sign_in("dentist")
+        path,
+        json=visit(patient_id, treatments=DONE[:1]),
+        headers=await sign_in("dentist", account=True),
     )
     assert other.status_code == 409
     assert other.headers["content-type"] == PROBLEM
@@ -122,7 +124,7 @@ async def test_after_a_crash_between_the_two_writes_the_retry_completes_without_
 ) -> None:
     clinic = await set_up(anonymous, sign_in, platform)
     appointment_id, patient_id = await checked_in(anonymous, clinic)
-    hygienist = {**await sign_in("hygienist"), "Idempotency-Key": str(uuid4())}
+    hygienist = {**await sign_in("hygienist", account=True), "Idempotency-Key": str(uuid4())}
     path = f"/api/appointments/{appointment_id}/treatments"
     completes = platform.application(Scheduling).complete_once
 
@@ -162,7 +164,7 @@ async def test_a_cancelled_appointment_completed_with_treatments_records_nothing
     appointment_id, patient_id = booked.json()["id"], body["patient_id"]
     cancelled = await anonymous.delete(f"/api/appointments/{appointment_id}", headers=clinic.desk)
     assert cancelled.status_code == 200, cancelled.text
-    dentist = await sign_in("dentist")
+    dentist = await sign_in("dentist", account=True)
     path = f"/api/appointments/{appointment_id}/treatments"
 
     refused = await anonymous.post(path, json=visit(patient_id), headers=dentist)
@@ -180,7 +182,9 @@ async def test_completing_with_treatments_refuses_another_patient_and_the_front_
     someone_else = next(clinic.patients)
     path = f"/api/appointments/{appointment_id}/treatments"
 
-    theirs = await anonymous.post(path, json=visit(someone_else), headers=await sign_in("dentist"))
+    theirs = await anonymous.post(
+        path, json=visit(someone_else), headers=await sign_in("dentist", account=True)
+    )
     assert theirs.status_code == 422
     assert theirs.headers["content-type"] == PROBLEM
     assert theirs.json()["detail"] == f"appointment {appointment_id} is not this patient's"
