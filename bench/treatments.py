@@ -16,7 +16,8 @@ from bench import harness as harness_module
 from bench.chart import rebuild_vs_insert_many
 from bench.harness import FULL, QUICK, Harness, Sizes
 from bench.report import Row, table, value_at_most
-from bench.workload import percentile
+from bench.workload import percentile, registered_patients
+from commands.identity import Identity, RegisterStaff
 from commands.treatments import RecordTreatment, Treatments
 from domain.shared import Meta, Role
 from domain.treatments import VALID_TEETH, is_anterior
@@ -37,8 +38,20 @@ def _body(patient_id: UUID, n: int) -> dict[str, object]:
     return {"patient_id": str(patient_id), "code": "FILL-1", "tooth": tooth, "surfaces": surface}
 
 
-async def _dentist(harness: Harness) -> dict[str, str]:
-    claims = Claims(uuid4(), uuid4(), (Role.DENTIST.value,), "Bench Dentist")
+def _dentist_account(harness: Harness) -> UUID:
+    """A real, active dentist's account: a treatment's provider must be one."""
+    command = RegisterStaff(
+        name="Bench Dentist",
+        email=f"bench-{uuid4().hex[:12]}@clinica.es",
+        roles=[Role.DENTIST],
+        password="dientes-sanos-cada-dia-2026",
+    )
+    admin = Meta("bench", Role.ADMIN.value, "bench", "bench")
+    return harness.platform.application(Identity).register(command, admin).id
+
+
+async def _dentist(harness: Harness, staff_id: UUID) -> dict[str, str]:
+    claims = Claims(staff_id, uuid4(), (Role.DENTIST.value,), "Bench Dentist")
     pair = await harness.platform.tokens.start_session(claims)
     return {"Authorization": f"Bearer {pair.access_token}"}
 
@@ -70,7 +83,7 @@ async def lag(harness: Harness, sizes: Sizes, headers: dict[str, str]) -> list[R
     tasks = [asyncio.create_task(part) for part in parts]
     outstanding: dict[str, tuple[float, str]] = {}
     lags: list[float] = []
-    patients = [uuid4() for _ in range(50)]
+    patients = await asyncio.to_thread(registered_patients, platform, 50)
     total = round(RATE * sizes.lag_seconds)
     try:
         async with httpx.AsyncClient(base_url=harness.base_url, headers=headers) as client:
@@ -103,10 +116,11 @@ async def lag(harness: Harness, sizes: Sizes, headers: dict[str, str]) -> list[R
     ]  # fmt: skip
 
 
-async def chart(harness: Harness, headers: dict[str, str]) -> list[Row]:
+async def chart(harness: Harness, headers: dict[str, str], dentist: UUID) -> list[Row]:
     """(h): one patient with CHART_TREATMENTS treatments; the chart over HTTP, one at a time."""
-    platform, patient = harness.platform, uuid4()
-    meta = Meta(str(uuid4()), "dentist", "bench", "bench")
+    platform = harness.platform
+    [patient] = await asyncio.to_thread(registered_patients, platform, 1)
+    meta = Meta(str(dentist), Role.DENTIST.value, "bench", "bench")
 
     def seed() -> None:
         for n in range(CHART_TREATMENTS):
@@ -170,9 +184,10 @@ async def rebuild(harness: Harness, sizes: Sizes) -> list[Row]:
 
 
 async def run(harness: Harness, sizes: Sizes) -> list[Row]:
-    headers = await _dentist(harness)
+    dentist = await asyncio.to_thread(_dentist_account, harness)
+    headers = await _dentist(harness, dentist)
     rows = await lag(harness, sizes, headers)
-    rows += await chart(harness, headers)
+    rows += await chart(harness, headers, dentist)
     rows += await rebuild(harness, sizes)
     return rows
 

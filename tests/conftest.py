@@ -183,7 +183,8 @@ async def anonymous(platform: Platform, settings: Settings) -> AsyncIterator[htt
 
 @pytest.fixture
 async def client(anonymous: httpx.AsyncClient, sign_in: SignIn) -> httpx.AsyncClient:
-    """An HTTP client signed in as a dentist, who may do everything with patients."""
+    """An HTTP client signed in as a dentist (a real account, so records are attributed to
+    them), who may do everything with patients."""
     anonymous.headers.update(await sign_in("dentist"))
     return anonymous
 

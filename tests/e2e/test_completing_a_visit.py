@@ -110,7 +110,9 @@ async def test_completing_an_appointment_with_its_treatments_records_them_once_h
     assert {t["id"] for t in recorded} == {i["id"] for i in answer["items"]}
 
     other = await anonymous.post(
-        path, json=visit(patient_id, treatments=DONE[:1]), headers=await sign_in("dentist")
+        path,
+        json=visit(patient_id, treatments=DONE[:1]),
+        headers=await sign_in("dentist"),
     )
     assert other.status_code == 409
     assert other.headers["content-type"] == PROBLEM

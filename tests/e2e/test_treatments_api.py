@@ -16,7 +16,7 @@ from clinic.rebuild import rebuild
 from projections.treatments import TreatmentQueries
 from tests.conftest import SignIn, eventually
 from tests.e2e.test_appointment_book import appointment, set_up
-from tests.integration.helpers import caught_up, publish
+from tests.integration.helpers import caught_up, publish, registered_patient
 
 CONSISTENT = "Sonrisa-Consistent-With"
 TOKEN = "Sonrisa-Consistency-Token"
@@ -33,6 +33,11 @@ def filling(patient_id: str, **changes: Any) -> dict[str, Any]:
         "materials": [{"item": "composite A2", "lot": "LOT-2291"}],
         **changes,
     }
+
+
+async def a_patient(platform: Platform, n: int = 0) -> str:
+    """A patient the clinic has registered: nothing is recorded for a patient who does not exist."""
+    return str(await asyncio.to_thread(registered_patient, platform, n))
 
 
 async def treatment_events(platform: Platform) -> int:
@@ -53,7 +58,7 @@ async def record(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Respo
 async def test_a_recorded_treatment_reaches_the_chart_and_production_and_corrections_follow(
     client: httpx.AsyncClient, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     today = datetime.now(UTC).astimezone().date().isoformat()
     created = await record(client, filling(patient))
     treatment_id = created.json()["id"]
@@ -102,7 +107,7 @@ async def test_a_recorded_treatment_reaches_the_chart_and_production_and_correct
 async def test_a_plan_presented_and_accepted_falls_to_nothing_pending_as_its_items_are_done(
     client: httpx.AsyncClient, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     items = [
         {"code": "FILL-2", "tooth": 46, "surfaces": "MO", "phase": "basic", "priority": 1},
         {"code": "CROWN", "tooth": 26, "phase": "rehabilitation", "priority": 2, "fee": "420.00"},
@@ -188,7 +193,7 @@ async def test_a_visit_records_all_its_treatments_against_the_appointment_or_non
 async def test_the_chart_as_of_five_past_instants_equals_what_the_api_returned_then(
     client: httpx.AsyncClient, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     steps: list[dict[str, Any]] = [
         {"kind": "exam", "findings": [{"tooth": 16, "condition": "caries", "surfaces": "OD"}]},
         {"kind": "treatment", **filling(patient, tooth=16, surfaces="OD", code="FILL-2")},
@@ -227,6 +232,12 @@ BAD: list[tuple[str, dict[str, Any], int, str]] = [
     ("surfaces on a whole-mouth procedure", {"code": "CLEAN", "tooth": None}, 422, "invalid-data"),
     ("an unknown field", {"colour": "A2"}, 422, "invalid-request"),
     ("done in the future", {"performed_at": "2199-01-01T10:00:00+01:00"}, 422, "invalid-data"),
+    (
+        "done before the patient was born",
+        {"performed_at": "1900-01-01T10:00:00+01:00"},
+        422,
+        "invalid-data",
+    ),
 ]
 
 
@@ -239,7 +250,9 @@ async def test_bad_input_gets_a_problem_and_writes_nothing(
     status: int,
     kind: str,
 ) -> None:
-    response = await client.post("/api/treatments", json=filling(str(uuid4()), **change))
+    response = await client.post(
+        "/api/treatments", json=filling(await a_patient(platform), **change)
+    )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"].endswith(f"/{kind}")
@@ -249,7 +262,7 @@ async def test_bad_input_gets_a_problem_and_writes_nothing(
 async def test_a_voided_treatment_cannot_be_amended(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
-    created = await record(client, filling(str(uuid4())))
+    created = await record(client, filling(await a_patient(platform)))
     treatment_id = created.json()["id"]
     voided = await client.post(f"/api/treatments/{treatment_id}/void", json={"reason": "error"})
     assert voided.status_code == 200
@@ -267,7 +280,7 @@ async def test_a_voided_treatment_cannot_be_amended(
 async def test_the_desk_sees_fees_and_plans_but_not_notes_or_the_chart_and_reads_are_logged(
     client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     created = await record(client, filling(patient))
     receptionist = {**await sign_in("receptionist"), **after(created)}
     history = await client.get(f"/api/patients/{patient}/treatments", headers=receptionist)
@@ -302,7 +315,7 @@ async def test_the_desk_sees_fees_and_plans_but_not_notes_or_the_chart_and_reads
 async def test_auditors_replay_treatment_events_and_change_nothing(
     client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     created = await record(client, filling(patient))
     await client.post(
         f"/api/treatments/{created.json()['id']}/void", json={"reason": "entered in error"}
@@ -310,7 +323,11 @@ async def test_auditors_replay_treatment_events_and_change_nothing(
     auditor = await sign_in("auditor")
     await eventually(lambda: caught_up(platform), what="chart")
     events = await client.get(f"/api/audit/patients/{patient}/events", headers=auditor)
-    assert [e["type"] for e in events.json()["events"]] == ["TreatmentRecorded", "TreatmentVoided"]
+    assert [e["type"] for e in events.json()["events"]] == [
+        "PatientRegistered",
+        "TreatmentRecorded",
+        "TreatmentVoided",
+    ]
     refused = await client.post("/api/treatments", json=filling(patient), headers=auditor)
     assert refused.status_code == 403
     assert await treatment_events(platform) == 2
@@ -319,7 +336,7 @@ async def test_auditors_replay_treatment_events_and_change_nothing(
 async def test_a_fee_change_applies_only_to_treatments_recorded_after_it(
     client: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     before = await record(client, filling(patient))
     admin = await sign_in("admin")
     changed = await client.put("/api/catalogue/FILL-1/fee", json={"fee": "58.00"}, headers=admin)
@@ -336,7 +353,7 @@ async def test_duplicated_and_out_of_order_deliveries_leave_the_chart_as_the_sto
     client: httpx.AsyncClient, platform: Platform, projectors: None
 ) -> None:
     """Without the relay: we deliver the events ourselves, twice, last first."""
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     created = await record(client, filling(patient))
     treatment_id = UUID(created.json()["id"])
     await client.put(
@@ -367,7 +384,7 @@ async def _at(store: Any, aggregate_id: UUID, version: int) -> bool:
 async def test_both_read_models_rebuilt_from_the_event_store_equal_the_live_ones(
     client: httpx.AsyncClient, platform: Platform, pipeline: None
 ) -> None:
-    patient = str(uuid4())
+    patient = await a_patient(platform)
     first = await record(client, filling(patient))
     await record(client, filling(patient, tooth=47, surfaces="MOD", code="FILL-3"))
     await client.post(f"/api/treatments/{first.json()['id']}/void", json={"reason": "error"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import date
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import aio_pika
 
@@ -13,12 +13,14 @@ from bus.relay import message
 from bus.topology import declare_consumer_queue, declare_exchange
 from clinic.platform import Platform
 from commands.base import Written
+from commands.identity import Identity, RegisterStaff
 from commands.patients import Patients, RaiseAlert, RegisterPatient, UpdatePatient
-from domain.shared import Meta
+from domain.shared import Meta, Role
 from infra.eventstore import Envelope
 from projections.base import Versioned
 
 META = Meta("staff-1", "receptionist", "corr-1", "req-1")
+PASSWORD = "dientes-sanos-cada-dia-2026"
 
 
 def registration(n: int) -> RegisterPatient:
@@ -29,6 +31,28 @@ def registration(n: int) -> RegisterPatient:
         sex="female" if n % 2 else "male",
         phone=f"+34 6{n:08d}",
     )
+
+
+def registered_patient(platform: Platform, n: int = 0) -> UUID:
+    """A patient the clinic has registered: a clinical record names a patient who exists."""
+    return platform.application(Patients).register(registration(n), META).id
+
+
+def staff_account(platform: Platform, *roles: str, name: str = "Test Staff") -> UUID:
+    """A real, active staff account with these roles, as an admin registers it."""
+    cmd = RegisterStaff(
+        name=name,
+        email=f"staff-{uuid4().hex[:12]}@clinica.es",
+        roles=[Role(role) for role in roles],
+        password=PASSWORD,
+    )
+    admin = Meta("admin-1", Role.ADMIN.value, "corr-1", "req-1")
+    return platform.application(Identity).register(cmd, admin).id
+
+
+def clinician(platform: Platform, role: str = Role.DENTIST.value) -> Meta:
+    """Who acts when a real, active clinician's account records something, in that role."""
+    return Meta(str(staff_account(platform, role)), role, "corr-1", "req-1")
 
 
 def three_event_history(platform: Platform, n: int) -> UUID:

@@ -6,32 +6,32 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from datetime import UTC, datetime
-from uuid import uuid4
 
 from clinic.platform import Platform
 from commands.treatments import RecordTreatment, Treatments
-from domain.shared import Meta
 from infra.settings import Settings
 from projections.treatments import TreatmentQueries
 from tests.conftest import eventually
+from tests.integration.helpers import clinician, registered_patient
 from tests.integration.test_relay_crash import CLINIC, clinic_env
 
-DENTIST = uuid4()
 TUESDAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday in Madrid too
 FILLINGS = 21  # at 50.00 € each: 1,050.00 €, an amount with a thousands separator
 
 
-def _record(platform: Platform) -> None:
-    meta = Meta(str(DENTIST), "dentist", "corr", "req")
+def _record(platform: Platform) -> str:
+    """A real dentist's fillings, one for each of as many registered patients; the dentist."""
+    meta = clinician(platform, "dentist")
     for tooth in range(FILLINGS):
         body = RecordTreatment(
-            patient_id=uuid4(),
+            patient_id=registered_patient(platform, tooth),
             code="FILL-1",
             tooth=(11, 16, 26, 36, 46)[tooth % 5],
             surfaces="O" if tooth % 5 else "I",
             performed_at=TUESDAY,
         )
         platform.application(Treatments).record(body, meta)
+    return meta.actor_id
 
 
 def _report(settings: Settings, language: str) -> str:
@@ -51,7 +51,7 @@ def _report(settings: Settings, language: str) -> str:
 async def test_the_production_report_reads_in_spanish_and_in_english(
     platform: Platform, settings: Settings, pipeline: None
 ) -> None:
-    await asyncio.to_thread(_record, platform)
+    dentist = await asyncio.to_thread(_record, platform)
 
     async def projected() -> bool:
         rows = await platform.get(TreatmentQueries).production(TUESDAY.date(), TUESDAY.date())
@@ -66,4 +66,4 @@ async def test_the_production_report_reads_in_spanish_and_in_english(
     english = await asyncio.to_thread(_report, settings, "en")
     assert "Tuesday, 1 December 2026" in english
     assert "€1,050.00" in english
-    assert str(DENTIST) in english
+    assert dentist in english

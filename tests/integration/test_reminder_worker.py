@@ -34,7 +34,7 @@ from tests.e2e.test_appointment_book import (
     on_the_day,
     set_up,
 )
-from tests.integration.helpers import META, publish
+from tests.integration.helpers import META, publish, registered_patient
 from tests.integration.reminder_helpers import (
     SmtpServer,
     dispatcher,
@@ -382,7 +382,7 @@ def due(recall: dict[str, Any]) -> datetime:
 async def test_an_examination_recorded_over_http_puts_one_recall_six_months_later_in_the_due_list(
     client: httpx.AsyncClient, platform: Platform, worker: None
 ) -> None:
-    patient = uuid4()
+    patient = await asyncio.to_thread(registered_patient, platform)
     examined = a_month_ago_at(3, 10, 15)
     exam = await treated(client, patient, "EXAM", examined)
 
@@ -416,7 +416,7 @@ async def test_an_examination_recorded_over_http_puts_one_recall_six_months_late
 async def test_a_later_cleaning_supersedes_the_recall_and_voiding_it_cancels_its_recall(
     client: httpx.AsyncClient, platform: Platform, worker: None
 ) -> None:
-    patient = uuid4()
+    patient = await asyncio.to_thread(registered_patient, platform)
     first_visit, second_visit = a_month_ago_at(2, 9, 30), a_month_ago_at(20, 12, 0)
     await treated(client, patient, "CLEAN", first_visit)
     await eventually(
@@ -443,7 +443,7 @@ async def test_a_filling_or_a_completed_check_up_without_treatments_brings_no_re
     anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, worker: None
 ) -> None:
     anonymous.headers.update(await sign_in("dentist"))
-    filled, examined = uuid4(), uuid4()
+    filled, examined = [await asyncio.to_thread(registered_patient, platform, n) for n in (1, 2)]
     recorded = await anonymous.post(
         "/api/treatments",
         json={"patient_id": str(filled), "code": "FILL-1", "tooth": 36, "surfaces": "O"},

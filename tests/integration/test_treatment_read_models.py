@@ -8,8 +8,9 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,27 +27,42 @@ from infra.settings import Settings
 from projections.base import Document, Projection
 from projections.treatments import TreatmentQueries
 from tests.conftest import eventually, running
-from tests.integration.helpers import caught_up
+from tests.integration.helpers import caught_up, clinician, registered_patient
 from tests.integration.test_relay_crash import CLINIC, clinic_env
 
-META_ID = str(uuid4())
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
-PATIENTS = [uuid4() for _ in range(20)]
 TREATMENTS = 300
 
 
-def _write(platform: Platform, count: int, first: int = 0) -> list[UUID]:
-    meta = Meta(META_ID, "dentist", "corr", "req")
+@dataclass(frozen=True)
+class Clinic:
+    """Registered patients, and the real dentist's account that records their treatments."""
+
+    patients: list[UUID]
+    dentist: Meta
+
+
+@pytest.fixture
+async def clinic(platform: Platform) -> Clinic:
+    def registered() -> Clinic:
+        return Clinic(
+            [registered_patient(platform, n) for n in range(20)], clinician(platform, "dentist")
+        )
+
+    return await asyncio.to_thread(registered)
+
+
+def _write(platform: Platform, clinic: Clinic, count: int, first: int = 0) -> list[UUID]:
     written = []
     for n in range(first, first + count):
         tooth = VALID_TEETH[n % len(VALID_TEETH)]
         body = RecordTreatment(
-            patient_id=PATIENTS[n % len(PATIENTS)],
+            patient_id=clinic.patients[n % len(clinic.patients)],
             code="FILL-1",
             tooth=tooth,
             surfaces="I" if is_anterior(tooth) else "O",
         )
-        written.append(platform.application(Treatments).record(body, meta).id)
+        written.append(platform.application(Treatments).record(body, clinic.dentist).id)
     return written
 
 
@@ -63,28 +79,39 @@ async def _chart_holds(platform: Platform, count: int) -> bool:
     return len(await platform.projectors["treatment_chart"].store.dump()) >= count
 
 
-async def _charts(platform: Platform) -> dict[UUID, Document]:
+async def _charts(platform: Platform, clinic: Clinic) -> dict[UUID, Document]:
     records = platform.get(TreatmentQueries)
-    return {p: await records.chart(p) for p in PATIENTS}
+    return {p: await records.chart(p) for p in clinic.patients}
+
+
+async def _treatments_caught_up(platform: Platform) -> bool:
+    """The two treatment projectors (the only ones running) have applied every treatment."""
+    for name in ("treatment_chart", "treatment_list"):
+        status = await platform.projectors[name].store.status()
+        if status.get("treatments", 0) < await platform.reader.max_notification_id("treatments"):
+            return False
+    return True
 
 
 async def test_a_chart_projector_killed_mid_stream_catches_up_to_what_a_rebuild_gives(
-    platform: Platform, settings: Settings
+    platform: Platform, settings: Settings, clinic: Clinic
 ) -> None:
     async with running(platform.relay().run):
         projector = start_projector(settings)
         half = TREATMENTS // 2
-        writer = asyncio.create_task(asyncio.to_thread(_write, platform, half))
+        writer = asyncio.create_task(asyncio.to_thread(_write, platform, clinic, half))
         try:
             await eventually(lambda: _chart_holds(platform, 60), within=120, what="progress")
             os.kill(projector.pid, signal.SIGKILL)
             projector.wait()
             await writer
             # The other half is written while no projector runs, however fast it had been.
-            await asyncio.to_thread(_write, platform, TREATMENTS - half, half)
+            await asyncio.to_thread(_write, platform, clinic, TREATMENTS - half, half)
             assert len(await platform.projectors["treatment_chart"].store.dump()) < TREATMENTS
             projector = start_projector(settings)
-            await eventually(lambda: caught_up(platform), within=180, what="every event")
+            await eventually(
+                lambda: _treatments_caught_up(platform), within=180, what="every treatment"
+            )
         finally:
             projector.kill()
             projector.wait()
@@ -92,12 +119,12 @@ async def test_a_chart_projector_killed_mid_stream_catches_up_to_what_a_rebuild_
     live = {
         n: await platform.projectors[n].store.dump() for n in ("treatment_chart", "treatment_list")
     }
-    live_charts = await _charts(platform)
+    live_charts = await _charts(platform, clinic)
     assert len(live["treatment_chart"]) == len(live["treatment_list"]) == TREATMENTS
     for name, before in live.items():
         await rebuild(platform, name)
         assert await platform.projectors[name].store.dump() == before, name
-    assert await _charts(platform) == live_charts
+    assert await _charts(platform, clinic) == live_charts
     assert sum(len(c["teeth"]) for c in live_charts.values()) > 0
 
 
@@ -121,10 +148,9 @@ def defect(platform: Platform) -> Iterator[set[str]]:
 
 
 async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_chart_shows(
-    platform: Platform, pipeline: None, defect: set[str]
+    platform: Platform, pipeline: None, defect: set[str], clinic: Clinic
 ) -> None:
-    meta = Meta(META_ID, "dentist", "corr", "req")
-    patient = PATIENTS[0]
+    meta, patient = clinic.dentist, clinic.patients[0]
     fine = await asyncio.to_thread(
         platform.application(Treatments).record,
         RecordTreatment(patient_id=patient, code="FILL-1", tooth=36, surfaces="O"),
@@ -166,17 +192,21 @@ async def _stuck(platform: Platform, aggregate_id: UUID) -> bool:
 
 
 async def test_production_days_are_counted_on_the_clock_of_the_clinics_set_up(
-    platform: Platform,
+    platform: Platform, clinic: Clinic
 ) -> None:
     """A clinic set up in Mexico City: a filling done there at 20:30 counts on that day,
     though in Madrid (and in UTC) it is already the next."""
-    meta = Meta(META_ID, "dentist", "corr", "req")
-    clinic = ClinicSetup.start(meta, zone_name="America/Mexico_City")
-    await asyncio.to_thread(platform.application(Scheduling).save, clinic)
+    meta = clinic.dentist
+    set_up = ClinicSetup.start(meta, zone_name="America/Mexico_City")
+    await asyncio.to_thread(platform.application(Scheduling).save, set_up)
     evening = datetime(2026, 3, 2, 20, 30, tzinfo=MEXICO_CITY)
     for performed_at in (evening, evening + timedelta(hours=13)):
         body = RecordTreatment(
-            patient_id=PATIENTS[0], code="FILL-1", tooth=16, surfaces="O", performed_at=performed_at
+            patient_id=clinic.patients[0],
+            code="FILL-1",
+            tooth=16,
+            surfaces="O",
+            performed_at=performed_at,
         )
         await asyncio.to_thread(platform.application(Treatments).record, body, meta)
     parts = (platform.relay().run, *(platform.consumer(n).run for n in platform.projectors))
