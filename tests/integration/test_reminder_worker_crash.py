@@ -1,5 +1,5 @@
 """A reminder worker SIGKILLed in the middle of a batch, then restarted, loses no reminder and
-sends at most the one it had in flight twice."""
+sends twice at most the ones it had in flight (each with the same Message-ID)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.integration.reminder_helpers import SmtpServer, register_remindable
 from tests.integration.test_relay_crash import CLINIC, clinic_env
 
 COUNT = 200
+IN_FLIGHT = 4
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ async def start_worker(settings: Settings, smtp: SmtpServer) -> asyncio.subproce
         CLINIC_REMINDERS_LEASE_SECONDS="3",
         CLINIC_REMINDERS_POLL_SECONDS="0.1",
         CLINIC_REMINDERS_BATCH_SIZE="50",
+        CLINIC_REMINDERS_IN_FLIGHT=str(IN_FLIGHT),
     )
     return await asyncio.create_subprocess_exec(
         CLINIC,
@@ -49,7 +51,7 @@ async def start_worker(settings: Settings, smtp: SmtpServer) -> asyncio.subproce
     )
 
 
-async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats_at_most_one(
+async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats_at_most_its_in_flight(
     platform: Platform, settings: Settings, pipeline: None, slow_smtp: SmtpServer
 ) -> None:
     patients = [await register_remindable(platform, 200 + n) for n in range(4)]
@@ -99,7 +101,7 @@ async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats
     copies = Counter(slow_smtp.mailbox.message_ids())
     assert len(copies) == COUNT, "a reminder was lost"
     repeated = sum(n - 1 for n in copies.values())
-    assert repeated <= 1, f"{repeated} reminders were sent twice"
+    assert repeated <= IN_FLIGHT, f"{repeated} reminders were sent twice"
 
 
 async def _at_least(server: SmtpServer, n: int) -> bool:
