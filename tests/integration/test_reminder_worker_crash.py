@@ -51,7 +51,7 @@ async def start_worker(settings: Settings, smtp: SmtpServer) -> asyncio.subproce
     )
 
 
-async def test_a_worker_killed_mid_batch_and_restarted_loses_nothing_and_repeats_at_most_its_in_flight(
+async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_its_sends_in_flight(
     platform: Platform, settings: Settings, pipeline: None, slow_smtp: SmtpServer
 ) -> None:
     patients = [await register_remindable(platform, 200 + n) for n in range(4)]
