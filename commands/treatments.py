@@ -30,6 +30,7 @@ from domain.treatments import (
     not_before_birth,
     visit_at_completion_id,
 )
+from infra.logs import get_logger
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -41,6 +42,7 @@ Area = Annotated[int, Field(ge=0, le=99)]
 Fee = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)]
 
 
+log = get_logger("commands.treatments")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -383,14 +385,42 @@ class Treatments(ClinicApplication):
                 meta=meta,
             )
 
-        return self.change(treatment_id, Treatment, decide, expected_version)
+        return self._correction("amended", treatment_id, decide, meta, expected_version)
 
     def void(
         self, treatment_id: UUID, cmd: VoidTreatment, meta: Meta, expected_version: int | None
     ) -> Written:
-        return self.change(
-            treatment_id, Treatment, lambda t: t.void(cmd.reason, meta), expected_version
+        return self._correction(
+            "voided", treatment_id, lambda t: t.void(cmd.reason, meta), meta, expected_version
         )
+
+    def _correction(
+        self,
+        what: str,
+        treatment_id: UUID,
+        decide: Callable[[Treatment], None],
+        meta: Meta,
+        expected_version: int | None,
+    ) -> Written:
+        """A correction; one of another clinician's treatment is logged once saved (ids and
+        roles only), beside the event that records who made it."""
+        provider: list[UUID] = []
+
+        def decided(treatment: Treatment) -> None:
+            decide(treatment)
+            provider[:] = [treatment.provider_id]
+
+        written = self.change(treatment_id, Treatment, decided, expected_version)
+        if provider and str(provider[0]) != meta.actor_id:
+            log.info(
+                "another clinician's treatment corrected",
+                correction=what,
+                treatment_id=str(treatment_id),
+                provider_id=str(provider[0]),
+                by=meta.actor_id,
+                role=meta.actor_role,
+            )
+        return written
 
     def record_examination(self, cmd: RecordExamination, meta: Meta) -> Written:
         born = self._patient_born(cmd.patient_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
+from structlog.testing import capture_logs
 
 from commands.base import NotFound
 from commands.treatments import (
@@ -121,4 +122,9 @@ def test_only_a_dentist_voids_another_clinicians_treatment(treatments: Treatment
     own = treatments.record(_cleaning(patient), AS_HYGIENIST)
     treatments.void(own.id, VoidTreatment(reason="entered twice"), AS_HYGIENIST, None)
     hygienists = treatments.record(_cleaning(patient), AS_HYGIENIST)
-    treatments.void(hygienists.id, VoidTreatment(reason="wrong patient"), AS_DENTIST, None)
+    with capture_logs() as logged:
+        treatments.void(hygienists.id, VoidTreatment(reason="wrong patient"), AS_DENTIST, None)
+    [entry] = [e for e in logged if e["event"] == "another clinician's treatment corrected"]
+    assert entry["by"] == str(DENTIST)
+    assert entry["provider_id"] == str(HYGIENIST)
+    assert "wrong patient" not in str(entry)  # the reason is clinical: ids and roles only
