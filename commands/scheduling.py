@@ -23,7 +23,7 @@ from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, 
 from domain.scheduling.calendar import WORKING_WEEK, Weekday
 from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider, ProviderKind
 from domain.scheduling.waitlist import WaitlistEntry, Wish
-from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
+from domain.shared import DEFAULT_ZONE, InvalidValue, Meta, TransitionRefused
 
 ATTEMPTS = 12
 
@@ -57,6 +57,12 @@ class AddProvider(Command):
 
 class SetHours(Command):
     hours: Hours
+
+
+class SetUpClinic(Command):
+    zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="the IANA time zone the clinic's calendar keeps, e.g. Atlantic/Canary"
+    )
 
 
 class RecordAbsence(Command):
@@ -266,6 +272,21 @@ class Scheduling(ClinicApplication):
         return self.change(
             CLINIC_SETUP_ID, ClinicSetup, decide, new=lambda: ClinicSetup.start(meta)
         )
+
+    def set_up_clinic(self, cmd: SetUpClinic, meta: Meta) -> Written:
+        """The clinic's set-up in its own zone, before anything else: every day on its
+        calendar (diaries, opening hours, reminders, reports) is counted in that zone, so it is
+        chosen once. A clinic first changed without it keeps the default zone."""
+
+        def make() -> ClinicSetup:
+            if self.exists(CLINIC_SETUP_ID):
+                raise TransitionRefused(
+                    f"the clinic is set up already, in {self.clinic().zone_name}: its zone is "
+                    "chosen once, before anything else"
+                )
+            return ClinicSetup.start(meta, zone_name=cmd.zone.strip())
+
+        return self.create(make, attempts=2)
 
     def set_opening_hours(self, cmd: SetHours, meta: Meta) -> Written:
         return self._change_clinic(lambda c: c.set_opening_hours(cmd.hours, meta), meta)

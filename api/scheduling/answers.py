@@ -31,6 +31,10 @@ class HoursSetOut(BaseModel):
     hours: Hours
 
 
+class ZoneSetOut(BaseModel):
+    zone: str = Field(description="the clinic's time zone")
+
+
 class ClosureOut(BaseModel):
     closure_id: str
     first_day: str

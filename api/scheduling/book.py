@@ -33,6 +33,7 @@ from api.scheduling.answers import (
     OperatoriesOut,
     ProvidersOut,
     TypeDefinedOut,
+    ZoneSetOut,
 )
 from api.services import Services
 from commands.base import Instant, Written
@@ -47,6 +48,7 @@ from commands.scheduling import (
     Reschedule,
     Scheduling,
     SetHours,
+    SetUpClinic,
 )
 from domain.scheduling import Status
 from domain.scheduling.availability import free_slots
@@ -91,6 +93,14 @@ async def get_hours(who: Viewer, read: Read) -> dict[str, object]:
 def set_hours(body: SetHours, who: Manager, write: Write) -> dict[str, object]:
     write.wrote(write.get(Scheduling).set_opening_hours(body, who.meta))
     return {"hours": body.hours}
+
+
+@router.put("/clinic/zone", response_model=ZoneSetOut)
+def set_up_clinic(body: SetUpClinic, who: Manager, write: Write) -> dict[str, object]:
+    """Sets the clinic up in its time zone (Europe/Madrid unless chosen here, before anything
+    else: opening hours, chairs or types made first set the clinic up in the default)."""
+    write.wrote(write.get(Scheduling).set_up_clinic(body, who.meta))
+    return {"zone": body.zone.strip()}
 
 
 @router.get("/closures", response_model=ClosuresOut)

@@ -440,6 +440,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/clinic/zone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Up Clinic
+         * @description Sets the clinic up in its time zone (Europe/Madrid unless chosen here, before anything
+         *     else: opening hours, chairs or types made first set the clinic up in the default).
+         */
+        put: operations["set_up_clinic_api_clinic_zone_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/closures": {
         parameters: {
             query?: never;
@@ -2586,6 +2607,14 @@ export interface components {
              */
             clinic_address: string;
         };
+        /** SetUpClinic */
+        SetUpClinic: {
+            /**
+             * Zone
+             * @description the IANA time zone the clinic's calendar keeps, e.g. Atlantic/Canary
+             */
+            zone: string;
+        };
         /**
          * Severity
          * @enum {string}
@@ -3107,6 +3136,14 @@ export interface components {
             id: string;
             /** Version */
             version: number;
+        };
+        /** ZoneSetOut */
+        ZoneSetOut: {
+            /**
+             * Zone
+             * @description the clinic's time zone
+             */
+            zone: string;
         };
         /** FieldError */
         FieldError: {
@@ -5727,6 +5764,115 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HoursSetOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    set_up_clinic_api_clinic_zone_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetUpClinic"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneSetOut"];
                 };
             };
             /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
