@@ -7,6 +7,7 @@ import { describe } from "../api/problems";
 import type { components } from "../api/schema";
 import { ACTIONS, useProfile } from "../auth/profile";
 import { formatDateTime, formatTime } from "../time/format";
+import { today } from "../time/zone";
 import { PatientLabel } from "../ui/AlertBadges";
 import { Dialog } from "../ui/Dialog";
 import { Field } from "../ui/Field";
@@ -39,7 +40,8 @@ export function AppointmentDialog({ line, zone, typeName, providerName, chairNam
       if (error && (error as { isConflict?: boolean }).isConflict) onConflict();
     },
   });
-  const steps = may(ACTIONS.appointmentsWrite) ? nextSteps(line.status) : [];
+  const onTheDay = today(zone, new Date(line.start)) === today(zone);
+  const steps = may(ACTIONS.appointmentsWrite) ? nextSteps(line.status, onTheDay) : [];
   return (
     <Dialog title={t("appointment.title")} onClose={onClose}>
       <p>

@@ -122,7 +122,7 @@ export default function DaySheet() {
                 <td>{t(`status.${line.status}`)}</td>
                 {may(ACTIONS.appointmentsWrite) && (
                   <td className="actions">
-                    {nextSteps(line.status)
+                    {nextSteps(line.status, day === today(zone))
                       .filter((s): s is Step => s !== "cancel")
                       .map((next) => (
                         <button

@@ -140,13 +140,15 @@ export function cancel(line: SheetLine, reason: string, byPatient: boolean) {
   );
 }
 
-/** What the desk may do next with an appointment in this status. */
-export function nextSteps(status: SheetLine["status"]): (Step | "cancel")[] {
+/** What the desk may do next with an appointment in this status; a patient checks in only
+ * on the appointment's own day (the API refuses any other). */
+export function nextSteps(status: SheetLine["status"], onTheDay: boolean): (Step | "cancel")[] {
+  const arrival: Step[] = onTheDay ? ["check-in"] : [];
   switch (status) {
     case "booked":
-      return ["confirm", "check-in", "no-show", "cancel"];
+      return ["confirm", ...arrival, "no-show", "cancel"];
     case "confirmed":
-      return ["check-in", "no-show", "cancel"];
+      return [...arrival, "no-show", "cancel"];
     case "checked_in":
       return ["complete"];
     default:
