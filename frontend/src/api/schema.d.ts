@@ -1211,7 +1211,10 @@ export interface components {
          * @description One entry of the patient-data access log (security/access_log.py).
          */
         AccessOut: {
-            /** Seq */
+            /**
+             * Seq
+             * Format: int64
+             */
             seq: number;
             /** At */
             at: string;
@@ -1227,7 +1230,10 @@ export interface components {
             route: string;
             /** Outcome */
             outcome: string;
-            /** Status */
+            /**
+             * Status
+             * Format: int64
+             */
             status: number;
             /** Correlation Id */
             correlation_id: string;
@@ -1339,7 +1345,10 @@ export interface components {
         AlertWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Alert Id */
             alert_id: string;
@@ -1396,7 +1405,10 @@ export interface components {
             booked_at: string;
             /** Booked By */
             booked_by: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -1424,7 +1436,10 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int64
+             */
             minutes: number;
         };
         /** AppointmentTypesOut */
@@ -1512,7 +1527,10 @@ export interface components {
             id: string;
             /** Patient Id */
             patient_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             demographics: components["schemas"]["DemographicsOut"];
             contact: components["schemas"]["ContactOut"];
@@ -1644,7 +1662,10 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int32
+             */
             minutes: number;
         };
         /** DemographicsOut */
@@ -1687,11 +1708,17 @@ export interface components {
             alerts: {
                 [key: string]: string;
             };
-            /** Active Alerts */
+            /**
+             * Active Alerts
+             * Format: int64
+             */
             active_alerts: number;
             /** Registered At */
             registered_at: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -1736,14 +1763,20 @@ export interface components {
         EntryWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Entry Id */
             entry_id: string;
         };
         /** FindingIn */
         FindingIn: {
-            /** Tooth */
+            /**
+             * Tooth
+             * Format: int32
+             */
             tooth: number;
             /** Condition */
             condition: string;
@@ -1899,14 +1932,20 @@ export interface components {
         MaterialOut: {
             /** Item */
             item: string;
-            /** Quantity */
+            /**
+             * Quantity
+             * Format: int64
+             */
             quantity: number;
         };
         /** MedicalHistoryOut */
         MedicalHistoryOut: {
             /** Patient Id */
             patient_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Entries */
             entries: components["schemas"]["HistoryEntryOut"][];
@@ -1949,7 +1988,10 @@ export interface components {
             context: string;
             /** Aggregate Id */
             aggregate_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Type */
             type: string;
@@ -2009,6 +2051,7 @@ export interface components {
             phase: string;
             /**
              * Priority
+             * Format: int32
              * @default 3
              */
             priority: number;
@@ -2031,7 +2074,10 @@ export interface components {
             fee: string;
             /** Phase */
             phase: string;
-            /** Priority */
+            /**
+             * Priority
+             * Format: int64
+             */
             priority: number;
             /** Added At */
             added_at: string;
@@ -2052,7 +2098,10 @@ export interface components {
         PlanItemWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Item Id */
             item_id: string;
@@ -2084,7 +2133,10 @@ export interface components {
             updated_at: string;
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Id
@@ -2135,7 +2187,10 @@ export interface components {
              * @description in order of preference
              */
             channels: components["schemas"]["Channel"][];
-            /** Recall After Months */
+            /**
+             * Recall After Months
+             * Format: int64
+             */
             recall_after_months: number;
             /** Recall Procedures */
             recall_procedures: string[];
@@ -2161,18 +2216,23 @@ export interface components {
             category: string;
             /** Fee */
             fee: number | string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int32
+             */
             minutes: number;
             site: components["schemas"]["Site"];
             /** Marks */
             marks?: string | null;
             /**
              * Min Surfaces
+             * Format: int32
              * @default 0
              */
             min_surfaces: number;
             /**
              * Max Surfaces
+             * Format: int32
              * @default 0
              */
             max_surfaces: number;
@@ -2193,7 +2253,10 @@ export interface components {
             category: string;
             /** Fee */
             fee: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int64
+             */
             minutes: number;
             /** Site */
             site: string;
@@ -2201,9 +2264,15 @@ export interface components {
             marks: string | null;
             /** Material */
             material: string | null;
-            /** Min Surfaces */
+            /**
+             * Min Surfaces
+             * Format: int64
+             */
             min_surfaces: number;
-            /** Max Surfaces */
+            /**
+             * Max Surfaces
+             * Format: int64
+             */
             max_surfaces: number;
             /** Materials */
             materials: components["schemas"]["MaterialOut"][];
@@ -2225,7 +2294,10 @@ export interface components {
             day: string;
             /** Provider Id */
             provider_id: string;
-            /** Treatments */
+            /**
+             * Treatments
+             * Format: int64
+             */
             treatments: number;
             /** Fees */
             fees: string;
@@ -2456,7 +2528,10 @@ export interface components {
              */
             status: string;
             channel: components["schemas"]["Channel"] | null;
-            /** Attempts */
+            /**
+             * Attempts
+             * Format: int64
+             */
             attempts: number;
             /** Changed At */
             changed_at: string;
@@ -2492,7 +2567,10 @@ export interface components {
              * Format: date-time
              */
             start: string;
-            /** Duration Minutes */
+            /**
+             * Duration Minutes
+             * Format: int32
+             */
             duration_minutes: number;
             /** Provider Id */
             provider_id?: string | null;
@@ -2563,6 +2641,7 @@ export interface components {
             channels: components["schemas"]["Channel"][];
             /**
              * Recall After Months
+             * Format: int32
              * @default 6
              */
             recall_after_months: number;
@@ -2628,7 +2707,10 @@ export interface components {
             booked_at: string;
             /** Booked By */
             booked_by: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -2738,7 +2820,10 @@ export interface components {
              * @default bearer
              */
             token_type: string;
-            /** Expires In */
+            /**
+             * Expires In
+             * Format: int64
+             */
             expires_in: number;
             /**
              * Second Factor Required
@@ -3028,7 +3113,10 @@ export interface components {
         VisitWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Items */
             items: components["schemas"]["WrittenOut"][];
@@ -3064,7 +3152,10 @@ export interface components {
             active: boolean;
             /** Since */
             since: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Left Because
@@ -3105,7 +3196,10 @@ export interface components {
         WrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
         };
         /** FieldError */
@@ -3129,7 +3223,10 @@ export interface components {
             type: string;
             /** Title */
             title: string;
-            /** Status */
+            /**
+             * Status
+             * Format: int64
+             */
             status: number;
             /** Detail */
             detail: string;
