@@ -39,7 +39,9 @@ def _unsafe_target(scope: Scope) -> str | None:
 
 
 def _target_length(scope: Scope) -> int:
-    return len(scope.get("raw_path") or scope.get("path", "")) + len(scope.get("query_string", b""))
+    """The length of the address as sent: path, then `?` and the query string if any."""
+    query = scope.get("query_string", b"")
+    return len(scope.get("raw_path") or scope.get("path", "")) + (len(query) + 1 if query else 0)
 
 
 def _replay(messages: deque[Message], receive: Receive) -> Receive:
