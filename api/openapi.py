@@ -39,14 +39,11 @@ ANSWERS = {
     503: "Too many commands in progress, or the store cannot be reached: nothing was saved; "
     "retry as Retry-After says (with the same Idempotency-Key)",
 }
+RETRY_AFTER = {"schema": {"type": "integer", "minimum": 1}, "description": "seconds to wait"}
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
-    429: {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
-    },
-    503: {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
-    },
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
 }
 
 
