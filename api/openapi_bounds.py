@@ -10,7 +10,8 @@ bound the API enforces on everything, found here once instead of on each field:
 - any other string in a body (a date, an instant, a fee spelled as text) fits in the body,
   which is at most `max_request_bytes` (413 otherwise);
 - any other string in the address (a path or query parameter) fits in the address, which
-  is at most MAX_TARGET_LENGTH (400 otherwise, api/middleware.py).
+  is at most MAX_TARGET_LENGTH (400 otherwise, api/middleware.py);
+- a header states its own bound (If-Match's `max_length`): none is found for it here.
 
 An answer's strings are at most ANSWER_TEXT_LENGTH: everything the API stores came in
 through a bounded field (the longest is far shorter, a test checks it), and what it makes
@@ -43,7 +44,9 @@ def bound(document: dict[str, Any], *, max_request_bytes: int) -> None:
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", ()):
-                _bound(parameter.get("schema", {}), MAX_TARGET_LENGTH, answer=False)
+                # A header or cookie is not in the address: it states its own bound, or none.
+                limit = MAX_TARGET_LENGTH if parameter.get("in") in ("path", "query") else None
+                _bound(parameter.get("schema", {}), limit, answer=False)
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 _bound(media.get("schema", {}), max_request_bytes, answer=False)
             for response in operation.get("responses", {}).values():
@@ -101,7 +104,7 @@ def _refs(schema: Any) -> Iterator[str]:
             yield from _refs(value)
 
 
-def _bound(schema: Any, text_length: int, *, answer: bool) -> None:
+def _bound(schema: Any, text_length: int | None, *, answer: bool) -> None:
     if not isinstance(schema, dict):
         return
     types = schema.get("type")
@@ -119,14 +122,17 @@ def _bound(schema: Any, text_length: int, *, answer: bool) -> None:
         _bound(sub, text_length, answer=answer)
 
 
-def _bound_string(schema: dict[str, Any], text_length: int) -> None:
+def _bound_string(schema: dict[str, Any], text_length: int | None) -> None:
     if {"maxLength", "enum", "const"} & schema.keys():
         return
     if schema.get("format") == "uuid":
         schema["maxLength"] = UUID_LENGTH
         return
     longest = pattern_length(schema["pattern"]) if "pattern" in schema else None
-    schema["maxLength"] = longest if longest is not None else text_length
+    if longest is None:
+        longest = text_length
+    if longest is not None:
+        schema["maxLength"] = longest
 
 
 def _bound_integer(schema: dict[str, Any], *, answer: bool) -> None:

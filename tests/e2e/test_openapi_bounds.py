@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.openapi_bounds import ANSWER_TEXT_LENGTH, UUID_LENGTH, pattern_length
+from api.openapi_bounds import ANSWER_TEXT_LENGTH, UUID_LENGTH, bound, pattern_length
 from clinic.parts import described_app
 from infra.settings import MAX_TARGET_LENGTH, Settings
 from tests.conftest import SignIn
@@ -84,6 +84,19 @@ def test_a_pattern_anchored_at_both_ends_bounds_the_text() -> None:
     assert pattern_length("^(fdi|universal)$") == len("universal")
     assert pattern_length(r"^\d+$") is None, "no longest text"
     assert pattern_length(r"\d{6}") is None, "unanchored: anything around it matches"
+
+
+def test_a_header_gets_no_bound_it_does_not_enforce_itself() -> None:
+    text = {"type": "string"}
+    parameters = [
+        {"in": "query", "name": "q", "schema": dict(text)},
+        {"in": "header", "name": "X-Note", "schema": dict(text)},
+    ]
+    document: dict[str, Any] = {"paths": {"/a": {"get": {"parameters": parameters}}}}
+    bound(document, max_request_bytes=1000)
+    query, header = parameters
+    assert query["schema"]["maxLength"] == MAX_TARGET_LENGTH, "the address holds it"
+    assert "maxLength" not in header["schema"], "the lint then asks the route for one"
 
 
 async def test_an_address_longer_than_the_document_allows_is_refused(
