@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean web web-install web-check client chromium bench-web
+.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean web web-install web-check api-lint client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -53,6 +53,16 @@ web-check: web-install
 	cd $(WEB) && npx eslint --max-warnings 0 .
 	cd $(WEB) && npx vitest run
 
+# Spectral with the OWASP ruleset over the checked-in OpenAPI document (tests/e2e/test_openapi.py
+# keeps it equal to the app's): any error fails, warnings are counted. Exceptions, each with
+# its reason, are in frontend/.spectral.yaml.
+SPECTRAL_SUMMARY := const r = require("./node_modules/.spectral.json"), e = r.filter(x => x.severity === 0); \
+  for (const x of e) console.log(`error $${x.code} $${x.path.join(".")}: $${x.message}`); \
+  console.log(`spectral (OWASP): $${e.length} errors, $${r.filter(x => x.severity === 1).length} warnings`)
+api-lint: web-install
+	@cd $(WEB) && npx spectral lint -q --fail-severity error -f json -o node_modules/.spectral.json src/api/openapi.json; \
+	  linted=$$?; node -e '$(SPECTRAL_SUMMARY)'; exit $$linted
+
 # The browser tests drive Debian's Chromium; the project installs it when it is missing.
 chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -80,7 +90,7 @@ unit: install
 # the cores or the connections (ADR 21). `make test` fails if either part does.
 TEST_WORKERS ?= 2
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
-test: lint typecheck web-check web chromium
+test: lint typecheck web-check api-lint web chromium
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); \
 	  side_by_side=$$?; \
 	  $(BIN)/pytest --durations=10 $(WHOLE_PLATFORM_TESTS); one_at_a_time=$$?; \

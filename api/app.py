@@ -68,7 +68,7 @@ def create_app(
     for router in every:
         app.include_router(router, dependencies=[] if router in LAST_ROUTERS else checked)
     app.state.api_routes = routes_of(every)  # a 405's Allow names all of a path's methods
-    install_openapi(app, app.state.api_routes)
+    install_openapi(app, app.state.api_routes, max_request_bytes=settings.max_request_bytes)
 
     # The last added runs first: RequestContext wraps everything; a command refused for
     # overload never reaches the idempotency store.

@@ -69,7 +69,7 @@ async def access_log(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # a bigint sequence number
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, object]:
     """Who read or changed patient data, when, from where and why; oldest first."""

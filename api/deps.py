@@ -58,6 +58,7 @@ def expected_version(request: Request, *, required: bool) -> int | None:
 
 _IF_MATCH = Header(
     alias="If-Match",
+    max_length=64,
     description='the ETag this client read (e.g. "3"); a newer stored version gives 412',
 )
 

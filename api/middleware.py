@@ -25,6 +25,7 @@ from api.problems import problem_response
 from domain.shared import unsafe_character
 from infra.logs import get_logger
 from infra.metrics import HTTP_REQUESTS
+from infra.settings import MAX_TARGET_LENGTH
 from security.access_log import Access
 
 log = get_logger("api")
@@ -35,6 +36,12 @@ def _unsafe_target(scope: Scope) -> str | None:
     """A character no text may hold, in the path or the (decoded) query string."""
     query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
     return unsafe_character(scope.get("path", "")) or unsafe_character(query)
+
+
+def _target_length(scope: Scope) -> int:
+    """The length of the address as sent: path, then `?` and the query string if any."""
+    query = scope.get("query_string", b"")
+    return len(scope.get("raw_path") or scope.get("path", "")) + (len(query) + 1 if query else 0)
 
 
 def _replay(messages: deque[Message], receive: Receive) -> Receive:
@@ -107,6 +114,15 @@ class RequestContext:
                         "The address holds a character that is not allowed",
                         f"the path or query contains {unsafe}: control characters and "
                         "bidirectional overrides are refused everywhere",
+                    )
+                    await response(scope, receive, send_with_context)
+                elif _target_length(scope) > MAX_TARGET_LENGTH:
+                    response = problem_response(
+                        request,
+                        400,
+                        "address-too-long",
+                        "The address is too long",
+                        f"send at most {MAX_TARGET_LENGTH} characters of path and query",
                     )
                     await response(scope, receive, send_with_context)
                 elif self._too_large(request):

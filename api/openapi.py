@@ -17,6 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from api.openapi_bounds import bound
 from api.problems import MEDIA_TYPE, ProblemDetails
 
 SCHEME = "bearerAuth"
@@ -38,20 +39,18 @@ ANSWERS = {
     503: "Too many commands in progress, or the store cannot be reached: nothing was saved; "
     "retry as Retry-After says (with the same Idempotency-Key)",
 }
+RETRY_AFTER = {"schema": {"type": "integer", "minimum": 1}, "description": "seconds to wait"}
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
-    429: {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
-    },
-    503: {
-        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
-    },
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
 }
 
 
-def install_openapi(app: FastAPI, routes: list[APIRoute]) -> None:
+def install_openapi(app: FastAPI, routes: list[APIRoute], *, max_request_bytes: int) -> None:
     """Make `app.openapi()` (and /openapi.json) return the document, with `routes` (the
-    routers' own routes, as included) described."""
+    routers' own routes, as included) described, and every value's bound stated (a body is
+    at most `max_request_bytes`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -62,6 +61,7 @@ def install_openapi(app: FastAPI, routes: list[APIRoute]) -> None:
                 routes=app.routes,
             )
             describe(schema, [r for r in routes if r.include_in_schema])
+            bound(schema, max_request_bytes=max_request_bytes)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -74,7 +74,8 @@ def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "the access token from POST /api/auth/login",
+        "description": "the access token from POST /api/auth/login; verified as RFC8725 "
+        "advises: one algorithm, never `none`, and exp, iat, iss, aud, jti, sub, sid required",
     }
     problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas = components.setdefault("schemas", {})

@@ -138,7 +138,10 @@ async def list_reminders(
             "description": "Too many free-text messages from this account, or to this "
             "patient: wait as Retry-After says (reminders of appointments are not limited)",
             "headers": {
-                "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}
+                "Retry-After": {
+                    "schema": {"type": "integer", "minimum": 1},
+                    "description": "seconds to wait",
+                }
             },
         }
     },

@@ -41,10 +41,14 @@ class BookAppointment(Command):
 
 Hours = dict[
     str,
-    list[
-        Annotated[
-            list[Annotated[str, StringConstraints(max_length=5)]], Field(min_length=2, max_length=2)
-        ]
+    Annotated[
+        list[
+            Annotated[
+                list[Annotated[str, StringConstraints(max_length=5)]],
+                Field(min_length=2, max_length=2),
+            ]
+        ],
+        Field(max_length=24),  # spans of a day, each at least a minute: more is not a schedule
     ],
 ]
 

@@ -137,7 +137,7 @@ class FindingIn(Command):
     condition: Annotated[str, StringConstraints(max_length=32)]
     surfaces: Surfaces = ""
     material: Annotated[str, StringConstraints(max_length=32)] | None = None
-    grade: int | None = None
+    grade: Annotated[int, Field(ge=0, le=3)] | None = None
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
     multiline = frozenset({"note"})
@@ -154,7 +154,7 @@ class PlanItemIn(Where):
     code: Code
     fee: Fee | None = None
     phase: Annotated[str, StringConstraints(max_length=32)] = "basic"
-    priority: int = 3
+    priority: Annotated[int, Field(ge=1, le=5)] = 3
 
 
 class DraftPlan(Command):
@@ -187,11 +187,11 @@ class ProcedureIn(Command):
     name_en: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     category: Annotated[str, StringConstraints(min_length=1, max_length=60)]
     fee: Fee
-    minutes: int
+    minutes: Annotated[int, Field(ge=1, le=480)]  # at most a working day
     site: Site
     marks: Annotated[str, StringConstraints(max_length=32)] | None = None
-    min_surfaces: int = 0
-    max_surfaces: int = 0
+    min_surfaces: Annotated[int, Field(ge=0, le=5)] = 0  # a tooth has five surfaces
+    max_surfaces: Annotated[int, Field(ge=0, le=5)] = 0
     materials: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
 
 

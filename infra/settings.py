@@ -24,6 +24,12 @@ from infra.keys import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The longest address (path and query string, as sent) the API reads; longer is refused
+# with 400 (api/middleware.py). RFC 9112 asks servers for at least 8000 octets. It bounds
+# every path and query parameter the OpenAPI document describes.
+MAX_TARGET_LENGTH = 8192
+
+
 class Settings(BaseSettings):
     """One place for every knob; defaults run the platform on one machine."""
 

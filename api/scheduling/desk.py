@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import WrittenOut
@@ -58,7 +58,7 @@ async def join_waitlist(body: JoinWaitlist, who: Writer, write: Write) -> dict[s
 
 @router.delete("/waitlist/{entry_id}", response_model=WrittenOut)
 def leave_waitlist(
-    entry_id: UUID, who: Writer, write: Write, reason: str = ""
+    entry_id: UUID, who: Writer, write: Write, reason: Annotated[str, Query(max_length=500)] = ""
 ) -> dict[str, object]:
     waitlist = write.get(Scheduling)
     return write.answer(waitlist.leave_waitlist(entry_id, LeaveWaitlist(reason=reason), who.meta))

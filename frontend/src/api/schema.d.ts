@@ -1232,7 +1232,10 @@ export interface components {
          * @description One entry of the patient-data access log (security/access_log.py).
          */
         AccessOut: {
-            /** Seq */
+            /**
+             * Seq
+             * Format: int64
+             */
             seq: number;
             /** At */
             at: string;
@@ -1248,7 +1251,10 @@ export interface components {
             route: string;
             /** Outcome */
             outcome: string;
-            /** Status */
+            /**
+             * Status
+             * Format: int64
+             */
             status: number;
             /** Correlation Id */
             correlation_id: string;
@@ -1360,7 +1366,10 @@ export interface components {
         AlertWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Alert Id */
             alert_id: string;
@@ -1417,7 +1426,10 @@ export interface components {
             booked_at: string;
             /** Booked By */
             booked_by: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -1445,7 +1457,10 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int64
+             */
             minutes: number;
         };
         /** AppointmentTypesOut */
@@ -1533,7 +1548,10 @@ export interface components {
             id: string;
             /** Patient Id */
             patient_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             demographics: components["schemas"]["DemographicsOut"];
             contact: components["schemas"]["ContactOut"];
@@ -1665,7 +1683,10 @@ export interface components {
             code: string;
             /** Name */
             name: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int32
+             */
             minutes: number;
         };
         /** DemographicsOut */
@@ -1708,11 +1729,17 @@ export interface components {
             alerts: {
                 [key: string]: string;
             };
-            /** Active Alerts */
+            /**
+             * Active Alerts
+             * Format: int64
+             */
             active_alerts: number;
             /** Registered At */
             registered_at: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -1757,14 +1784,20 @@ export interface components {
         EntryWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Entry Id */
             entry_id: string;
         };
         /** FindingIn */
         FindingIn: {
-            /** Tooth */
+            /**
+             * Tooth
+             * Format: int32
+             */
             tooth: number;
             /** Condition */
             condition: string;
@@ -1920,14 +1953,20 @@ export interface components {
         MaterialOut: {
             /** Item */
             item: string;
-            /** Quantity */
+            /**
+             * Quantity
+             * Format: int64
+             */
             quantity: number;
         };
         /** MedicalHistoryOut */
         MedicalHistoryOut: {
             /** Patient Id */
             patient_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Entries */
             entries: components["schemas"]["HistoryEntryOut"][];
@@ -1970,7 +2009,10 @@ export interface components {
             context: string;
             /** Aggregate Id */
             aggregate_id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Type */
             type: string;
@@ -2030,6 +2072,7 @@ export interface components {
             phase: string;
             /**
              * Priority
+             * Format: int32
              * @default 3
              */
             priority: number;
@@ -2052,7 +2095,10 @@ export interface components {
             fee: string;
             /** Phase */
             phase: string;
-            /** Priority */
+            /**
+             * Priority
+             * Format: int64
+             */
             priority: number;
             /** Added At */
             added_at: string;
@@ -2073,7 +2119,10 @@ export interface components {
         PlanItemWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Item Id */
             item_id: string;
@@ -2105,7 +2154,10 @@ export interface components {
             updated_at: string;
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Id
@@ -2156,7 +2208,10 @@ export interface components {
              * @description in order of preference
              */
             channels: components["schemas"]["Channel"][];
-            /** Recall After Months */
+            /**
+             * Recall After Months
+             * Format: int64
+             */
             recall_after_months: number;
             /** Recall Procedures */
             recall_procedures: string[];
@@ -2182,18 +2237,23 @@ export interface components {
             category: string;
             /** Fee */
             fee: number | string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int32
+             */
             minutes: number;
             site: components["schemas"]["Site"];
             /** Marks */
             marks?: string | null;
             /**
              * Min Surfaces
+             * Format: int32
              * @default 0
              */
             min_surfaces: number;
             /**
              * Max Surfaces
+             * Format: int32
              * @default 0
              */
             max_surfaces: number;
@@ -2214,7 +2274,10 @@ export interface components {
             category: string;
             /** Fee */
             fee: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * Format: int64
+             */
             minutes: number;
             /** Site */
             site: string;
@@ -2222,9 +2285,15 @@ export interface components {
             marks: string | null;
             /** Material */
             material: string | null;
-            /** Min Surfaces */
+            /**
+             * Min Surfaces
+             * Format: int64
+             */
             min_surfaces: number;
-            /** Max Surfaces */
+            /**
+             * Max Surfaces
+             * Format: int64
+             */
             max_surfaces: number;
             /** Materials */
             materials: components["schemas"]["MaterialOut"][];
@@ -2246,7 +2315,10 @@ export interface components {
             day: string;
             /** Provider Id */
             provider_id: string;
-            /** Treatments */
+            /**
+             * Treatments
+             * Format: int64
+             */
             treatments: number;
             /** Fees */
             fees: string;
@@ -2477,7 +2549,10 @@ export interface components {
              */
             status: string;
             channel: components["schemas"]["Channel"] | null;
-            /** Attempts */
+            /**
+             * Attempts
+             * Format: int64
+             */
             attempts: number;
             /** Changed At */
             changed_at: string;
@@ -2513,7 +2588,10 @@ export interface components {
              * Format: date-time
              */
             start: string;
-            /** Duration Minutes */
+            /**
+             * Duration Minutes
+             * Format: int32
+             */
             duration_minutes: number;
             /** Provider Id */
             provider_id?: string | null;
@@ -2584,6 +2662,7 @@ export interface components {
             channels: components["schemas"]["Channel"][];
             /**
              * Recall After Months
+             * Format: int32
              * @default 6
              */
             recall_after_months: number;
@@ -2657,7 +2736,10 @@ export interface components {
             booked_at: string;
             /** Booked By */
             booked_by: string | null;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Updated At */
             updated_at: string;
@@ -2767,7 +2849,10 @@ export interface components {
              * @default bearer
              */
             token_type: string;
-            /** Expires In */
+            /**
+             * Expires In
+             * Format: int64
+             */
             expires_in: number;
             /**
              * Second Factor Required
@@ -3057,7 +3142,10 @@ export interface components {
         VisitWrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /** Items */
             items: components["schemas"]["WrittenOut"][];
@@ -3093,7 +3181,10 @@ export interface components {
             active: boolean;
             /** Since */
             since: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
             /**
              * Left Because
@@ -3134,7 +3225,10 @@ export interface components {
         WrittenOut: {
             /** Id */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * Format: int64
+             */
             version: number;
         };
         /** ZoneSetOut */
@@ -3166,7 +3260,10 @@ export interface components {
             type: string;
             /** Title */
             title: string;
-            /** Status */
+            /**
+             * Status
+             * Format: int64
+             */
             status: number;
             /** Detail */
             detail: string;
