@@ -16,9 +16,18 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, WithJsonSchema
 
-from commands.base import ClinicApplication, Command, Day, Decided, Instant, WallClock, Written
+from commands.base import (
+    HOUR,
+    ClinicApplication,
+    Command,
+    Day,
+    Decided,
+    Instant,
+    WallClock,
+    Written,
+)
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
 from domain.scheduling.calendar import WORKING_WEEK, Weekday
 from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider, ProviderKind
@@ -39,13 +48,19 @@ class BookAppointment(Command):
     override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-Hours = dict[
-    str,
-    list[
-        Annotated[
-            list[Annotated[str, StringConstraints(max_length=5)]], Field(min_length=2, max_length=2)
-        ]
+_HOUR = WithJsonSchema({"type": "string", "maxLength": 5, "pattern": HOUR})
+# Periods by weekday name: {"monday": [["09:00", "14:00"]]}; a day left out is closed.
+Hours = Annotated[
+    dict[
+        str,
+        list[
+            Annotated[
+                list[Annotated[str, StringConstraints(max_length=5), _HOUR]],
+                Field(min_length=2, max_length=2),
+            ]
+        ],
     ],
+    Field(json_schema_extra={"propertyNames": {"enum": [day.value for day in Weekday]}}),
 ]
 
 
