@@ -74,6 +74,17 @@ IN_CALENDAR = r"^(1[89]|2[01])\d\d-"
 WALL_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 HOUR = r"^([01]\d|2[0-3]):[0-5]\d$"  # 08:30, in opening hours
 
+
+def _whole(value: Any) -> Any:
+    """A JSON number without a fraction is a whole number (5.0 is 5), as JSON Schema's
+    `integer` says; text and booleans are still not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strictly a whole number (not "5", not true), after any bounds: Annotated[StrictInt,
+# Field(ge=..), WHOLE], so the bounds are still the schema's minimum and maximum.
+WHOLE = BeforeValidator(_whole)
+
 # An instant with its zone; a day; a time of day on the clinic's wall clock.
 Instant = Annotated[
     AwareDatetime,

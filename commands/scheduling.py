@@ -20,6 +20,7 @@ from pydantic import Field, StrictBool, StrictInt, StringConstraints, WithJsonSc
 
 from commands.base import (
     HOUR,
+    WHOLE,
     ClinicApplication,
     Command,
     Day,
@@ -37,13 +38,17 @@ from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
 ATTEMPTS = 12
 
 
+# An appointment's length: 5 to 480 minutes (5.0 is 5).
+Minutes = Annotated[StrictInt, Field(ge=5, le=480), WHOLE]
+
+
 class BookAppointment(Command):
     patient_id: UUID
     provider_id: UUID
     operatory_id: UUID
     start: Instant
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=480)
+    duration_minutes: Minutes | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
     override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -93,14 +98,14 @@ class AddOperatory(Command):
 class DefineAppointmentType(Command):
     code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    minutes: StrictInt = Field(ge=5, le=480)
+    minutes: Minutes
 
 
 class Reschedule(Command):
     """A new time, and optionally another provider or chair."""
 
     start: Instant
-    duration_minutes: StrictInt = Field(ge=5, le=480)
+    duration_minutes: Minutes
     provider_id: UUID | None = None
     operatory_id: UUID | None = None
 

@@ -116,6 +116,10 @@ async def test_the_api_holds_under_fuzzing_as_an_admin_and_as_a_receptionist(
 
 
 def _failures_and_summary(output: str) -> str:
-    """Each failure with its curl to reproduce it, then the summary; not the progress."""
+    """How many OpenAPI links the stateful phase followed, each failure with its curl to
+    reproduce it, then the summary; not the progress."""
+    links = "".join(line.strip() + "\n" for line in output.splitlines() if "API Links:" in line)
     start = output.find(" FAILURES ")
-    return output[output.rfind("\n", 0, start) + 1 :] if start >= 0 else output[-3000:]
+    if start < 0:
+        start = output.find(" SUMMARY ")
+    return links + (output[output.rfind("\n", 0, start) + 1 :] if start >= 0 else output[-3000:])
