@@ -1844,13 +1844,11 @@ export interface components {
             weekdays?: components["schemas"]["Weekday"][];
             /**
              * Earliest
-             * Format: time
              * @default 08:00:00
              */
             earliest: string;
             /**
              * Latest
-             * Format: time
              * @default 21:00:00
              */
             latest: string;
@@ -2543,13 +2541,11 @@ export interface components {
             offsets_minutes: number[];
             /**
              * Quiet Start
-             * Format: time
              * @default 21:00:00
              */
             quiet_start: string;
             /**
              * Quiet End
-             * Format: time
              * @default 09:00:00
              */
             quiet_end: string;
@@ -3235,6 +3231,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A dependency does not answer, or a read model is rebuilding */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
         };
     };
     access_log_api_audit_access_get: {
@@ -3653,9 +3658,9 @@ export interface operations {
     update_patient_api_patients__patient_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 patient_id: string;
@@ -3868,7 +3873,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -3991,7 +3996,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -4115,7 +4120,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -4238,7 +4243,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -7045,9 +7050,9 @@ export interface operations {
     reschedule_api_appointments__appointment_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 appointment_id: string;
@@ -7182,7 +7187,7 @@ export interface operations {
             };
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7292,7 +7297,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7402,7 +7407,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7512,7 +7517,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7622,7 +7627,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -8385,9 +8390,9 @@ export interface operations {
     amend_treatment_api_treatments__treatment_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 treatment_id: string;
@@ -8519,7 +8524,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 treatment_id: string;
@@ -9176,7 +9181,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9299,7 +9304,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9423,7 +9428,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9547,7 +9552,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9657,7 +9662,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9780,7 +9785,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -10786,7 +10791,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
