@@ -83,7 +83,7 @@ def test_the_walked_routes_are_all_the_routes_the_app_serves(settings: Settings)
 
 def path_of(route: APIRoute) -> str:
     values = {"role": "dentist"}
-    path = route.path
+    path = route.path_format
     for name in route.param_convertors:
         path = path.replace("{" + name + "}", values.get(name, str(uuid4())))
     return path

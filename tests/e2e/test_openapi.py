@@ -44,7 +44,7 @@ def test_bearer_tokens_are_declared_and_required_exactly_where_a_guard_asks(
     for route in documented_routes():
         kind, _ = guard_of(route)
         for method in route.methods or ():
-            operation = document["paths"][route.path][method.lower()]
+            operation = document["paths"][route.path_format][method.lower()]
             if kind == "public":
                 assert "security" not in operation, f"{method} {route.path}"
             else:
@@ -116,7 +116,7 @@ async def test_every_answer_the_routes_give_is_one_their_document_names(
     undocumented = []
     for route in documented_routes():
         for method in sorted(route.methods or ()):
-            documented = document["paths"][route.path][method.lower()]["responses"]
+            documented = document["paths"][route.path_format][method.lower()]["responses"]
             for who, headers in callers.items():
                 body: dict[str, str] | None = {} if method in {"POST", "PUT"} else None
                 answer = await anonymous.request(method, path_of(route), json=body, headers=headers)
