@@ -1,6 +1,9 @@
 """Schemathesis over the whole OpenAPI of a real `clinic up` with the demo clinic in it, as an
-admin and as a receptionist: no answer is a 500, every answer is one the OpenAPI promises
-(status, media type, schema), invalid data is refused, and auth is never ignored.
+admin and as a receptionist, with every check Schemathesis has: no answer is a 500, every
+answer is one the OpenAPI promises (status, media type, schema, headers, Allow), invalid data
+is refused and valid data is refused only by a decision the document cannot state
+(fuzz_checks.py, schemathesis.toml), auth is never ignored, and the stateful phase follows
+the document's links (api/links.py); the output says how many.
 
 `make test` gives each role a minute; `make fuzz` runs longer
 (`FUZZ_SECONDS` per role).
