@@ -18,7 +18,9 @@ from commands.base import Written
 CONSISTENCY_HEADER = "Sonrisa-Consistent-With"
 TOKEN_HEADER = "Sonrisa-Consistency-Token"  # noqa: S105 - a header name
 _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+# An ETag this API gave out, as the OpenAPI document states it: "3", W/"3" or 3.
+ETAG_PATTERN = r'^[ \t]*(W/)?"?([0-9]{1,9})"?[ \t]*$'
+_ETAG = re.compile(ETAG_PATTERN)
 
 
 def services_of(request: Request) -> Services:
@@ -53,12 +55,13 @@ def expected_version(request: Request, *, required: bool) -> int | None:
             "If-Match is not valid",
             'If-Match must be an ETag from this API, like "3"',
         )
-    return int(match.group(1))
+    return int(match.group(2))
 
 
+IF_MATCH_LENGTH = 64  # an ETag this API gives is a few characters; longer is not one of ours
 _IF_MATCH = Header(
     alias="If-Match",
-    max_length=64,
+    max_length=IF_MATCH_LENGTH,
     description='the ETag this client read (e.g. "3"); a newer stored version gives 412',
 )
 

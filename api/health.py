@@ -29,7 +29,16 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", response_model=ReadinessOut)
+@router.get(
+    "/readyz",
+    response_model=ReadinessOut,
+    responses={
+        503: {
+            "model": ReadinessOut,
+            "description": "A dependency does not answer, or a read model is rebuilding",
+        }
+    },
+)
 async def readyz(running: Running) -> JSONResponse:
     """200 when every dependency answers; else 503 with the same fields."""
     checks = await running.readiness()

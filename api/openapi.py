@@ -17,6 +17,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from api.contract import state_parameters
+from api.links import add_links
 from api.openapi_bounds import bound
 from api.problems import MEDIA_TYPE, ProblemDetails
 
@@ -89,15 +91,19 @@ def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
                 operation["security"] = [{SCHEME: []}]
                 if "sonrisa_opening" in marks:  # open to nobody while the system is empty
                     operation["security"].append({})
+            state_parameters(
+                operation, if_match_required=marks.get("sonrisa_if_match") == "required"
+            )
             for status in _answers(route, method, operation, marks):
                 operation["responses"][str(status)] = _problem(status)
             for status, response in operation["responses"].items():
-                if int(status) >= 400:
+                if int(status) >= 400 and not _answers_with_a_model(response):
                     response["content"] = {
                         MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
                     }
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    add_links(schema)
 
 
 def _answers(
@@ -126,6 +132,11 @@ def _answers(
     if marks.get("sonrisa_throttled"):
         found.add(429)
     return found
+
+
+def _answers_with_a_model(response: dict[str, Any]) -> bool:
+    """A route's own error answer with a body of its own (`/readyz`'s 503), not a problem."""
+    return "$ref" in response.get("content", {}).get("application/json", {}).get("schema", {})
 
 
 def _problem(status: int) -> dict[str, Any]:

@@ -33,7 +33,7 @@ UUID_LENGTH = 45  # urn:uuid: and 36 characters; braces or no hyphens are shorte
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 _REF = "#/components/schemas/"
-_NESTED = ("items", "additionalProperties", "not", "contains")
+_NESTED = ("items", "additionalProperties", "propertyNames", "not", "contains")
 _LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 
 

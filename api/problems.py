@@ -95,11 +95,11 @@ def _allowed(request: Request) -> str:
     """Every method the address takes: its routes are declared one per method, so the one
     route Starlette matched knows only its own. `create_app` lists the routes in app.state."""
     path = request.url.path
-    methods: set[str] = set()
-    for route in getattr(request.app.state, "api_routes", ()):
-        if route.path_regex.match(path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+    matching = [r for r in getattr(request.app.state, "api_routes", ()) if r.path_regex.match(path)]
+    # An address the document names as it is (/api/waitlist/matches) takes only its own
+    # methods, not those of a template it also fits (/api/waitlist/{entry_id}).
+    exact = [route for route in matching if route.path_format == path]
+    return ", ".join(sorted({m for route in exact or matching for m in route.methods or ()}))
 
 
 def install(app: FastAPI) -> None:

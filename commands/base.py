@@ -30,10 +30,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
-from domain.shared import DEFAULT_ZONE, unsafe_character
+from domain.shared import DEFAULT_ZONE, storable_text_pattern, unsafe_character
 from infra.eventstore import register_clinic_transcodings
 
 A = TypeVar("A", bound=Aggregate)
@@ -67,10 +68,64 @@ def _wall_clock(value: time) -> time:
     return value
 
 
+# The calendar's bounds as the API's document states them: a year from 1800 to 2199.
+IN_CALENDAR = r"^(1[89]|2[01])\d\d-"
+# A time of day on the wall clock, without a zone: 08:30, 08:30:15 or 08:30:15.5.
+WALL_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+HOUR = r"^([01]\d|2[0-3]):[0-5]\d$"  # 08:30, in opening hours
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number without a fraction is a whole number (5.0 is 5), as JSON Schema's
+    `integer` says; text and booleans are still not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Strictly a whole number (not "5", not true), after any bounds: Annotated[StrictInt,
+# Field(ge=..), WHOLE], so the bounds are still the schema's minimum and maximum.
+WHOLE = BeforeValidator(_whole)
+
 # An instant with its zone; a day; a time of day on the clinic's wall clock.
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_clinic_day)]
-Day = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_clinic_day)]
-WallClock = Annotated[time, AfterValidator(_wall_clock)]
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_clinic_day),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": IN_CALENDAR}),
+]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_text),
+    AfterValidator(_clinic_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": IN_CALENDAR}),
+]
+WallClock = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": WALL_CLOCK}),
+]
+
+
+def _state_storable_text(schema: dict[str, Any], model: type[Any]) -> None:
+    """Say in the JSON Schema what `_storable_text` refuses: each free-text field (a string
+    without a format, pattern or choices of its own, at any depth) gets the pattern."""
+    multiline: frozenset[str] = getattr(model, "multiline", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        _pattern_free_text(field, storable_text_pattern(multiline=name in multiline))
+
+
+def _pattern_free_text(schema: Any, pattern: str) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"format", "pattern", "enum", "const"} & set(schema):
+        schema["pattern"] = pattern
+    for key in ("items", "additionalProperties"):
+        _pattern_free_text(schema.get(key), pattern)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for branch in schema.get(key, ()):
+            _pattern_free_text(branch, pattern)
+    if schema.get("type") == "object" and "additionalProperties" in schema:
+        keys = schema.setdefault("propertyNames", {"type": "string"})
+        _pattern_free_text(keys, storable_text_pattern())
 
 
 class Command(BaseModel):
@@ -79,7 +134,12 @@ class Command(BaseModel):
     No text anywhere in it may hold a control character (NUL among them) or a bidirectional
     override; line breaks and tabs only in the fields named in `multiline` (notes)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra=_state_storable_text,
+    )
     multiline: ClassVar[frozenset[str]] = frozenset({"notes", "note", "clinical_notes"})
 
     @field_validator("*", mode="after")

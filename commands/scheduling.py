@@ -16,9 +16,19 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, WithJsonSchema
 
-from commands.base import ClinicApplication, Command, Day, Decided, Instant, WallClock, Written
+from commands.base import (
+    HOUR,
+    WHOLE,
+    ClinicApplication,
+    Command,
+    Day,
+    Decided,
+    Instant,
+    WallClock,
+    Written,
+)
 from domain.scheduling import Appointment, Diary, OutsideHours, Resource, Slot, diary_id
 from domain.scheduling.calendar import WORKING_WEEK, Weekday
 from domain.scheduling.reference import CLINIC_SETUP_ID, ClinicSetup, Provider, ProviderKind
@@ -28,28 +38,37 @@ from domain.shared import DEFAULT_ZONE, InvalidValue, Meta, TransitionRefused
 ATTEMPTS = 12
 
 
+# An appointment's length: 5 to 480 minutes (5.0 is 5).
+Minutes = Annotated[StrictInt, Field(ge=5, le=480), WHOLE]
+
+
 class BookAppointment(Command):
     patient_id: UUID
     provider_id: UUID
     operatory_id: UUID
     start: Instant
     appointment_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    duration_minutes: StrictInt | None = Field(default=None, ge=5, le=480)
+    duration_minutes: Minutes | None = None
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
     override_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-Hours = dict[
-    str,
-    Annotated[
-        list[
-            Annotated[
-                list[Annotated[str, StringConstraints(max_length=5)]],
-                Field(min_length=2, max_length=2),
-            ]
+_HOUR = WithJsonSchema({"type": "string", "maxLength": 5, "pattern": HOUR})
+# Periods by weekday name: {"monday": [["09:00", "14:00"]]}; a day left out is closed.
+Hours = Annotated[
+    dict[
+        str,
+        Annotated[
+            list[
+                Annotated[
+                    list[Annotated[str, StringConstraints(max_length=5), _HOUR]],
+                    Field(min_length=2, max_length=2),
+                ]
+            ],
+            Field(max_length=24),  # spans of a day, each at least a minute: more is not a schedule
         ],
-        Field(max_length=24),  # spans of a day, each at least a minute: more is not a schedule
     ],
+    Field(json_schema_extra={"propertyNames": {"enum": [day.value for day in Weekday]}}),
 ]
 
 
@@ -88,14 +107,14 @@ class AddOperatory(Command):
 class DefineAppointmentType(Command):
     code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    minutes: StrictInt = Field(ge=5, le=480)
+    minutes: Minutes
 
 
 class Reschedule(Command):
     """A new time, and optionally another provider or chair."""
 
     start: Instant
-    duration_minutes: StrictInt = Field(ge=5, le=480)
+    duration_minutes: Minutes
     provider_id: UUID | None = None
     operatory_id: UUID | None = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from commands.base import ClinicApplication, Command, Instant, Unit, Written
 from domain.shared import InvalidValue, Meta, TransitionRefused
@@ -39,7 +40,30 @@ Surfaces = Annotated[str, StringConstraints(max_length=8)]
 Tooth = Annotated[int, Field(ge=0, le=999)]
 Area = Annotated[int, Field(ge=0, le=99)]
 # Euros: text or a number in JSON; exactness (whole cents, not negative) is the domain's rule.
-Fee = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=12)]
+# As text, plain decimal notation only (45.50), as the OpenAPI document states it.
+FEE_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+MAX_FEE = Decimal("9999999999.99")
+
+
+def _fee_text(value: Any) -> Any:
+    if isinstance(value, str) and (len(value) > 32 or not re.match(FEE_TEXT, value)):
+        raise ValueError("write a fee in euros like 45.50")
+    return value
+
+
+Fee = Annotated[
+    Decimal,
+    BeforeValidator(_fee_text),
+    Field(allow_inf_nan=False, ge=-MAX_FEE, le=MAX_FEE),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -float(MAX_FEE), "maximum": float(MAX_FEE)},
+                {"type": "string", "pattern": FEE_TEXT, "maxLength": 32},
+            ]
+        }
+    ),
+]
 
 
 log = get_logger("commands.treatments")

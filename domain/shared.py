@@ -116,6 +116,14 @@ def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
     return None
 
 
+def storable_text_pattern(*, multiline: bool = False) -> str:
+    """What `unsafe_character` lets through, as a JSON Schema pattern (ECMA 262), so the API's
+    document says it: no control character or bidirectional override; line breaks and tabs
+    only when `multiline`. (Lone surrogates are left out: no pattern engine can name them.)"""
+    breaks = r"\u0000-\u0008\u000b\u000c\u000e-\u001f" if multiline else r"\u0000-\u001f"
+    return rf"^[^{breaks}\u007f-\u009f\u202a-\u202e\u2066-\u2069]*$"
+
+
 def check_text(value: str, field: str, *, multiline: bool = False) -> str:
     """The text, unless it holds a character no text field may hold."""
     found = unsafe_character(value, multiline=multiline)

@@ -44,6 +44,13 @@ class Period:
             raise InvalidValue(f"{self.opens:%H:%M}-{self.closes:%H:%M} ends before it starts")
 
 
+def _hour(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a time of day like 08:30") from None
+
+
 @dataclass(frozen=True, slots=True)
 class WeeklyHours:
     """Periods per weekday (0 is Monday); a weekday without periods is closed."""
@@ -58,10 +65,7 @@ class WeeklyHours:
         days = []
         for name in WEEKDAYS:
             periods = sorted(
-                (
-                    Period(time.fromisoformat(a), time.fromisoformat(b))
-                    for a, b in by_day.get(name, ())
-                ),
+                (Period(_hour(a), _hour(b)) for a, b in by_day.get(name, ())),
                 key=lambda p: p.opens,
             )
             for before, after in pairwise(periods):

@@ -99,3 +99,13 @@ async def test_every_405_says_which_methods_the_address_takes(
         if not documented <= allowed:
             missing.append(f"{template}: Allow {sorted(allowed)} lacks {sorted(documented)}")
     assert missing == []
+
+
+async def test_an_address_the_document_names_as_it_is_takes_only_its_own_methods(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    """/api/waitlist/matches also fits /api/waitlist/{entry_id}, whose DELETE it must not take."""
+    for method in ("DELETE", "OPTIONS"):
+        answer = await anonymous.request(method, "/api/waitlist/matches")
+        assert answer.status_code == 405, method
+        assert answer.headers["allow"] == "GET"

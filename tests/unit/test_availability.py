@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.scheduling import Slot
 from domain.scheduling.availability import free_slots
 from domain.scheduling.calendar import WEEKDAYS, Absence, BookingRules, Closure, Period, WeeklyHours
+from domain.shared import InvalidValue
 
 MADRID = ZoneInfo("Europe/Madrid")
 UTC = ZoneInfo("UTC")
@@ -260,3 +262,9 @@ def test_availability_equals_a_brute_force_oracle(
         rules, busy, timedelta(minutes=minutes), start, end, step=timedelta(minutes=step)
     )
     assert found == oracle(rules, busy, minutes, start, end, step)
+
+
+@pytest.mark.parametrize("hour", ["", "25:00", "9h"])
+def test_an_opening_hour_that_is_not_a_time_of_day_is_invalid_data(hour: str) -> None:
+    with pytest.raises(InvalidValue, match="not a time of day"):
+        WeeklyHours.of({"monday": [[hour, "14:00"]]})

@@ -1898,13 +1898,11 @@ export interface components {
             weekdays?: components["schemas"]["Weekday"][];
             /**
              * Earliest
-             * Format: time
              * @default 08:00:00
              */
             earliest: string;
             /**
              * Latest
-             * Format: time
              * @default 21:00:00
              */
             latest: string;
@@ -2642,13 +2640,11 @@ export interface components {
             offsets_minutes: number[];
             /**
              * Quiet Start
-             * Format: time
              * @default 21:00:00
              */
             quiet_start: string;
             /**
              * Quiet End
-             * Format: time
              * @default 09:00:00
              */
             quiet_end: string;
@@ -3369,6 +3365,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description A dependency does not answer, or a read model is rebuilding */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
         };
     };
     access_log_api_audit_access_get: {
@@ -3787,9 +3792,9 @@ export interface operations {
     update_patient_api_patients__patient_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 patient_id: string;
@@ -4002,7 +4007,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -4125,7 +4130,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -4249,7 +4254,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -4372,7 +4377,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 patient_id: string;
@@ -7288,9 +7293,9 @@ export interface operations {
     reschedule_api_appointments__appointment_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 appointment_id: string;
@@ -7425,7 +7430,7 @@ export interface operations {
             };
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7535,7 +7540,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7645,7 +7650,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7755,7 +7760,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -7865,7 +7870,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;
@@ -8628,9 +8633,9 @@ export interface operations {
     amend_treatment_api_treatments__treatment_id__put: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match": string;
             };
             path: {
                 treatment_id: string;
@@ -8762,7 +8767,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 treatment_id: string;
@@ -9419,7 +9424,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9542,7 +9547,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9666,7 +9671,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9790,7 +9795,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -9900,7 +9905,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -10023,7 +10028,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 plan_id: string;
@@ -11029,7 +11034,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
-                "If-Match"?: string | null;
+                "If-Match"?: string;
             };
             path: {
                 appointment_id: string;

@@ -118,8 +118,7 @@ function EditDetails({ chart, done }: { chart: Chart; done: () => void }) {
     mutationFn: () =>
       ok(
         api.PUT("/api/patients/{patient_id}", {
-          params: { path: { patient_id: chart.patient_id } },
-          headers: { "If-Match": `"${basedOn}"` },
+          params: { path: { patient_id: chart.patient_id }, header: { "If-Match": `"${basedOn}"` } },
           body: patientBody(input),
         }),
       ),

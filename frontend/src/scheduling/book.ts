@@ -105,8 +105,7 @@ export function reschedule(line: SheetLine, start: Date, zone: string) {
   const minutes = Math.round((new Date(line.end).getTime() - new Date(line.start).getTime()) / 60_000);
   return ok(
     api.PUT("/api/appointments/{appointment_id}", {
-      params: { path: { appointment_id: line.appointment_id } },
-      headers: { "If-Match": `"${line.version}"` },
+      params: { path: { appointment_id: line.appointment_id }, header: { "If-Match": `"${line.version}"` } },
       body: { start: isoInZone(start, zone), duration_minutes: minutes },
     }),
   );
