@@ -16,7 +16,11 @@ def state_parameters(operation: dict[str, Any], *, if_match_required: bool) -> N
             _pattern_free_text(parameter.get("schema"))
         if parameter.get("in") == "header" and parameter["name"].lower() == "if-match":
             parameter["required"] = if_match_required
-            parameter["schema"] = {"type": "string", "maxLength": IF_MATCH_LENGTH, "pattern": ETAG_PATTERN}
+            parameter["schema"] = {
+                "type": "string",
+                "maxLength": IF_MATCH_LENGTH,
+                "pattern": ETAG_PATTERN,
+            }
 
 
 def _pattern_free_text(schema: Any) -> None:
