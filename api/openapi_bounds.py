@@ -66,10 +66,10 @@ def pattern_length(pattern: str) -> int | None:
     if not (pattern.startswith("^") and pattern.endswith("$")) or pattern.endswith(r"\$"):
         return None
     try:
-        longest = int(re._parser.parse(pattern).getwidth()[1])  # type: ignore[attr-defined]
+        longest = int(re._parser.parse(pattern).getwidth()[1])  # type: ignore[attr-defined, unused-ignore]
     except re.error:
         return None
-    return longest if longest < re._constants.MAXREPEAT else None  # type: ignore[attr-defined]
+    return longest if longest < re._constants.MAXREPEAT else None  # type: ignore[attr-defined, unused-ignore]
 
 
 def _request_schemas(document: dict[str, Any]) -> Iterator[str]:
