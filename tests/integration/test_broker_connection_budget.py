@@ -65,17 +65,18 @@ async def test_a_frozen_broker_gets_no_connections_beyond_the_budget(
         await eventually(
             lambda: _broker_is_not_ok(health), within=60, what="the probe to see the broker frozen"
         )
-        await asyncio.sleep(max(0.0, thaw_at - loop.time()))
-        frozen_most, opened_frozen = broker.most, broker.accepted - held
-        broker.thaw()
-
         written = await asyncio.to_thread(
             platform.application(Patients).register, registration(31), META
         )
+        await asyncio.sleep(max(0.0, thaw_at - loop.time()))
+        frozen_most, opened_frozen = broker.most, broker.accepted - held
+        assert not await _projected(platform, written.id)
+        broker.thaw()
+
         await eventually(
             lambda: _projected(platform, written.id),
             within=120,
-            what="a write after the thaw to be projected",
+            what="the write made while the broker was frozen to be projected",
         )
         await eventually(
             lambda: _broker_is(health, "ok"), within=60, what="the probe to see the broker again"
