@@ -33,6 +33,15 @@ from security.sessions import Claims
 RUN = uuid4().hex[:8]
 # The server the session makes its database on: the machine's, or CI's own (.ci/run).
 POSTGRES_SERVER = os.environ.get("CLINIC_TEST_POSTGRES", "postgresql://127.0.0.1:5432")
+# The broker: the machine's, or CI's own node (.ci/run), which `rabbitmqctl` must then name.
+RABBITMQ_URL = os.environ.get("CLINIC_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
+RABBITMQ_NODE = os.environ.get("CLINIC_TEST_RABBITMQ_NODE")
+
+
+def rabbitmqctl(*args: str) -> list[str]:
+    """The command line of `rabbitmqctl ARGS` for the tests' broker."""
+    node = ("-n", RABBITMQ_NODE) if RABBITMQ_NODE else ()
+    return ["rabbitmqctl", *node, *args]
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +68,7 @@ def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
         ),
         mongo_url=mongo_url,
         mongo_database=f"sonrisa_test_{RUN}",
+        rabbitmq_url=RABBITMQ_URL,
         exchange=f"clinic.events.test.{RUN}",
         queue_prefix=f"test.{RUN}.",
         relay_poll_seconds=0.2,

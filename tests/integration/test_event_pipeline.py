@@ -13,7 +13,7 @@ from clinic.platform import Platform
 from commands.patients import Patients
 from infra.eventstore import Envelope, event_id_for
 from projections.patients import PatientQueries
-from tests.conftest import eventually, running
+from tests.conftest import eventually, rabbitmqctl, running
 from tests.integration.helpers import (
     META,
     caught_up,
@@ -172,7 +172,7 @@ async def _any_leader(*relays: object) -> bool:
 def _connections(*markers: str) -> list[str]:
     """Broker-side ids of the connections whose client name contains one of `markers`."""
     listed = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties", "--no-table-headers"],
+        rabbitmqctl("-q", "list_connections", "pid", "client_properties", "--no-table-headers"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -190,7 +190,7 @@ def _drop_connections(*markers: str) -> int:
     pids = _connections(*markers)
     closing = [  # side by side: each rabbitmqctl call starts an Erlang node of its own
         subprocess.Popen(
-            ["rabbitmqctl", "-q", "close_connection", pid, "test: broker drop"],
+            rabbitmqctl("-q", "close_connection", pid, "test: broker drop"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
