@@ -170,6 +170,7 @@ async def sign_in_attempt(body: Login, request: Request, running: Running) -> At
     except Throttled as throttled:
         problem = Problem(429, "too-many-attempts", "Too many failed sign-ins", str(throttled))
         problem.headers["Retry-After"] = str(throttled.retry_after)
+        problem.headers.update(throttled.quota.headers())
         raise problem from None
 
 
@@ -199,10 +200,13 @@ async def login(
             staff = None
     if staff is None:
         await running.throttle.failed(attempt)
-        raise Problem(
+        failed = Problem(
             401, "sign-in-failed", "Sign-in failed", "the email, password or code is not right"
         )
+        failed.headers.update(attempt.quota.headers())
+        raise failed
     await running.throttle.succeeded(attempt)
+    response.headers.update(attempt.quota.headers())
     claims = await run_in_threadpool(_claims, running, staff)
     pair = await running.tokens.start_session(claims)
     return _tokens(pair, claims.enrolment_only, body.refresh_in, request, response)

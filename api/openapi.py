@@ -23,6 +23,11 @@ from api.openapi_bounds import bound
 from api.problems import MEDIA_TYPE, ProblemDetails
 
 SCHEME = "bearerAuth"
+RATE_LIMIT_HEADERS = {  # draft-ietf-httpapi-ratelimit-headers
+    "RateLimit-Policy": 'the limit, e.g. "messages-per-sender";q=20;w=3600 (20 an hour)',
+    "RateLimit": 'what is left of it, e.g. "messages-per-sender";r=5;t=1200 (5, one more in '
+    "1200 s)",
+}
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})  # every other method changes something
 ANSWERS = {
     400: "A header or the address is not valid (a control character, a malformed If-Match "
@@ -101,9 +106,25 @@ def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
                     response["content"] = {
                         MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
                     }
+            _rate_limit_headers(operation["responses"])
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     add_links(schema)
+
+
+def _rate_limit_headers(responses: dict[str, Any]) -> None:
+    """Where a limit applies (the operation can answer 429), its answers and its 429 say where
+    the caller stands: RateLimit-Policy and RateLimit (security/quota.py)."""
+    if "429" not in responses:
+        return
+    for status, response in responses.items():
+        if status.startswith("2") or status == "429":
+            headers = response.setdefault("headers", {})
+            for name, description in RATE_LIMIT_HEADERS.items():
+                headers[name] = {
+                    "schema": {"type": "string", "maxLength": 200},
+                    "description": description,
+                }
 
 
 def _answers(

@@ -38,7 +38,7 @@ from domain.shared import DomainError, Meta, Role
 from infra.links import Link, LinkAction, LinkRefused, LinkSigner
 from projections.reminders import ReminderFilter, ReminderQueries
 from projections.scheduling import SchedulingQueries
-from security.message_limits import MessageLimits, TooManyMessages
+from security.message_limits import MessageLimits, Place, TooManyMessages
 from security.reminders import LinkUses
 
 router = APIRouter(prefix="/api", tags=["reminders"])
@@ -170,16 +170,17 @@ async def send_reminder(body: SendReminder, who: Sender, write: Write) -> dict[s
     if body.appointment_id is not None:
         return write.answer(await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta))
     limits = write.get(MessageLimits)
-    mark = await _place_for_a_message(limits, who.staff_id, patient)
+    place = await _place_for_a_message(limits, who.staff_id, patient)
     try:
         sent = await asyncio.to_thread(write.get(Reminders).send_now, body, who.meta)
     except Exception:  # not sent (refused, or the store out of reach): the place is free
-        await limits.give_back(mark)
+        await limits.give_back(place.mark)
         raise
+    write.response.headers.update(place.quota.headers())
     return write.answer(sent)
 
 
-async def _place_for_a_message(limits: MessageLimits, sender: UUID, patient: UUID) -> int:
+async def _place_for_a_message(limits: MessageLimits, sender: UUID, patient: UUID) -> Place:
     """A place for one free-text message, or 429 with Retry-After and what the desk can do."""
     try:
         return await limits.take(sender, patient)
@@ -198,6 +199,7 @@ async def _place_for_a_message(limits: MessageLimits, sender: UUID, patient: UUI
             )
         problem = Problem(429, "too-many-messages", "Too many messages", detail)
         problem.headers["Retry-After"] = str(refused.retry_after)
+        problem.headers.update(refused.quota.headers())
         raise problem from None
 
 

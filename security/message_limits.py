@@ -20,6 +20,7 @@ from infra.db import OwnTables
 from infra.logs import get_logger
 from infra.metrics import MESSAGES_REFUSED
 from infra.settings import Settings
+from security.quota import Quota
 
 log = get_logger("security.message_limits")
 
@@ -38,6 +39,17 @@ class TooManyMessages(Exception):
         self.limit = limit  # "sender" or "patient"
         self.allowed = allowed
         self.window = window
+        self.quota = Quota(
+            f"messages-per-{limit}", allowed, int(window.total_seconds()), 0, retry_after
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A reserved place for one message (`mark`), and what the sender has left."""
+
+    mark: int
+    quota: Quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +106,9 @@ class MessageLimits(OwnTables):
             ),
         )
 
-    async def take(self, sender: UUID, patient: UUID) -> int:
-        """Reserve a place for one message from `sender` to `patient` (its mark's id), or
-        raise TooManyMessages when either has had as many as its window allows."""
+    async def take(self, sender: UUID, patient: UUID) -> Place:
+        """Reserve a place for one message from `sender` to `patient`, or raise
+        TooManyMessages when either has had as many as its window allows."""
         limits = self.limits
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -129,11 +141,25 @@ class MessageLimits(OwnTables):
                 sender,
                 patient,
             )
+            standing = await conn.fetchrow(
+                "SELECT count(*), ceil(extract(epoch FROM min(sent_at) + $2::interval "
+                "- clock_timestamp())) FROM free_text_messages_sent WHERE sender = $1 "
+                "AND sent_at > clock_timestamp() - $2::interval",
+                sender,
+                limits.sender_window,
+            )
+        assert standing is not None  # an aggregate without GROUP BY has its one row
+        seconds = int(limits.sender_window.total_seconds())
+        sent, frees = standing
+        left = limits.per_sender - sent
+        quota = Quota(
+            "messages-per-sender", limits.per_sender, seconds, left, int(frees or seconds)
+        )
         await self.pool.execute(
             "DELETE FROM free_text_messages_sent WHERE sent_at < clock_timestamp() - $1::interval",
             max(limits.sender_window, limits.patient_window),
         )
-        return mark
+        return Place(mark, quota)
 
     async def give_back(self, mark: int) -> None:
         """The message was not sent: its place is free again."""

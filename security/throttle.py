@@ -19,6 +19,7 @@ from infra.db import OwnTables
 from infra.logs import get_logger
 from infra.metrics import SIGN_IN_THROTTLED
 from infra.settings import Settings
+from security.quota import Quota
 
 log = get_logger("security.throttle")
 
@@ -28,10 +29,11 @@ ADDRESS_LOCK = 0x5349474E  # with the address's hash: one counter at a time per 
 class Throttled(Exception):
     """Too many failed sign-ins from this address (for this account, or for any)."""
 
-    def __init__(self, retry_after: int, limit: str) -> None:
+    def __init__(self, retry_after: int, limit: str, quota: Quota) -> None:
         super().__init__(f"try again in {retry_after} seconds")
         self.retry_after = retry_after
         self.limit = limit
+        self.quota = quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class Attempt:
     account: str
     address: str
     delay: float
+    quota: Quota  # the failures this account may still have from this address
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,7 @@ class LoginThrottle(OwnTables):
             await conn.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2))", ADDRESS_LOCK, address
             )
-            for limit, count, scope in (
+            for limit, allowed, scope in (
                 ("account-address", self.limits.per_account_address, account),
                 ("address", self.limits.per_address, None),
             ):
@@ -115,12 +118,21 @@ class LoginThrottle(OwnTables):
                     "ORDER BY failed_at DESC OFFSET $3 LIMIT 1",
                     address,
                     scope,
-                    count - 1,
+                    allowed - 1,
                     window,
                 )
                 if free_at is not None:
                     SIGN_IN_THROTTLED.labels(limit).inc()
-                    raise Throttled(max(1, int(free_at)), limit)
+                    wait = max(1, int(free_at))
+                    raise Throttled(wait, limit, self._quota(limit, allowed, 0, wait))
+            standing = await conn.fetchrow(
+                "SELECT count(*), ceil(extract(epoch FROM min(failed_at) + $3::interval "
+                "- clock_timestamp())) FROM auth_sign_in_failures WHERE address = $1 "
+                "AND account = $2 AND failed_at > clock_timestamp() - $3::interval",
+                address,
+                account,
+                window,
+            )
             failures = await conn.fetchval(
                 "SELECT count(*) FROM auth_sign_in_failures "
                 "WHERE account = $1 AND failed_at > clock_timestamp() - $2::interval",
@@ -132,7 +144,17 @@ class LoginThrottle(OwnTables):
                 account,
                 address,
             )
-        return Attempt(attempt_id, account, address, self._delay(account, failures))
+        assert standing is not None  # an aggregate without GROUP BY has its one row
+        used, frees = standing
+        allowed = self.limits.per_account_address
+        reset = int(frees) if frees is not None else int(window.total_seconds())
+        quota = self._quota("account-address", allowed, allowed - used - 1, reset)
+        return Attempt(attempt_id, account, address, self._delay(account, failures), quota)
+
+    def _quota(self, limit: str, allowed: int, remaining: int, reset: int) -> Quota:
+        """Failed sign-ins left under one limit, as the RateLimit headers tell them."""
+        window = int(self.limits.window.total_seconds())
+        return Quota(f"sign-in-{limit}", allowed, window, remaining, reset)
 
     def _delay(self, account: str, failures: int) -> float:
         """Nothing below the account's soft limit; above it a delay that doubles with every

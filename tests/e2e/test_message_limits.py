@@ -198,3 +198,29 @@ async def test_the_document_says_sending_a_message_can_meet_429_with_retry_after
     answers = document["paths"]["/api/reminders"]["post"]["responses"]
     assert "Retry-After" in answers["429"]["headers"]
     assert "application/problem+json" in answers["429"]["content"]
+
+
+async def test_each_message_tells_the_desk_how_many_it_has_left(
+    anonymous: httpx.AsyncClient, sign_in: SignIn, platform: Platform, pipeline: None
+) -> None:
+    """RateLimit-Policy and RateLimit (the IETF draft's headers) on every answer the limit
+    gives: the quota and window, then one fewer left with each message, and none at the 429."""
+    desk = await sign_in("receptionist")
+    patients = await remindable_patients(platform, 3, first=400)
+    allowed = platform.settings.free_text_messages_per_sender_per_hour
+    policy = f'"messages-per-sender";q={allowed};w={HOUR}'
+    left = []
+    for n in range(3):
+        sent = await send(anonymous, desk, patients[n])
+        assert sent.status_code == 202, sent.text
+        assert sent.headers["RateLimit-Policy"] == policy
+        left.append(int(sent.headers["RateLimit"].split(";r=")[1].split(";")[0]))
+    assert left == [allowed - 1, allowed - 2, allowed - 3]
+    for _ in range(3):  # the patient's own limit (3 a day) is met first
+        refused = await send(anonymous, desk, patients[0])
+    assert refused.status_code == 429
+    assert refused.headers["RateLimit"].startswith('"messages-per-patient";r=0;t=')
+    document = (await anonymous.get("/openapi.json")).json()
+    answers = document["paths"]["/api/reminders"]["post"]["responses"]
+    assert {"RateLimit", "RateLimit-Policy"} <= set(answers["202"]["headers"])
+    assert {"RateLimit", "RateLimit-Policy"} <= set(answers["429"]["headers"])

@@ -120,3 +120,29 @@ async def test_one_address_spraying_many_accounts_is_refused_hard(client_at: Cli
             )
         )
     assert Counter(a.status_code for a in answers) == {401: limit, 429: 10}
+
+
+async def test_each_sign_in_says_how_many_failures_are_left_before_the_address_is_refused(
+    client_at: ClientAt,
+) -> None:
+    """RateLimit-Policy and RateLimit (the IETF draft's headers): failures left for this
+    account from this address, one fewer after each failure, none at the 429."""
+    async with client_at("203.0.113.77") as http:
+        await first_admin(http)
+        policy = f'"sign-in-account-address";q={LIMITS.per_account_address};w=900'
+        left = []
+        for _ in range(LIMITS.per_account_address):
+            failed = await http.post("/api/auth/login", json=_wrong())
+            assert failed.status_code == 401
+            assert failed.headers["RateLimit-Policy"] == policy
+            left.append(int(failed.headers["RateLimit"].split(";r=")[1].split(";")[0]))
+        assert left == [2, 1, 0]
+        refused = await http.post("/api/auth/login", json=_wrong())
+        assert refused.status_code == 429
+        assert refused.headers["RateLimit"].startswith('"sign-in-account-address";r=0;t=')
+    async with client_at("203.0.113.78") as elsewhere:
+        signed_in = await elsewhere.post(
+            "/api/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        assert signed_in.headers["RateLimit"].startswith('"sign-in-account-address";r=2;t=')

@@ -4621,6 +4621,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description the limit, e.g. "messages-per-sender";q=20;w=3600 (20 an hour) */
+                    "RateLimit-Policy"?: string;
+                    /** @description what is left of it, e.g. "messages-per-sender";r=5;t=1200 (5, one more in 1200 s) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4668,6 +4672,10 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;
+                    /** @description the limit, e.g. "messages-per-sender";q=20;w=3600 (20 an hour) */
+                    "RateLimit-Policy"?: string;
+                    /** @description what is left of it, e.g. "messages-per-sender";r=5;t=1200 (5, one more in 1200 s) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10586,6 +10594,10 @@ export interface operations {
             /** @description Successful Response */
             202: {
                 headers: {
+                    /** @description the limit, e.g. "messages-per-sender";q=20;w=3600 (20 an hour) */
+                    "RateLimit-Policy"?: string;
+                    /** @description what is left of it, e.g. "messages-per-sender";r=5;t=1200 (5, one more in 1200 s) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10662,6 +10674,10 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;
+                    /** @description the limit, e.g. "messages-per-sender";q=20;w=3600 (20 an hour) */
+                    "RateLimit-Policy"?: string;
+                    /** @description what is left of it, e.g. "messages-per-sender";r=5;t=1200 (5, one more in 1200 s) */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
