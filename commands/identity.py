@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import hmac
+import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
@@ -15,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from commands.base import AlreadyExists, ClinicApplication, Command, Decided, Written
 from domain.identity import (
@@ -80,20 +81,24 @@ _BASE32_SECRET = (
 def _authenticator_secret(secret: str) -> str:
     """A secret an authenticator app can hold: base32 that decodes to at least 112 bits,
     checked by the same library that later checks the codes."""
+    refusal = "not a secret from /api/auth/totp/setup: ask for a new one and scan it again"
+    if not re.fullmatch(_BASE32_SECRET, secret):
+        raise ValueError(refusal)
     try:
         pyotp.TOTP(secret).now()
     except (binascii.Error, ValueError) as error:
-        raise ValueError(
-            "not a secret from /api/auth/totp/setup: ask for a new one and scan it again"
-        ) from error
+        raise ValueError(refusal) from error
     return secret
 
 
 class EnableTotp(Command):
     secret: Annotated[
         str,
-        StringConstraints(min_length=16, max_length=64, pattern=_BASE32_SECRET),
-        AfterValidator(_authenticator_secret),
+        StringConstraints(min_length=16, max_length=64),
+        AfterValidator(_authenticator_secret),  # the pattern, with a message a person can act on
+        WithJsonSchema(
+            {"type": "string", "minLength": 16, "maxLength": 64, "pattern": _BASE32_SECRET}
+        ),
     ]
     code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 
