@@ -59,7 +59,7 @@ async def join_waitlist(body: JoinWaitlist, who: Writer, write: Write) -> dict[s
 # `:uuid`, so /api/waitlist/matches is never taken for an entry (DELETE there answers 405).
 @router.delete("/waitlist/{entry_id:uuid}", response_model=WrittenOut)
 def leave_waitlist(
-    entry_id: UUID, who: Writer, write: Write, reason: Annotated[str, Query(max_length=500)] = ""
+    entry_id: UUID, who: Writer, write: Write, reason: Annotated[str, Query(max_length=200)] = ""
 ) -> dict[str, object]:
     waitlist = write.get(Scheduling)
     return write.answer(waitlist.leave_waitlist(entry_id, LeaveWaitlist(reason=reason), who.meta))

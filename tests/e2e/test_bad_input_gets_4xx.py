@@ -128,3 +128,14 @@ async def test_a_consent_that_is_not_true_or_false_is_refused(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["location"][-2:] == ["consents", "sms"]
+
+
+async def test_a_waitlist_removal_reason_longer_than_the_clinic_keeps_is_refused_not_a_500(
+    anonymous: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    answer = await anonymous.delete(
+        "/api/waitlist/12345678-1234-5678-1234-567812345678",
+        params={"reason": "x" * 300},
+        headers=await sign_in("receptionist"),
+    )
+    assert answer.status_code == 422, answer.text
