@@ -41,8 +41,8 @@ Tooth = Annotated[int, Field(ge=0, le=999)]
 Area = Annotated[int, Field(ge=0, le=99)]
 # Euros: text or a number in JSON; exactness (whole cents, not negative) is the domain's rule.
 # As text, plain decimal notation only (45.50), as the OpenAPI document states it.
-FEE_TEXT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
-MAX_FEE = Decimal("9999999999.99")
+FEE_TEXT = r"^[+-]?([0-9]{1,10}(\.[0-9]*)?|\.[0-9]+)$"  # under ten thousand million euros
+FEE_BOUND = Decimal(10**10)  # exclusive, both ways: the text form cannot reach it either
 
 
 def _fee_text(value: Any) -> Any:
@@ -54,11 +54,15 @@ def _fee_text(value: Any) -> Any:
 Fee = Annotated[
     Decimal,
     BeforeValidator(_fee_text),
-    Field(allow_inf_nan=False, ge=-MAX_FEE, le=MAX_FEE),
+    Field(allow_inf_nan=False, gt=-FEE_BOUND, lt=FEE_BOUND),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": -float(MAX_FEE), "maximum": float(MAX_FEE)},
+                {
+                    "type": "number",
+                    "exclusiveMinimum": -float(FEE_BOUND),
+                    "exclusiveMaximum": float(FEE_BOUND),
+                },
                 {"type": "string", "pattern": FEE_TEXT, "maxLength": 32},
             ]
         }
