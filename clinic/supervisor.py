@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.problems import MEDIA_TYPE, PROBLEM_BASE
 from infra.logs import get_logger
 
 Part = Callable[[asyncio.Event], Awaitable[None]]
@@ -71,6 +74,7 @@ def api_part(
             log_config=None,
             access_log=False,
             server_header=False,
+            http=ProblemHttpProtocol,
             proxy_headers=bool(trusted_proxies),
             forwarded_allow_ips=list(trusted_proxies),
         )
@@ -100,3 +104,30 @@ def _shared_socket(host: str, port: int) -> socket.socket:
     shared.bind((host, port))
     shared.set_inheritable(True)
     return shared
+
+
+class ProblemHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, answering a request it cannot parse (a raw byte where the
+    address allows none) as the API answers every refusal: 400 problem+json, not plain text."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps(
+            {
+                "type": f"{PROBLEM_BASE}malformed-request",
+                "title": "The request is not valid HTTP",
+                "status": 400,
+                "detail": f"{msg} Encode the address as RFC 3986 says (percent-encoding).",
+                "instance": "",
+                "correlation_id": None,
+            }
+        ).encode()
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            head.append(name + b": " + value + b"\r\n")
+        head += [
+            f"content-type: {MEDIA_TYPE}\r\n".encode(),
+            f"content-length: {len(body)}\r\n".encode(),
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()

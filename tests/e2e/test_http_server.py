@@ -4,6 +4,7 @@ from a proxy the settings name, and metrics are served apart from the API."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -131,6 +132,24 @@ async def test_a_chunked_body_past_the_limit_is_refused_without_being_read(
     assert b"content-type: application/problem+json" in head.lower()
     assert b"payload-too-large" in problem
     assert peak - before < 16 * MIB, f"the server grew by {(peak - before) // MIB} MiB"
+
+
+async def test_an_address_that_is_not_valid_http_gets_a_problem_not_plain_text(
+    clinic_api: Server,
+) -> None:
+    """A raw byte where the address allows none is refused before the app sees it; the answer
+    is still problem+json, as the document promises for every 400."""
+    host, port = clinic_api.base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /api/treatments?to=\xc3\x8e HTTP/1.1\r\nHost: clinic\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), timeout=30)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"].endswith("/malformed-request")
+    assert problem["status"] == 400
 
 
 async def test_a_chunked_body_past_the_limit_is_refused_by_the_app(
