@@ -19,8 +19,11 @@ CONSISTENCY_HEADER = "Sonrisa-Consistent-With"
 TOKEN_HEADER = "Sonrisa-Consistency-Token"  # noqa: S105 - a header name
 _TOKEN = re.compile(r"^\s*([0-9a-fA-F-]{32,36}):(\d{1,9})\s*$")
 # An ETag this API gave out, as the OpenAPI document states it: "3", W/"3" or 3.
-ETAG_PATTERN = r'^[ \t]*(W/)?"?([0-9]{1,9})"?[ \t]*$'
-_ETAG = re.compile(ETAG_PATTERN)
+# What the document states. HTTP strips the whitespace around a header value, so the server
+# takes it anywhere; the document allows it only after the value, as clients refuse to send a
+# value that starts with it.
+ETAG_PATTERN = r'^(W/)?"?([0-9]{1,9})"?[ \t]*$'
+_ETAG = re.compile(r'^[ \t]*(W/)?"?([0-9]{1,9})"?[ \t]*$')
 
 
 def services_of(request: Request) -> Services:
