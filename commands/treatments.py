@@ -209,6 +209,13 @@ class DeclinePlan(Command):
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class BillOfMaterialsItem(Command):
+    """What a procedure uses up: an item of stock and how many."""
+
+    item: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
 class ProcedureIn(Command):
     code: Code
     name_es: Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -220,7 +227,7 @@ class ProcedureIn(Command):
     marks: Annotated[str, StringConstraints(max_length=32)] | None = None
     min_surfaces: Annotated[int, Field(ge=0, le=5)] = 0  # a tooth has five surfaces
     max_surfaces: Annotated[int, Field(ge=0, le=5)] = 0
-    materials: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    materials: list[BillOfMaterialsItem] = Field(default_factory=list, max_length=50)
 
 
 class ChangeFee(Command):

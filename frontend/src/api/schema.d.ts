@@ -1475,6 +1475,19 @@ export interface components {
             /** Slots */
             slots: components["schemas"]["SlotOut"][];
         };
+        /**
+         * BillOfMaterialsItem
+         * @description What a procedure uses up: an item of stock and how many.
+         */
+        BillOfMaterialsItem: {
+            /** Item */
+            item: string;
+            /**
+             * Quantity
+             * Format: int32
+             */
+            quantity: number;
+        };
         /** BookAppointment */
         BookAppointment: {
             /**
@@ -2256,9 +2269,7 @@ export interface components {
              */
             max_surfaces: number;
             /** Materials */
-            materials?: {
-                [key: string]: unknown;
-            }[];
+            materials?: components["schemas"]["BillOfMaterialsItem"][];
         };
         /** ProcedureOut */
         ProcedureOut: {
