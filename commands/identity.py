@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import hmac
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated
@@ -18,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
-from commands.base import AlreadyExists, ClinicApplication, Command, Decided, Written
+from commands.base import AlreadyExists, ClinicApplication, Command, Decided, NotFound, Written
 from domain.identity import (
     ADMIN_ROSTER_ID,
     FIRST_ADMIN_CLAIM_ID,
@@ -144,8 +145,10 @@ class Identity(ClinicApplication):
             if self.exists(email_claim_id(staff.email)):
                 raise AlreadyExists(f"a staff account with email {staff.email} exists")
             staff.set_password(self.hasher.hash(cmd.password), meta)
-            if Role.ADMIN.value in staff.roles:
-                claims.append(self._roster_admitting(staff.id, meta))
+            if _active_admin(staff):
+                roster = self._roster(meta)
+                roster.admit(staff.id, meta)
+                claims.append(roster)
             return staff, claims
 
         return self.create(make, attempts=2)
@@ -181,54 +184,46 @@ class Identity(ClinicApplication):
         return self.change(staff_id, StaffMember, decide)
 
     def grant_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        def decide(staff: StaffMember) -> Decided:
-            staff.grant_role(cmd.role.value, meta)
-            if cmd.role is not Role.ADMIN:
-                return Decided()
-            return Decided(also=(self._roster_admitting(staff.id, meta),))
-
-        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
+        return self._change_account(staff_id, lambda s: s.grant_role(cmd.role.value, meta), meta)
 
     def revoke_role(self, staff_id: UUID, cmd: RoleChange, meta: Meta) -> Written:
-        def decide(staff: StaffMember) -> Decided:
-            staff.revoke_role(cmd.role.value, meta)
-            if cmd.role is not Role.ADMIN:
-                return Decided()
-            return Decided(also=(self._roster_dismissing(staff.id, meta),))
-
-        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
+        return self._change_account(staff_id, lambda s: s.revoke_role(cmd.role.value, meta), meta)
 
     def deactivate(self, staff_id: UUID, cmd: Deactivate, meta: Meta) -> Written:
-        def decide(staff: StaffMember) -> Decided:
-            staff.deactivate(cmd.reason, meta)
-            if Role.ADMIN.value not in staff.roles:
-                return Decided()
-            return Decided(also=(self._roster_dismissing(staff.id, meta),))
+        return self._change_account(staff_id, lambda s: s.deactivate(cmd.reason, meta), meta)
 
-        return self.change(staff_id, StaffMember, decide, attempts=ROSTER_ATTEMPTS)
+    def _change_account(
+        self, staff_id: UUID, decide: Callable[[StaffMember], None], meta: Meta
+    ) -> Written:
+        """A change to an account. When it makes or unmakes an active admin, the admin roster
+        follows in the same transaction (ADR 23): it refuses to lose its last admin, and a
+        lost race on it is decided again on fresh state."""
+
+        def decided(staff: StaffMember) -> Decided:
+            before = _active_admin(staff)
+            decide(staff)
+            if _active_admin(staff) == before:
+                return Decided()
+            roster = self._roster(meta)
+            if before:
+                roster.dismiss(staff.id, meta)
+            else:
+                roster.admit(staff.id, meta)
+            return Decided(also=(roster,))
+
+        return self.change(staff_id, StaffMember, decided, attempts=ROSTER_ATTEMPTS)
 
     def active_admins(self) -> set[UUID]:
         """The active admins, as the roster holds them (or as the accounts say, before it)."""
-        if self.exists(ADMIN_ROSTER_ID):
-            return set(self.load(ADMIN_ROSTER_ID, AdminRoster).admins)
-        return set(self._admins_from_accounts())
+        return set(self._roster(Meta.unrecorded()).admins)
 
     def _roster(self, meta: Meta) -> AdminRoster:
         """The admin roster; started from the accounts themselves in a store that predates
         it (a concurrent start conflicts on the roster's first version and is decided again)."""
-        if self.exists(ADMIN_ROSTER_ID):
+        try:
             return self.load(ADMIN_ROSTER_ID, AdminRoster)
-        return AdminRoster(admins=self._admins_from_accounts(), meta=meta)
-
-    def _roster_admitting(self, staff_id: UUID, meta: Meta) -> AdminRoster:
-        roster = self._roster(meta)
-        roster.admit(staff_id, meta)
-        return roster
-
-    def _roster_dismissing(self, staff_id: UUID, meta: Meta) -> AdminRoster:
-        roster = self._roster(meta)
-        roster.dismiss(staff_id, meta)
-        return roster
+        except NotFound:
+            return AdminRoster(admins=self._admins_from_accounts(), meta=meta)
 
     def _admins_from_accounts(self) -> list[UUID]:
         registered = get_topic(StaffMember.StaffRegistered)  # type: ignore[attr-defined]
@@ -239,7 +234,7 @@ class Identity(ClinicApplication):
         ):
             for notification in page:
                 staff = self.load(UUID(str(notification.originator_id)), StaffMember)
-                if staff.active and Role.ADMIN.value in staff.roles:
+                if _active_admin(staff):
                     admins.append(staff.id)
             start = page[-1].id + 1
         return admins
@@ -291,3 +286,7 @@ class Identity(ClinicApplication):
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+def _active_admin(staff: StaffMember) -> bool:
+    return staff.active and Role.ADMIN.value in staff.roles

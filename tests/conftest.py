@@ -21,14 +21,12 @@ import pytest
 from clinic.parts import http_app
 from clinic.platform import Platform
 from clinic.registry import CONTEXTS
-from commands.identity import Identity
-from domain.identity import StaffMember
-from domain.shared import Meta
 from infra.db import drop_database
 from infra.keys import fresh_secrets
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
 from security.sessions import Claims
+from tests.integration.helpers import staff_account
 
 RUN = uuid4().hex[:8]
 # The server the session makes its database on: the machine's, or CI's own (.ci/run).
@@ -164,19 +162,16 @@ async def pipeline(platform: Platform, projectors: None) -> AsyncIterator[None]:
 
 
 SignIn = Callable[..., Awaitable[dict[str, str]]]
-SETUP = Meta("test-setup", "admin", "test-setup", "test-setup")
 
 
 @pytest.fixture
 def sign_in(platform: Platform) -> SignIn:
-    """Headers of a signed-in session for a new, active staff account with these roles: what
-    the session records is attributed to somebody the clinic knows (the account is saved
-    straight to the store, without a password, as no one signs in to it with one)."""
+    """Headers of a signed-in session for a new, active staff account with these roles
+    (`staff_account`): what the session records is attributed to somebody the clinic knows."""
 
     async def headers(*roles: str, name: str = "Test Staff") -> dict[str, str]:
-        staff = StaffMember.register(name, f"{uuid4()}@staff.example.org", list(roles), SETUP)
-        await asyncio.to_thread(platform.application(Identity).save, staff)
-        claims = Claims(staff.id, uuid4(), tuple(sorted(roles)), name)
+        staff_id = await asyncio.to_thread(staff_account, platform, *roles, name=name)
+        claims = Claims(staff_id, uuid4(), tuple(sorted(roles)), name)
         pair = await platform.tokens.start_session(claims)
         return {"Authorization": f"Bearer {pair.access_token}"}
 

@@ -4,11 +4,14 @@ aggregates in the running platform (`commands.visits.ClinicalReferences`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from commands.base import NotFound
+from commands.treatments import Treatments
 
 BORN = date(1980, 5, 17)
 
@@ -36,3 +39,15 @@ class ClinicFacts:
 
     def roles_of(self, staff_id: UUID) -> frozenset[str]:
         return self.staff.get(staff_id, frozenset())
+
+
+@contextmanager
+def treatments_knowing(facts: ClinicFacts, now: datetime) -> Iterator[Treatments]:
+    """The treatments application in memory, on a fixed clock, checking records against
+    `facts`."""
+    app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: now)
+    app.refer_with(facts)
+    try:
+        yield app
+    finally:
+        app.close()

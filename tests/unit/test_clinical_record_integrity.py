@@ -23,7 +23,7 @@ from commands.treatments import (
 )
 from domain.shared import InvalidValue, Meta, NotYours
 from domain.treatments import TreatmentPlan
-from tests.unit.clinic_facts import BORN, ClinicFacts
+from tests.unit.clinic_facts import BORN, ClinicFacts, treatments_knowing
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 DENTIST, HYGIENIST, DESK = uuid4(), uuid4(), uuid4()
@@ -40,10 +40,8 @@ AS_HYGIENIST = Meta(str(HYGIENIST), "hygienist", "c", "r")
 
 @pytest.fixture
 def treatments() -> Iterator[Treatments]:
-    app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
-    app.refer_with(FACTS)
-    yield app
-    app.close()
+    with treatments_knowing(FACTS, NOW) as app:
+        yield app
 
 
 def _cleaning(patient: UUID, **extra: object) -> RecordTreatment:

@@ -85,6 +85,7 @@ def test_two_admins_removing_each_other_at_once_leave_one() -> None:
 
     with ThreadPoolExecutor(2) as pool:
         removed = list(pool.map(remove, (a, b)))
+    identity.racing = False  # the reads below take the roster as it is
     assert sorted(removed) == [False, True]
     remaining = {s for s in (a, b) if identity.staff(s).active}
     assert len(remaining) == 1

@@ -24,7 +24,7 @@ from commands.treatments import (
 )
 from domain.shared import InvalidValue, Meta, TransitionRefused
 from domain.treatments import Treatment, TreatmentPlan
-from tests.unit.clinic_facts import ClinicFacts
+from tests.unit.clinic_facts import ClinicFacts, treatments_knowing
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 META = Meta(str(uuid4()), "dentist", "corr", "req")
@@ -33,10 +33,8 @@ FACTS = ClinicFacts(staff={UUID(META.actor_id): frozenset({"dentist"})})
 
 @pytest.fixture
 def treatments() -> Iterator[Treatments]:
-    app = Treatments(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, now=lambda: NOW)
-    app.refer_with(FACTS)
-    yield app
-    app.close()
+    with treatments_knowing(FACTS, NOW) as app:
+        yield app
 
 
 def test_a_fee_change_leaves_recorded_treatments_at_the_fee_they_were_charged(
