@@ -9,6 +9,7 @@ is the prefix of their events table), so neither list is kept by hand twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -205,9 +206,14 @@ class EventStoreReader:
     async def stream(
         self, contexts: Sequence[str], batch: int = 2000
     ) -> AsyncIterator[list[Envelope]]:
-        """Every event of the given contexts in notification order, batch by batch."""
+        """Every event of the given contexts in notification order, batch by batch. The next
+        batch is read while the caller works on this one (the database works meanwhile)."""
         for context in contexts:
-            after = 0
-            while chunk := await self.notifications(context, after, batch):
-                yield chunk
-                after = chunk[-1].notification_id
+            ahead = asyncio.ensure_future(self.notifications(context, 0, batch))
+            try:
+                while chunk := await ahead:
+                    after = chunk[-1].notification_id
+                    ahead = asyncio.ensure_future(self.notifications(context, after, batch))
+                    yield chunk
+            finally:
+                ahead.cancel()

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from pymongo import ReplaceOne
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.shared import DEFAULT_ZONE
@@ -130,35 +131,50 @@ class TreatmentChart(MongoProjection):
     aggregate_types = frozenset({"Treatment", "Examination", "TreatmentPlan"})
     collection = "treatment_chart"
     odontograms = "treatment_odontograms"
+    sources = "treatment_odontogram_sources"
     indexes = ("patient_id",)
 
     async def derive(
         self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID] | None
     ) -> None:
-        """Compose again the odontogram of every patient these contributions belong to."""
-        contributions, charts = database[self.collection], database[self.odontograms]
+        """Compose again the odontogram of every patient these contributions belong to.
+
+        Each patient's charted parts of their contributions are kept beside the chart
+        (`sources`), so a batch reads only its own contributions and the touched patients'
+        sources, never every contribution a patient has (ADR 11). A patient without sources
+        yet (the first contribution, or a read model made before sources existed) is composed
+        from all of their contributions once."""
+        contributions = database[self.collection]
         fields = dict.fromkeys(NOT_CHARTED, 0)
         if ids is None:
-            cursor = contributions.find({}, fields)
+            by_patient = await _charted_parts(contributions.find({}, fields))
         else:
-            named = {"_id": {"$in": [str(i) for i in ids]}}
-            owners = contributions.find(named, {"patient_id": 1})
-            patients = sorted({d["patient_id"] async for d in owners})
-            if not patients:
+            batch = await _charted_parts(
+                contributions.find({"_id": {"$in": [str(i) for i in ids]}}, fields)
+            )
+            if not batch:
                 return
-            cursor = contributions.find({"patient_id": {"$in": patients}}, fields)
-        by_patient: dict[str, list[Document]] = {}
-        async for found in cursor:
-            contribution = {**found, "id": found.pop("_id")}
-            by_patient.setdefault(contribution["patient_id"], []).append(contribution)
-        requests = [
-            ReplaceOne({"_id": p}, storable(odontogram(UUID(p), found)), upsert=True)
-            for p, found in by_patient.items()
+            kept = database[self.sources].find({"_id": {"$in": sorted(batch)}})
+            by_patient = {d["_id"]: d["parts"] async for d in kept}
+            unknown = sorted(p for p in batch if p not in by_patient)
+            if unknown:
+                found = contributions.find({"patient_id": {"$in": unknown}}, fields)
+                by_patient.update(await _charted_parts(found))
+            for patient, parts in batch.items():
+                by_patient.setdefault(patient, {}).update(parts)
+        charts = [
+            (p, storable(parts), storable(odontogram(UUID(p), list(parts.values()))))
+            for p, parts in by_patient.items()
         ]
-        for start in range(0, len(requests), WRITE_SLICE):
-            await charts.bulk_write(requests[start : start + WRITE_SLICE], ordered=False)
+        for start in range(0, len(charts), WRITE_SLICE):
+            part = charts[start : start + WRITE_SLICE]
+            sources = [ReplaceOne({"_id": p}, {"parts": s}, upsert=True) for p, s, _ in part]
+            await database[self.sources].bulk_write(sources, ordered=False)
+            composed = [ReplaceOne({"_id": p}, chart, upsert=True) for p, _, chart in part]
+            await database[self.odontograms].bulk_write(composed, ordered=False)
         if ids is None:
-            await charts.delete_many({"_id": {"$nin": list(by_patient)}})
+            for name in (self.sources, self.odontograms):
+                await database[name].delete_many({"_id": {"$nin": list(by_patient)}})
 
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         doc = dict(document or {})
@@ -176,6 +192,17 @@ class TreatmentChart(MongoProjection):
                 }
         doc["updated_at"] = envelope.timestamp.isoformat()
         return doc
+
+
+async def _charted_parts(
+    cursor: AsyncCursor[dict[str, Any]],
+) -> dict[str, dict[str, Document]]:
+    """Contributions as their patients' charts take them in: by patient, then by id."""
+    by_patient: dict[str, dict[str, Document]] = {}
+    async for found in cursor:
+        contribution = {**found, "id": found.pop("_id")}
+        by_patient.setdefault(contribution["patient_id"], {})[contribution["id"]] = contribution
+    return by_patient
 
 
 def _when(contribution: Document) -> tuple[str, str, str]:

@@ -10,10 +10,12 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from clinic.platform import Platform
 from clinic.rebuild import rebuild
@@ -24,8 +26,9 @@ from domain.shared import Meta
 from domain.treatments import VALID_TEETH, is_anterior
 from infra.eventstore import Envelope
 from infra.settings import Settings
-from projections.base import Document, Projection
-from projections.treatments import TreatmentQueries
+from projections.base import Document, Projection, Projector
+from projections.mongo import MongoStore
+from projections.treatments import TreatmentChart, TreatmentQueries, odontogram
 from tests.conftest import eventually, running
 from tests.integration.helpers import caught_up, clinician, registered_patient
 from tests.integration.test_relay_crash import CLINIC, clinic_env
@@ -170,7 +173,7 @@ async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_
         RecordTreatment(patient_id=patient, code="EXT-S", tooth=48),
         meta,
     )
-    await eventually(lambda: _at(platform, after.id), what="later treatments to flow")
+    await eventually(lambda: _charted(platform, patient, after.id), what="later treatments")
     store = platform.projectors["treatment_chart"].store
     await eventually(lambda: _stuck(platform, victim), what="the victim parked")
     chart = await platform.get(TreatmentQueries).chart(patient)
@@ -185,6 +188,12 @@ async def test_a_treatment_the_chart_cannot_apply_is_parked_and_the_rest_of_the_
 
 async def _at(platform: Platform, aggregate_id: UUID) -> bool:
     return await platform.projectors["treatment_chart"].store.version_of(aggregate_id) >= 1
+
+
+async def _charted(platform: Platform, patient: UUID, aggregate_id: UUID) -> bool:
+    """The patient's composed chart has taken the aggregate in (it lands after its own
+    contribution)."""
+    return await platform.get(TreatmentQueries).charted(patient)(aggregate_id) >= 1
 
 
 async def _stuck(platform: Platform, aggregate_id: UUID) -> bool:
@@ -218,3 +227,57 @@ async def test_production_days_are_counted_on_the_clock_of_the_clinics_set_up(
         date(2026, 3, 3), date(2026, 3, 3)
     )
     assert [(r["day"], r["treatments"]) for r in only_the_second] == [("2026-03-03", 1)]
+
+
+class ContributionsRead(monitoring.CommandListener):
+    """Counts the contributions the chart's projector reads back from Mongo."""
+
+    def __init__(self) -> None:
+        self.documents = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        cursor = event.reply.get("cursor") or {}
+        if event.command_name in ("find", "getMore") and cursor.get("ns", "").endswith(
+            ".treatment_chart"
+        ):
+            self.documents += len(cursor.get("firstBatch") or cursor.get("nextBatch") or [])
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_new_treatment_updates_the_kept_chart_without_reading_every_contribution(
+    platform: Platform, settings: Settings, clinic: Clinic
+) -> None:
+    """A patient with 40 treatments: the 41st is charted from the chart's kept parts and the
+    new contribution alone, and the chart equals one composed from all 41."""
+    patient = clinic.patients[0]
+    projector = platform.projectors["treatment_chart"]
+    earlier = Clinic([patient], clinic.dentist)
+    await asyncio.to_thread(_write, platform, earlier, 40)
+    await projector.handle_batch(await platform.reader.notifications("treatments", 0, 1000))
+    position = await platform.reader.max_notification_id("treatments")
+    await asyncio.to_thread(_write, platform, earlier, 1, 40)
+
+    reads = ContributionsRead()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.effective_mongo_url(), tz_aware=True, event_listeners=[reads]
+    )
+    try:
+        watched = Projector(
+            projector.projection,
+            MongoStore(client[settings.mongo_database], TreatmentChart()),
+            platform.reader,
+        )
+        await watched.handle_batch(await platform.reader.notifications("treatments", position, 10))
+    finally:
+        await client.close()
+
+    assert reads.documents == 1  # the new contribution, not the patient's 41
+    kept = await platform.get(TreatmentQueries).chart(patient)
+    composed = odontogram(patient, await platform.get(TreatmentQueries).contributions(patient))
+    assert len(kept["contributions"]) == 41
+    assert kept == composed
