@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck unit integration bench chaos fuzz clean web web-install web-check api-lint client chromium bench-web
+.PHONY: install run test lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -98,6 +98,13 @@ test: lint typecheck web-check api-lint web chromium
 
 bench: install bench-web
 	$(BIN)/python -m bench
+
+# Where the CPU goes on the command path: (c) with the relay and projectors as processes,
+# sampled by py-spy in every process, then summarised per process (ADR 25).
+profile: install
+	$(BIN)/py-spy record --subprocesses --nonblocking --format raw --rate 100 \
+	  -o bench/profile.txt -- $(BIN)/python -m bench.profile
+	$(BIN)/python -m bench.profile --summarise bench/profile.txt
 
 # The fault suite at length: every fault with 30 s of writes on each side (make test: 3 s).
 chaos: install

@@ -196,11 +196,13 @@ class Harness:
         return {**os.environ, **self.settings.environment()}
 
     async def spawn(self, *args: str) -> asyncio.subprocess.Process:
-        """`clinic ARGS...` with this run's settings, logging to this run's log."""
+        """`clinic ARGS...` with this run's settings, logging to this run's log. The schemas
+        exist already: parts started together would collide creating them ("tuple
+        concurrently updated"), as `clinic up`'s children would (ADR 20)."""
         process = await asyncio.create_subprocess_exec(
             str(CLINIC),
             *args,
-            env=self.environment(),
+            env={**self.environment(), "CLINIC_MIGRATE_ON_START": "false"},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=self.log_file,
             stderr=self.log_file,
