@@ -30,6 +30,9 @@ RUN --mount=type=bind,source=.,target=/src,rw \
     --mount=type=cache,target=/root/.cache/pip \
     pip install /src
 
+# Where the API keeps access-log entries while PostgreSQL is away (ADR 26); a volume in compose.
+RUN install -d -o clinic -g clinic -m 0700 /var/lib/sonrisa /var/lib/sonrisa/access-log-held
+
 USER clinic
 EXPOSE 8000
 ENTRYPOINT ["clinic"]

@@ -86,13 +86,15 @@ class Idempotency:
             return
         services = services_of(request)
         keys: IdempotencyKeys = services.idempotency
-        actor = await _actor(request)
-        owner = str(actor.staff_id) if actor else "anonymous"
         body = await _read_body(receive)
         request_print = fingerprint(
             scope["method"], scope["path"], scope.get("query_string", b""), body
         )
         try:
+            # Checking the token may read the sessions table: while PostgreSQL is out of
+            # reach that is "try again" like the claim, never a 500 that ends the retries.
+            actor = await _actor(request)
+            owner = str(actor.staff_id) if actor else "anonymous"
             claim = await keys.claim(owner, key, request_print)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + WAIT_FOR_FIRST

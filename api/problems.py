@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,9 +12,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commands.base import AlreadyExists, NotFound, StaleVersion, StoreUnavailable
+from commands.base import (
+    AlreadyExists,
+    CommitUnknown,
+    NotFound,
+    StaleVersion,
+    StoreUnavailable,
+)
 from domain.shared import DomainError, NotYours, TransitionRefused
 from infra.db import UNAVAILABLE
+from infra.faults import describe, is_store_fault
 from infra.logs import get_logger
 from infra.readiness import NotReady
 
@@ -162,6 +170,12 @@ def install(app: FastAPI) -> None:
             current_version=error.actual,
         )
 
+    @app.exception_handler(CommitUnknown)
+    async def on_commit_unknown(request: Request, error: CommitUnknown) -> JSONResponse:
+        # Distinct from "nothing was saved": the client must not conclude either way.
+        log.warning("a commit's outcome is unknown")
+        return _retry_later(request, "outcome-unknown", "Saved or not: unknown", str(error))
+
     @app.exception_handler(StoreUnavailable)
     @app.exception_handler(pymongo.errors.ConnectionFailure)
     async def on_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -175,6 +189,27 @@ def install(app: FastAPI) -> None:
 
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, on_unavailable)
+
+    async def on_store_fault(request: Request, error: Exception) -> JSONResponse:
+        """The store answered, with a fault of its own (full, corrupt, read-only): "try
+        again later", like an outage; anything else it answered is a bug of ours (500)."""
+        if not is_store_fault(error):
+            return await on_unexpected(request, error)
+        log.error("a store is at fault", fault=describe(error))
+        return _retry_later(
+            request,
+            "store-unavailable",
+            "Temporarily unavailable",
+            "a store the clinic's records live in is failing; nothing was saved, try again later",
+        )
+
+    for faulty in (
+        pymongo.errors.OperationFailure,
+        asyncpg.exceptions.InsufficientResourcesError,
+        asyncpg.exceptions.PostgresSystemError,
+        asyncpg.exceptions.InternalServerError,
+    ):
+        app.add_exception_handler(faulty, on_store_fault)
 
     @app.exception_handler(NotReady)
     async def on_not_ready(request: Request, error: NotReady) -> JSONResponse:

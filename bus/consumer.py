@@ -4,6 +4,10 @@ A batch is handed to the consumer whole; if it fails, each message is retried
 on its own so one poison message cannot hold the others back. A message that
 still fails goes to `<queue>.dlq` with the error in its headers and is counted
 (invariant 4). Connection loss is survived with backoff.
+
+A fault of the store (`outage`: PostgreSQL or Mongo away, full, corrupt) is not the message's
+fault: the consumer holds the batch and tries it again with backoff, for as long as the
+fault lasts, and says so in a metric and in `OUTAGES`. It never dead-letters for it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,13 +24,21 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from pydantic import ValidationError
 
-from bus.connection import connect
+from bus.connection import backoff, connect
+from bus.dead_letters import copy_of
 from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope
 from infra.logs import get_logger
-from infra.metrics import CONSUMED, DEAD_LETTERED
+from infra.metrics import CONSUMED, DEAD_LETTERED, STORE_OUTAGE, STORE_OUTAGE_RETRIES
 
 log = get_logger("bus.consumer")
+OUTAGE_BACKOFF_CAP = 5.0  # seconds between tries of a batch while its store is at fault
+# The store faults this process's consumers are waiting out: consumer -> what failed.
+OUTAGES: dict[str, str] = {}
+
+
+def _network_fault(error: BaseException) -> bool:
+    return isinstance(error, OSError | TimeoutError)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,7 +73,8 @@ class ConsumerRunner:
         batch_size: int = 200,
         batch_wait_seconds: float = 0.02,
         attempts: int = 3,
-        transient: tuple[type[BaseException], ...] = (OSError, TimeoutError),
+        outage: Callable[[BaseException], bool] = _network_fault,
+        describe: Callable[[BaseException], str] = lambda error: type(error).__name__,
     ) -> None:
         self.handler = handler
         self.rabbitmq_url = rabbitmq_url
@@ -70,24 +83,26 @@ class ConsumerRunner:
         self.batch_size = batch_size
         self.batch_wait_seconds = batch_wait_seconds
         self.attempts = attempts
-        self.transient = transient
+        self.outage = outage
+        self.describe = describe
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.2
+        failures = 0
         while not stop.is_set():
             try:
                 await self._consume(stop)
-                backoff = 0.2
+                failures = 0
             except (aio_pika.exceptions.AMQPError, OSError) as error:
+                failures += 1
+                wait = backoff(failures)
                 log.warning(
                     "consumer lost RabbitMQ; reconnecting",
                     consumer=self.queue_name,
                     error=str(error),
-                    backoff=backoff,
+                    backoff=round(wait, 2),
                 )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                backoff = min(backoff * 2, 15.0)
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
 
     async def _consume(self, stop: asyncio.Event) -> None:
         connection = await connect(self.rabbitmq_url, self.queue_name)
@@ -164,7 +179,7 @@ class ConsumerRunner:
             for incoming, envelope in readable:
                 if stop.is_set():
                     return  # unsettled: the broker redelivers them to whoever consumes next
-                await self._one(channel, incoming, envelope)
+                await self._one(channel, incoming, envelope, stop)
             return
         if not applied:
             return
@@ -173,36 +188,64 @@ class ConsumerRunner:
         CONSUMED.labels(self.queue_name, "applied").inc(len(readable))
 
     async def _until_no_outage(self, envelopes: list[Envelope], stop: asyncio.Event) -> bool:
-        """Apply the batch, waiting out database or network outages: those are not the
-        message's fault and must not dead-letter it. False when stopped meanwhile."""
-        backoff = 0.2
-        while True:
-            try:
-                await self.handler.handle_batch(envelopes)
-            except self.transient as error:
-                log.warning(
-                    "store unavailable; retrying the batch",
-                    consumer=self.queue_name,
-                    error_type=type(error).__name__,
-                    backoff=backoff,
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                if stop.is_set():
-                    return False
-                backoff = min(backoff * 2, 15.0)
-            else:
-                return True
+        """Apply the batch, waiting out faults of the store (away, full, corrupt): those are
+        not the messages' fault and must not dead-letter them. False when stopped meanwhile."""
+        tries = 0
+        applied = False
+        try:
+            while True:
+                try:
+                    await self.handler.handle_batch(envelopes)
+                    applied = True
+                except Exception as error:
+                    if not self.outage(error):
+                        raise
+                    tries += 1
+                    self._in_outage(error, tries)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            stop.wait(), timeout=backoff(tries, cap=OUTAGE_BACKOFF_CAP)
+                        )
+                    if stop.is_set():
+                        return False
+                else:
+                    return True
+        finally:
+            if tries:
+                OUTAGES.pop(self.queue_name, None)
+                STORE_OUTAGE.labels(self.queue_name).set(0)
+                if applied:
+                    log.info("store back; batch applied", consumer=self.queue_name, tries=tries)
+
+    def _in_outage(self, error: Exception, tries: int) -> None:
+        what = self.describe(error)
+        OUTAGES[self.queue_name] = what
+        STORE_OUTAGE.labels(self.queue_name).set(1)
+        STORE_OUTAGE_RETRIES.labels(self.queue_name, type(error).__name__).inc()
+        if tries == 1 or tries % 20 == 0:
+            log.warning(
+                "store fault; holding the batch and trying again",
+                consumer=self.queue_name,
+                fault=what,
+                tries=tries,
+            )
 
     async def _one(
-        self, channel: AbstractChannel, incoming: AbstractIncomingMessage, envelope: Envelope
+        self,
+        channel: AbstractChannel,
+        incoming: AbstractIncomingMessage,
+        envelope: Envelope,
+        stop: asyncio.Event,
     ) -> None:
         with structlog.contextvars.bound_contextvars(
             correlation_id=envelope.correlation_id, event_id=str(envelope.event_id)
         ):
             for attempt in range(1, self.attempts + 1):
                 try:
-                    await self.handler.handle_batch([envelope])
+                    # A store fault met here is waited out too: only the message's own
+                    # failure counts as an attempt.
+                    if not await self._until_no_outage([envelope], stop):
+                        return  # stopped: unsettled, the broker redelivers it
                 except Exception as error:
                     if attempt == self.attempts:
                         await self._dead_letter(channel, incoming, error)
@@ -227,15 +270,7 @@ class ConsumerRunner:
             }
         )
         await channel.default_exchange.publish(
-            aio_pika.Message(
-                body=incoming.body,
-                headers=headers,
-                content_type=incoming.content_type,
-                message_id=incoming.message_id,
-                correlation_id=incoming.correlation_id,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=f"{self.queue_name}.dlq",
+            copy_of(incoming, headers), routing_key=f"{self.queue_name}.dlq"
         )
         await incoming.ack()
         DEAD_LETTERED.labels(self.queue_name).inc()

@@ -18,7 +18,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractExchange
 
-from bus.connection import connect
+from bus.connection import backoff, connect
 from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
@@ -123,7 +123,7 @@ class Relay:
             exchange = await declare_exchange(channel, self.exchange_name)
             for queue, keys in self.queues:
                 await declare_consumer_queue(channel, exchange, queue, keys)
-            backoff = 0.1
+            failures = 0
             while not stop.is_set():
                 if lock.is_closed():
                     raise LeadershipLost("the advisory lock's connection closed")
@@ -132,12 +132,13 @@ class Relay:
                     moved = 0
                     for context in self.contexts:
                         moved += await self.publish_pending(context, exchange)
-                    backoff = 0.1
+                    failures = 0
                 except (aio_pika.exceptions.AMQPError, asyncpg.PostgresError, OSError) as error:
                     RELAY_FAILURES.inc()
-                    log.warning("relay round failed; retrying", error=str(error), backoff=backoff)
-                    await _wait(stop, backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    failures += 1
+                    wait = backoff(failures)
+                    log.warning("relay round failed; retrying", error=str(error), backoff=wait)
+                    await _wait(stop, wait)
                     continue
                 if moved == 0:
                     await _wait_any(stop, wake, self.poll_seconds)

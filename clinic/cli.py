@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bus.dead_letters import dead_letters, replay
 from clinic import registry
 from clinic.console import CommandLine, console, errors
 from clinic.declaration import Context
@@ -166,6 +167,43 @@ def _projections(cli: CommandLine) -> None:
                 raise typer.Exit(1)
 
         cli.run(work)
+
+    dlq = typer.Typer(help="A consumer's dead-letter queue.", no_args_is_help=True)
+    group.add_typer(dlq, name="dlq")
+
+    @dlq.command("replay")
+    def replay_dead_letters(
+        name: Annotated[str, typer.Argument(help="a projection or a reaction")],
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="list the messages, put nothing back")
+        ] = False,
+    ) -> None:
+        """Put a consumer's dead-lettered messages back on its queue (once the cause is
+        fixed); `--dry-run` lists them first."""
+
+        async def work(platform: Platform) -> None:
+            consumers = sorted([*platform.projectors, *platform.reactions()])
+            if name not in consumers:
+                console.print(
+                    f"[red]unknown consumer {name!r}[/red]; known: {', '.join(consumers)}"
+                )
+                raise typer.Exit(2)
+            queue = platform.settings.queue_name(name)
+            url = platform.settings.rabbitmq_url
+            letters = await (dead_letters(url, queue) if dry_run else replay(url, queue))
+            table = Table("message", "event", "error", "failed at")
+            for letter in letters:
+                table.add_row(
+                    letter.message_id,
+                    letter.routing_key,
+                    escape(f"{letter.error_type}: {letter.error[:200]}"),
+                    letter.failed_at,
+                )
+            console.print(table)
+            verb = "would be put back" if dry_run else "put back"
+            console.print(f"[green]{len(letters)} message(s) {verb} on {queue}[/green]")
+
+        cli.run(work, mongo=False, migrate=False)
 
     @group.command("status")
     def status() -> None:

@@ -9,29 +9,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import asyncpg
-import pymongo.errors
 
 from bus.consumer import BatchHandler, ConsumerRunner
 from bus.relay import Relay
 from clinic.declaration import Context, Reaction, Worker
 from clinic.supervisor import Part
-from infra.db import UNAVAILABLE
 from infra.eventstore import Envelope, EventStoreReader
+from infra.faults import describe, is_store_fault
 from infra.readiness import ReadModelStates
 from infra.settings import Settings
 from projections.base import Projector
 
 if TYPE_CHECKING:
     from clinic.platform import Platform
-
-# Failures of the stores themselves, not of a message: wait them out, never dead-letter.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    *UNAVAILABLE,
-    TimeoutError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
-    pymongo.errors.ConnectionFailure,
-)
 
 
 @dataclass(frozen=True)
@@ -113,7 +103,8 @@ class Pipeline:
             batch_size=self.settings.consumer_batch_size,
             batch_wait_seconds=self.settings.consumer_batch_wait_seconds,
             attempts=self.settings.consumer_attempts,
-            transient=TRANSIENT_ERRORS,
+            outage=is_store_fault,
+            describe=describe,
         )
 
     def worker_parts(self, name: str) -> dict[str, Part]:

@@ -36,7 +36,7 @@ from infra.settings import Settings
 from projections.base import DocumentStore, Projection, Projector
 from projections.mongo import MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
-from security.access_log import AccessLog
+from security.access_log import AccessLog, HeldEntries
 from security.idempotency import IdempotencyKeys
 from security.sessions import Tokens
 from security.throttle import LoginThrottle
@@ -97,7 +97,9 @@ class Platform(Pipeline):
             applications=applications,
             tokens=Tokens.of(pool, keys["jwt"], settings),
             throttle=LoginThrottle.of(pool, settings),
-            access_log=AccessLog(pool, keys["audit"]),
+            access_log=AccessLog(
+                pool, keys["audit"], held=HeldEntries(settings.access_log_held_folder())
+            ),
             idempotency=IdempotencyKeys(pool),
             marks=RebuildMarks(pool),
         )

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
 import asyncpg
+import pymongo.errors
 from aio_pika.abc import AbstractRobustConnection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bus.consumer import OUTAGES
+from infra.faults import describe, is_store_fault
 from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
 
@@ -28,6 +34,7 @@ ANSWER_SECONDS = 5.0  # how long a probe may take before it says "timed out": a 
 # machine answers slowly, and a slow answer is not a dead dependency
 CONNECT_SECONDS = 10.0
 NOT_YET = "not yet probed"
+PROBE_COLLECTION = "readiness_probes"  # one document per process, its last probe's time
 
 
 class BrokerLink:
@@ -79,10 +86,16 @@ class Readiness:
         self.states = states
         self.marks = marks
         self.broker = BrokerLink(settings.rabbitmq_url)
+        # Mongo is asked to write, not to ping: a ping is answered by a server whose data
+        # file is corrupt or whose disk is full, and the read models would look healthy.
+        probes = mongo[PROBE_COLLECTION]
+        here = f"{socket.gethostname()}:{os.getpid()}"
         self._probes: dict[str, Callable[[], Awaitable[object]]] = {
             "postgresql": lambda: pool.fetchval("SELECT 1"),
             "rabbitmq": self.broker.check,
-            "mongo": lambda: mongo.command("ping"),
+            "mongo": lambda: probes.update_one(
+                {"_id": here}, {"$set": {"at": datetime.now(UTC)}}, upsert=True
+            ),
         }
         # Read models another process is rebuilding, followed on the probe's round.
         self._following: asyncio.Task[None] | None = None
@@ -119,7 +132,11 @@ class Readiness:
         except TimeoutError:
             self._seen[name] = "timed out"
         except Exception as error:
-            self._seen[name] = f"unreachable: {type(error).__name__}"
+            answered = isinstance(error, pymongo.errors.OperationFailure | asyncpg.PostgresError)
+            if answered and is_store_fault(error):
+                self._seen[name] = f"store fault: {describe(error)}"
+            else:
+                self._seen[name] = f"unreachable: {type(error).__name__}"
         else:
             self._seen[name] = "ok"
 
@@ -137,6 +154,8 @@ class Readiness:
         if first:
             await asyncio.wait(first, timeout=ANSWER_SECONDS)
         checks = dict(self._seen)
+        for consumer, fault in OUTAGES.items():  # this process's consumers (one-process mode)
+            checks[f"consumer {consumer}"] = f"store fault: {fault}"
         for name in self.states.not_ready():
             checks[f"read model {name}"] = "rebuilding"
         return checks

@@ -14,10 +14,12 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.problems import MEDIA_TYPE, PROBLEM_BASE
+from bus.connection import backoff
 from infra.logs import get_logger
 
 Part = Callable[[asyncio.Event], Awaitable[None]]
 log = get_logger("infra.supervisor")
+PART_RESTART_CAP = 2.0  # seconds, at most, before a crashed part runs again
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -36,17 +38,21 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def _keep_running(name: str, part: Part, stop: asyncio.Event) -> None:
-    backoff = 0.5
+    """Run the part until `stop`; a crash restarts it after a short, jittered wait (capped
+    at PART_RESTART_CAP, so a part that crashed for want of the broker is back within
+    seconds of its return, not half a minute)."""
+    crashes = 0
     while not stop.is_set():
         try:
             await part(stop)
         except Exception:
-            log.exception("part crashed; restarting", part=name, backoff=backoff)
+            crashes += 1
+            wait = backoff(crashes, cap=PART_RESTART_CAP)
+            log.exception("part crashed; restarting", part=name, backoff=round(wait, 2))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=backoff)
-            backoff = min(backoff * 2, 30.0)
+                await asyncio.wait_for(stop.wait(), timeout=wait)
         else:
-            backoff = 0.5
+            crashes = 0
     log.info("part stopped", part=name)
 
 

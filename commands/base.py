@@ -179,6 +179,12 @@ class StoreUnavailable(RuntimeError):
     """The event store could not be reached, and nothing was saved: try again shortly."""
 
 
+class CommitUnknown(StoreUnavailable):
+    """The store went away between our commit and its answer, and could not be asked
+    afterwards: the change may or may not be saved. A retry with the same Idempotency-Key
+    settles it (the command finds its own request claim if the first try committed)."""
+
+
 class StaleVersion(RuntimeError):
     """The caller's copy is older than the stored one: it must reload and retry (412/409)."""
 
@@ -442,9 +448,9 @@ class ClinicApplication(Application[UUID]):
             )
             found: list[Any] = [self.mapper.to_domain_event(s) for s in stored]
         except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(
-                "the clinic's records could not be reached to confirm the change; "
-                "reload before you try again"
+            raise CommitUnknown(
+                "the clinic's records could not be reached to confirm the change: it may or "
+                "may not be saved; retry with the same Idempotency-Key, or reload first"
             ) from error
         return (
             bool(found) and type(found[0]) is type(first) and found[0].timestamp == first.timestamp

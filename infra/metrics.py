@@ -38,6 +38,17 @@ STUCK_AGGREGATES = Gauge(
     ["projection"],
     multiprocess_mode=LIVE,
 )
+STORE_OUTAGE = Gauge(
+    "sonrisa_consumer_store_outage",
+    "1 while a consumer waits out a fault of its store (away, full, corrupt), else 0",
+    ["consumer"],
+    multiprocess_mode=LIVE,
+)
+STORE_OUTAGE_RETRIES = Counter(
+    "sonrisa_consumer_store_outage_retries_total",
+    "Batches a consumer held and tried again because its store failed, by error type",
+    ["consumer", "error_type"],
+)
 BROKER_CONNECTION_EVENTS = Counter(
     "sonrisa_broker_connection_events_total",
     "RabbitMQ connections lost and regained, per part (relay, each consumer)",

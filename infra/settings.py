@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     # Where the embedded server keeps its documents, so a restart resumes instead of
     # rebuilding; empty for memory only.
     embedded_mongo_data: Path | None = PROJECT_ROOT / ".clinic-data" / "mongo.sqlite3"
+    # Where access-log entries wait, fsynced, while PostgreSQL cannot take them (one folder
+    # per database under it); it must outlive the process, like the database itself.
+    access_log_held_dir: Path = PROJECT_ROOT / ".clinic-data" / "access-log-held"
     host: str = "127.0.0.1"
     port: int = 8000
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto the API
@@ -233,6 +237,12 @@ class Settings(BaseSettings):
 
     def queue_name(self, consumer: str) -> str:
         return f"{self.queue_prefix}{consumer}"
+
+    def access_log_held_folder(self) -> Path:
+        """This database's own folder: two platforms on one machine never mix their entries."""
+        url = urlsplit(self.database_url)
+        place = f"{url.hostname or 'local'}-{url.port or 5432}-{url.path.lstrip('/') or 'postgres'}"
+        return self.access_log_held_dir / re.sub(r"[^A-Za-z0-9._-]", "_", place)
 
     def asyncpg_dsn(self) -> str:
         """asyncpg needs a user even with trust auth; default to postgres like psql does."""

@@ -6,18 +6,26 @@ with SQL alone breaks the chain at that entry. A head row (written in the same
 transaction as each append) catches the removal of the newest entries. Each entry names the
 key that MACed it (`key_id`), so the key can be rotated: `verify` checks every entry with its
 own key, as long as that key is still in the keyring.
+
+While PostgreSQL cannot be reached, entries are held on local disk (`HeldEntries`, written
+and fsynced before the answer they describe leaves), and written into the chain, oldest
+first, as soon as the store takes them again: an answer is never withheld for want of its
+entry, and an entry is never silently lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +36,7 @@ from infra.keys import Keyring
 
 APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
 GENESIS = "0" * 64
+DRAIN_EVERY = 1.0  # seconds between tries to write held entries while the store is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,71 @@ class Access:
     source_address: str | None
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+class HeldEntries:
+    """Entries PostgreSQL could not take, one JSON line each, in a file per process under
+    `folder`, fsynced before `hold` returns. Any process may write any file's entries into
+    the log (a dead process's too); a file is locked while it is held to or written out. An
+    entry written out just before a crash, and its file not yet emptied, is written again:
+    the log then says so twice (same `held_id`), never never."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.own = folder / f"held-{os.getpid()}.jsonl"
+
+    def hold(self, accesses: Sequence[Access]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        since = datetime.now(UTC).isoformat()
+        lines = "".join(
+            json.dumps(
+                {
+                    **asdict(a),
+                    "patient_id": str(a.patient_id) if a.patient_id else None,
+                    "details": {**a.details, "held_since": since, "held_id": os.urandom(8).hex()},
+                },
+                default=str,
+            )
+            + "\n"
+            for a in accesses
+        )
+        fd = os.open(self.own, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, lines.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def waiting(self) -> list[Path]:
+        """Files that hold entries, oldest first."""
+        try:
+            files = [p for p in self.folder.glob("held-*.jsonl") if p.stat().st_size > 0]
+        except FileNotFoundError:
+            return []
+        return sorted(files, key=lambda p: p.stat().st_mtime)
+
+    @staticmethod
+    def open(path: Path) -> tuple[int, list[Access]]:
+        """Lock the file and read its entries; `empty` (or closing the fd) unlocks it."""
+        fd = os.open(path, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with os.fdopen(os.dup(fd), "r", encoding="utf-8") as text:
+            rows = [json.loads(line) for line in text if line.strip()]
+        accesses = [
+            Access(**{**row, "patient_id": UUID(row["patient_id"]) if row["patient_id"] else None})
+            for row in rows
+        ]
+        return fd, accesses
+
+    @staticmethod
+    def empty(fd: int, *, written: bool) -> None:
+        try:
+            if written:
+                os.ftruncate(fd, 0)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _canonical(seq: int, at: datetime, access: Access, key_id: str | None) -> bytes:
@@ -118,25 +192,33 @@ class AccessLog(OwnTables):
         );
     """
 
-    def __init__(self, pool: asyncpg.Pool, keys: Keyring, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        keys: Keyring,
+        batch_size: int = 200,
+        held: HeldEntries | None = None,
+    ) -> None:
         self.pool = pool
         self.keys = keys
         self.batch_size = batch_size
-        self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]] | None = None
+        self.held = held
+        self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int | None]]] | None = None
         self._writer: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Future[int]] = set()
+        self._pending: set[asyncio.Future[int | None]] = set()
 
-    async def append(self, access: Access) -> int:
-        """Append and wait until the entry is committed; its sequence number."""
+    async def append(self, access: Access) -> int | None:
+        """Append and wait until the entry is committed: its sequence number; or, while the
+        store cannot be reached, until it is held on disk: None."""
         return await self.enqueue(access)
 
-    def enqueue(self, access: Access) -> asyncio.Future[int]:
+    def enqueue(self, access: Access) -> asyncio.Future[int | None]:
         """Queue the entry for the writer; the future completes once it is committed."""
         if self._writer is None or self._writer.done():
             self._queue = asyncio.Queue()
             self._writer = asyncio.create_task(self._write_batches(self._queue))
         assert self._queue is not None
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._pending.add(done)
         done.add_done_callback(self._pending.discard)
         self._queue.put_nowait((access, done))
@@ -146,6 +228,8 @@ class AccessLog(OwnTables):
         """Write what is queued, then stop the writer."""
         if self._pending:
             await asyncio.wait(list(self._pending), timeout=10)
+        with contextlib.suppress(*UNAVAILABLE):
+            await self._write_held()  # what waits on disk, if the store is back
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -153,28 +237,66 @@ class AccessLog(OwnTables):
             self._writer = None
 
     async def _write_batches(
-        self, queue: asyncio.Queue[tuple[Access, asyncio.Future[int]]]
+        self, queue: asyncio.Queue[tuple[Access, asyncio.Future[int | None]]]
     ) -> None:
         while True:
-            batch = [await queue.get()]
+            try:
+                first = await asyncio.wait_for(queue.get(), timeout=DRAIN_EVERY)
+            except TimeoutError:
+                with contextlib.suppress(*UNAVAILABLE):
+                    await self._write_held()
+                continue
+            batch = [first]
             while not queue.empty() and len(batch) < self.batch_size:
                 batch.append(queue.get_nowait())
+            accesses = [access for access, _ in batch]
+            results: list[int | None]
             try:
-                seqs = await self._append_with_retries([access for access, _ in batch])
+                await self._write_held()  # the older entries first, so the chain keeps order
+                results = list(await self._append_with_retries(accesses))
+            except UNAVAILABLE as error:
+                if self.held is None:
+                    _fail(batch, error)
+                    continue
+                try:
+                    await asyncio.to_thread(self.held.hold, accesses)
+                except OSError as disk_error:
+                    _fail(batch, disk_error)
+                    continue
+                results = [None] * len(batch)
             except Exception as error:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
+                _fail(batch, error)
                 continue
-            for (_, done), seq in zip(batch, seqs, strict=True):
+            for (_, done), result in zip(batch, results, strict=True):
                 if not done.done():
-                    done.set_result(seq)
+                    done.set_result(result)
+
+    async def _write_held(self) -> int:
+        """Write held entries into the chain, file by file; how many were written."""
+        if self.held is None:
+            return 0
+        written = 0
+        for path in await asyncio.to_thread(self.held.waiting):
+            try:
+                fd, accesses = await asyncio.to_thread(self.held.open, path)
+            except FileNotFoundError:
+                continue
+            done = False
+            try:
+                for start in range(0, len(accesses), self.batch_size):
+                    await self._append_all(accesses[start : start + self.batch_size])
+                done = True
+                written += len(accesses)
+            finally:
+                await asyncio.to_thread(self.held.empty, fd, written=done)
+        return written
 
     async def _append_with_retries(self, accesses: list[Access]) -> list[int]:
         """A dropped connection is tried again on another: the entries must be written, or
-        the responses they describe are withheld. (An append whose commit was answered by a
-        dying connection may be written twice; the log then says so twice, never never.)"""
-        for wait in (0.05, 0.2, 0.5, 1.0):
+        held on disk (when there is a place for them), or the responses they describe are
+        withheld. (An append whose commit was answered by a dying connection may be written
+        twice; the log then says so twice, never never.)"""
+        for wait in (0.05, 0.2) if self.held is not None else (0.05, 0.2, 0.5, 1.0):
             try:
                 return await self._append_all(accesses)
             except UNAVAILABLE:
@@ -306,6 +428,12 @@ class AccessLog(OwnTables):
             }
             for r in rows
         ]
+
+
+def _fail(batch: list[tuple[Access, asyncio.Future[int | None]]], error: Exception) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(error)
 
 
 def _access(row: asyncpg.Record) -> Access:

@@ -61,6 +61,7 @@ def settings(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
     return Settings(
         **fresh_secrets(),
         secrets_file=tmp_path_factory.mktemp("secrets") / "absent",
+        access_log_held_dir=tmp_path_factory.mktemp("access-log-held"),
         database_url=os.environ.get(
             "CLINIC_TEST_DATABASE_URL", f"{POSTGRES_SERVER}/sonrisa_test_{RUN}"
         ),

@@ -140,16 +140,32 @@ class Tally:
     acknowledged: dict[str, str] = field(default_factory=dict)  # token -> patient id
     failed: dict[str, int] = field(default_factory=dict)  # token -> status answered
     unanswered: int = 0  # attempts that got no answer at all (process gone, reset)
+    # 503s by problem type; and those that lacked problem+json or Retry-After
+    unavailable: dict[str, int] = field(default_factory=dict)
+    malformed_503: int = 0
+    unknown: set[str] = field(default_factory=set)  # "saved or not is unknown", no key to settle
+    # X-Correlation-Id -> "201", or the problem type of the answer
+    correlations: dict[str, str] = field(default_factory=dict)
     first_ack_after: dict[str, float] = field(default_factory=dict)  # mark -> monotonic
 
 
 class Writer:
-    """Registers patients at `RATE` per second until stopped, retrying each until answered."""
+    """Registers patients at `rate` per second until stopped, retrying each until answered."""
 
-    def __init__(self, base: str, headers: dict[str, str], run: str) -> None:
+    def __init__(
+        self,
+        base: str,
+        headers: dict[str, str],
+        run: str,
+        *,
+        keyed: bool = True,
+        rate: float = RATE,
+    ) -> None:
         self.base = base
+        self.rate = rate
         self.headers = headers
         self.run = run
+        self.keyed = keyed  # each write carries its token as its Idempotency-Key
         self.tally = Tally()
         self._stop = asyncio.Event()
         self._marks: dict[str, float] = {}
@@ -173,7 +189,7 @@ class Writer:
             while not self._stop.is_set():
                 writes.append(asyncio.create_task(self._write(http, f"chaos-{self.run}-{n:05d}")))
                 n += 1
-                await asyncio.sleep(1 / RATE)
+                await asyncio.sleep(1 / self.rate)
             await asyncio.gather(*writes)
 
     def stop(self) -> None:
@@ -181,15 +197,19 @@ class Writer:
 
     async def _write(self, http: httpx.AsyncClient, token: str) -> None:
         body = {**PATIENT, "family_name": f"Caos {token}", "national_id": None}
-        headers = {**self.headers, "Idempotency-Key": token}
+        headers = {**self.headers, "Idempotency-Key": token} if self.keyed else dict(self.headers)
         deadline = time.monotonic() + 120
+        attempt = 0
         while time.monotonic() < deadline:
+            attempt += 1
+            correlation = headers["X-Correlation-Id"] = f"{token}-{attempt}"
             try:
                 answer = await http.post("/api/patients", json=body, headers=headers)
             except httpx.TransportError:
                 self.tally.unanswered += 1
                 await asyncio.sleep(0.2)
                 continue
+            self.tally.correlations[correlation] = str(answer.status_code)
             if answer.status_code == 201:
                 self.tally.acknowledged[token] = answer.json()["id"]
                 now = time.monotonic()
@@ -197,12 +217,32 @@ class Writer:
                     if at <= now and mark not in self.tally.first_ack_after:
                         self.tally.first_ack_after[mark] = now
                 return
-            if answer.status_code == 503:  # nothing was saved: the same key may run again
+            if answer.status_code == 503:
+                kind = self.tally.correlations[correlation] = self._unavailable(answer)
+                if kind == "outcome-unknown" and not self.keyed:
+                    self.tally.unknown.add(token)  # no key to settle it with: stop here
+                    return
+                # Nothing was saved (or, with a key, the retry settles it): try again.
                 await asyncio.sleep(0.2)
                 continue
             self.tally.failed[token] = answer.status_code
             return
         raise AssertionError(f"{token} got no answer in two minutes")
+
+    def _unavailable(self, answer: httpx.Response) -> str:
+        """The problem type of a 503, counted; a 503 without problem+json or Retry-After is
+        counted as malformed."""
+        try:
+            kind = str(answer.json()["type"]).rsplit("/", 1)[-1]
+        except (ValueError, KeyError):
+            kind = "not problem+json"
+        if (
+            answer.headers.get("content-type") != "application/problem+json"
+            or "retry-after" not in answer.headers
+        ):
+            self.tally.malformed_503 += 1
+        self.tally.unavailable[kind] = self.tally.unavailable.get(kind, 0) + 1
+        return kind
 
 
 async def stored_tokens(platform: Platform, run: str) -> dict[str, int]:

@@ -27,7 +27,7 @@ from infra.eventstore import event_id_for
 from infra.mongo import connect
 from infra.settings import Settings
 from projections.base import DocumentStore
-from tests.chaos.harness import ClinicUp, Verdict, Writer, during_writes, judge
+from tests.chaos.harness import SECONDS, ClinicUp, Verdict, Writer, during_writes, judge
 from tests.conftest import SignIn, eventually
 from tests.integration.helpers import (
     dead_letters,
@@ -223,6 +223,49 @@ async def test_the_embedded_mongo_server_is_killed(
     assert 503 in seen, "no chart read noticed that Mongo was down"
     verdict = await _settled(platform, clinic_up, writer)
     _report("embedded Mongo server killed", writer, verdict, writer.recovery("killed"))
+
+
+async def test_the_embedded_mongo_data_file_is_truncated(
+    platform: Platform, clinic_up: ClinicUp, writer: Writer, tmp_path: Path
+) -> None:
+    """A corrupt document store is an outage: the projectors hold their messages (the
+    messages are fine), /readyz names the fault, and once the operator has replaced the
+    damaged file and restarted, the read models are rebuilt whole."""
+    data = tmp_path / "mongo.sqlite3"
+    named_after: list[float] = []
+
+    async def fault() -> None:
+        with data.open("r+b") as file:
+            file.truncate(data.stat().st_size // 3)
+        writer.mark("truncated")
+        truncated = time.monotonic()
+        async with httpx.AsyncClient(base_url=clinic_up.base) as http:
+
+            async def named() -> bool:
+                ready = await http.get("/readyz", timeout=10)
+                return ready.status_code == 503 and "malformed" in ready.json()["checks"]["mongo"]
+
+            await eventually(named, within=60, what="/readyz to name the corrupt store")
+        named_after.append(time.monotonic() - truncated)
+        await asyncio.sleep(SECONDS)  # writes flow on; the projectors hold theirs
+        clinic_up.stop()
+        await asyncio.to_thread(_remove, tmp_path, "mongo.sqlite3*")
+        clinic_up.start()
+        await clinic_up.ready(within=120)
+
+    await during_writes(writer, fault)
+    letters = {name: await dead_letters(platform, name) for name in platform.projectors}
+    assert {name: len(found) for name, found in letters.items() if found} == {}, (
+        "valid events were dead-lettered for a fault of the store"
+    )
+    verdict = await _settled(platform, clinic_up, writer)
+    print(f"\nchaos: /readyz named the corrupt store {named_after[0]:.2f} s after truncation")
+    _report("embedded Mongo data file truncated", writer, verdict, writer.recovery("truncated"))
+
+
+def _remove(folder: Path, pattern: str) -> None:
+    for path in folder.glob(pattern):
+        path.unlink()
 
 
 async def test_poison_and_gap_messages_are_dead_lettered_and_the_rest_flows(

@@ -114,6 +114,15 @@ async def dead_letters(
     return found
 
 
+async def delete_queue(platform: Platform, queue: str) -> None:
+    """A test's own consumer queue, and its dead-letter queue, leave the broker."""
+    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(queue)
+        await channel.queue_delete(f"{queue}.dlq")
+
+
 async def caught_up(platform: Platform) -> bool:
     """Every projector has applied everything in the event store of its contexts."""
     for projector in platform.projectors.values():

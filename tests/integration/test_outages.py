@@ -9,15 +9,22 @@ from uuid import UUID
 from pymongo import AsyncMongoClient
 
 from bus.consumer import ConsumerRunner
-from clinic.pipeline import TRANSIENT_ERRORS
 from clinic.platform import Platform
 from commands.patients import Patients
+from infra.faults import is_store_fault
 from infra.mongo import EmbeddedMongo
 from projections.base import Projector
 from projections.mongo import MongoStore
 from projections.patients import PatientChart
 from tests.conftest import eventually, running
-from tests.integration.helpers import META, dead_letters, envelopes_of, publish, registration
+from tests.integration.helpers import (
+    META,
+    dead_letters,
+    delete_queue,
+    envelopes_of,
+    publish,
+    registration,
+)
 
 
 async def test_a_projector_waits_out_a_mongo_outage_and_then_catches_up(
@@ -36,7 +43,7 @@ async def test_a_projector_waits_out_a_mongo_outage_and_then_catches_up(
         rabbitmq_url=platform.settings.rabbitmq_url,
         exchange=platform.settings.exchange,
         queue=queue,
-        transient=TRANSIENT_ERRORS,
+        outage=is_store_fault,
     )
     try:
         async with running(runner.run):
@@ -55,7 +62,7 @@ async def test_a_projector_waits_out_a_mongo_outage_and_then_catches_up(
     finally:
         server.stop()
         await client.close()
-        await _delete_queue(platform, queue)
+        await delete_queue(platform, queue)
 
 
 async def _has(store: MongoStore, patient_id: UUID) -> bool:
@@ -76,13 +83,3 @@ async def _consuming(platform: Platform, queue: str) -> bool:
         except aio_pika.exceptions.ChannelClosed:
             return False
         return bool(declared.declaration_result.consumer_count)
-
-
-async def _delete_queue(platform: Platform, queue: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(platform.settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(queue)
-        await channel.queue_delete(f"{queue}.dlq")

@@ -15,6 +15,7 @@ from commands.base import (
     REQUEST_KEY,
     AlreadyExists,
     ClinicApplication,
+    CommitUnknown,
     StaleVersion,
     StoreUnavailable,
 )
@@ -102,6 +103,23 @@ def test_a_commit_that_never_reached_the_store_is_reported_as_unavailable(
 
     with pytest.raises(StoreUnavailable, match="nothing was saved"):
         patients.register(ANA, META)
+
+
+def test_a_commit_that_cannot_be_confirmed_says_its_outcome_is_unknown(
+    patients: Patients,
+) -> None:
+    """The answer to the commit was lost and the store then could not be read: the commit
+    may have landed. That is not "nothing was saved", which a client may safely retry."""
+    _lose_the_answer(patients, lambda: OperationalError("server closed the connection"))
+
+    def unreadable(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("could not connect to server")
+
+    patients.recorder.select_events = unreadable  # type: ignore[method-assign]
+
+    with pytest.raises(CommitUnknown, match="may or may not be saved") as raised:
+        patients.register(ANA, META)
+    assert "nothing was saved" not in str(raised.value)
 
 
 def test_a_request_run_again_after_a_crash_answers_as_the_first_and_writes_nothing(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pymongo.errors
 import pytest
 from fastapi import FastAPI, Request
 
 from api.problems import install
-from commands.base import NotFound, StaleVersion
+from commands.base import CommitUnknown, NotFound, StaleVersion, StoreUnavailable
 from domain.shared import InvalidValue, TransitionRefused
 
 
@@ -42,6 +43,25 @@ def app_raising(error: Exception) -> FastAPI:
         (asyncpg.InternalClientError("another operation is in progress"), 503, "store-unavailable"),
         (asyncpg.exceptions.ConnectionDoesNotExistError("closed"), 503, "store-unavailable"),
         (ConnectionRefusedError("refused"), 503, "store-unavailable"),
+        (StoreUnavailable("nothing was saved"), 503, "store-unavailable"),
+        # The commit went out and its answer did not come back: saved or not is unknown.
+        (CommitUnknown("may or may not be saved"), 503, "outcome-unknown"),
+        # The store answered with a fault of its own: an outage, not a bug.
+        (
+            pymongo.errors.OperationFailure(
+                "malformed", details={"errmsg": "database disk image is malformed"}
+            ),
+            503,
+            "store-unavailable",
+        ),
+        (asyncpg.exceptions.DiskFullError("could not extend file"), 503, "store-unavailable"),
+        (asyncpg.exceptions.DataCorruptedError("invalid page in block"), 503, "store-unavailable"),
+        # ...but what the store refused for the request's sake is ours to fix.
+        (
+            pymongo.errors.OperationFailure("unknown operator: $foo", code=2),
+            500,
+            "internal-error",
+        ),
     ],
 )
 async def test_each_error_maps_to_its_status_and_stable_type(

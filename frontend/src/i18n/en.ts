@@ -74,6 +74,7 @@ export const en: typeof es = {
     "invalid-cursor": "The list changed meanwhile. Search again.",
     "unknown-patient": "The calendar does not know this patient yet. Wait a moment and try again.",
     "store-unavailable": "The server cannot save right now. Try again in a few seconds.",
+    "outcome-unknown": "The server lost contact while saving: it may or may not be saved. Reload before you change anything.",
     "read-model-rebuilding": "The server is catching up. Try again in a few seconds.",
     "idempotency-key-reused": "This request was already sent with other data. Reload and try again.",
   },

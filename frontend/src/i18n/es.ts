@@ -72,6 +72,7 @@ export const es = {
     "invalid-cursor": "La lista cambió mientras tanto. Vuelva a buscar.",
     "unknown-patient": "La agenda aún no conoce a este paciente. Espere un momento y vuelva a intentarlo.",
     "store-unavailable": "El servidor no puede guardar ahora mismo. Vuelva a intentarlo en unos segundos.",
+    "outcome-unknown": "El servidor perdió la conexión al guardar: puede que se haya guardado o no. Recargue antes de cambiar nada.",
     "read-model-rebuilding": "El servidor se está poniendo al día. Vuelva a intentarlo en unos segundos.",
     "idempotency-key-reused": "Esta petición ya se envió con otros datos. Recargue y vuelva a intentarlo.",
   },
