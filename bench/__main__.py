@@ -15,6 +15,7 @@
 (g) RecordTreatment to the odontogram in Mongo at 50/s, p50/p99;
 (h) the chart of a patient with 300 treatments over HTTP vs a bare pymongo `find_one`;
 (i) rebuilding the odontogram's read model vs `insert_many` of the same documents.
+(w) rebuilding the chart of 10,000 patients on the embedded Mongo server (SQLite), seconds.
 (j) reminder emails/s vs raw aiosmtplib; (k) due-to-sent delay, p50/p99, 5,000 due within a
 minute; (l) AppointmentBooked events to reminders scheduled, events/s.
 
@@ -39,6 +40,7 @@ from rich.console import Console
 from bench import (
     burst,
     chart,
+    chart_rebuild,
     cpu,
     lag,
     rebuild,
@@ -121,6 +123,8 @@ async def _measure(
         rows += await reminders.run(harness, sizes)
     with console.status("(t) clinic up from start to serving"):
         rows += await startup.run(harness, sizes)
+    with console.status("(w) rebuild of 10,000 patients' charts on the embedded Mongo server"):
+        rows += await chart_rebuild.run(harness, sizes)
     return rows
 
 

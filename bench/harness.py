@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -20,7 +20,9 @@ from uuid import uuid4
 import aio_pika
 import asyncpg
 import httpx
+from rich.console import Console
 
+from bench.report import Row, table
 from clinic.parts import http_app
 from clinic.platform import Platform
 from clinic.registry import CONTEXTS
@@ -53,6 +55,7 @@ class Sizes:
     startup_events: tuple[int, ...]  # events in the store for each size (t) starts with
     chart_events: int  # events in the store when (u) rebuilds the Mongo chart
     burst: int  # registrations sent at once in (v)
+    chart_rebuild_patients: int  # patients, one treatment each, whose chart (w) rebuilds
 
 
 FULL = Sizes(
@@ -68,6 +71,7 @@ FULL = Sizes(
     startup_events=(10_000, 200_000),
     chart_events=3000,
     burst=300,
+    chart_rebuild_patients=10_000,
 )
 QUICK = Sizes(
     register=400,
@@ -82,16 +86,17 @@ QUICK = Sizes(
     startup_events=(10_000,),
     chart_events=1000,
     burst=100,
+    chart_rebuild_patients=500,
 )
 
 
-def bench_settings(mongo_url: str, run: str) -> Settings:
+def bench_settings(mongo_url: str, run: str, database: str = DATABASE) -> Settings:
     """The environment's settings, pointed at bench-only names; every other knob as configured."""
     configured = Settings()
     url = urlsplit(configured.database_url)
     return Settings(
         **fresh_secrets(),  # keys of the bench's own, as no key has a default
-        database_url=url._replace(path=f"/{DATABASE}").geturl(),
+        database_url=url._replace(path=f"/{database}").geturl(),
         mongo_url=mongo_url,
         mongo_database=f"sonrisa_bench_{run}",
         exchange=f"clinic.events.bench.{run}",
@@ -103,7 +108,7 @@ async def recreate_database(dsn: str) -> None:
     url = urlsplit(dsn)
     conn = await asyncpg.connect(url._replace(path="/postgres").geturl())
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.path.lstrip("/")}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -136,14 +141,14 @@ class Harness:
     tasks: list[asyncio.Future[None]] = field(default_factory=list)
 
     @classmethod
-    async def open(cls) -> Harness:
+    async def open(cls, database: str = DATABASE) -> Harness:
         run = uuid4().hex[:8]
         embedded: EmbeddedMongo | None = None
         mongo_url = os.environ.get("CLINIC_MONGO_URL")
         if not mongo_url:
             embedded = EmbeddedMongo(Settings().embedded_mongo_python, port=0)
             mongo_url = await asyncio.to_thread(embedded.start)
-        settings = bench_settings(mongo_url, run)
+        settings = bench_settings(mongo_url, run, database)
         # Production logs every request at the configured level: keep that cost, not the noise.
         log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
             "w", prefix="sonrisa-bench-", suffix=".log", delete=False
@@ -274,3 +279,21 @@ class Harness:
             for line in text.splitlines()
             if '"level": "warning"' in line or '"level": "error"' in line or "Traceback" in line
         )
+
+
+Benchmark = Callable[["Harness", Sizes], Awaitable[list[Row]]]
+
+
+def run_alone(benchmark: Benchmark, title: str, database: str = DATABASE) -> None:
+    """`python -m bench.NAME [--quick]`: one benchmark module's rows alone, in a database of
+    its own when named (so running it never drops a `make bench` in progress)."""
+
+    async def alone(sizes: Sizes) -> None:
+        harness = await Harness.open(database)
+        try:
+            rows = await benchmark(harness, sizes)
+        finally:
+            await harness.close()
+        Console(width=160).print(table(rows, title, ""))
+
+    asyncio.run(alone(QUICK if "--quick" in sys.argv else FULL))

@@ -21,7 +21,7 @@ import aiosmtplib
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bench.harness import QUICK, Harness, Sizes, free_port
+from bench.harness import QUICK, Harness, Sizes, free_port, run_alone
 from bench.report import Row, ratio_at_least, value_at_most
 from bench.workload import META, registration
 from bus.reminders.choreography import AppointmentReactions
@@ -265,22 +265,5 @@ async def run(harness: Harness, sizes: Sizes) -> list[Row]:
     ]
 
 
-async def _alone(sizes: Sizes) -> None:
-    from rich.console import Console
-
-    from bench.report import table
-
-    harness = await Harness.open()
-    try:
-        rows = await run(harness, sizes)
-    finally:
-        await harness.close()
-    Console(width=160).print(table(rows, "Sonrisa reminder benchmarks", ""))
-
-
 if __name__ == "__main__":
-    import sys
-
-    from bench.harness import FULL
-
-    asyncio.run(_alone(QUICK if "--quick" in sys.argv else FULL))
+    run_alone(run, "Sonrisa reminder benchmarks")

@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from uuid import UUID, uuid4
 
 import httpx
-from rich.console import Console
 
-from bench import harness as harness_module
 from bench.chart import rebuild_vs_insert_many
-from bench.harness import FULL, QUICK, Harness, Sizes
-from bench.report import Row, table, value_at_most
+from bench.harness import Harness, Sizes, run_alone
+from bench.report import Row, value_at_most
 from bench.workload import percentile, registered_patients
 from commands.identity import Identity, RegisterStaff
 from commands.treatments import RecordTreatment, Treatments
@@ -192,16 +189,5 @@ async def run(harness: Harness, sizes: Sizes) -> list[Row]:
     return rows
 
 
-async def _alone(sizes: Sizes) -> None:
-    # A database of its own, so running these alone never drops a `make bench` in progress.
-    harness_module.DATABASE = "sonrisa_bench_treatments"
-    harness = await Harness.open()
-    try:
-        rows = await run(harness, sizes)
-    finally:
-        await harness.close()
-    Console(width=160).print(table(rows, "Sonrisa benchmarks: treatments", ""))
-
-
 if __name__ == "__main__":  # `python -m bench.treatments [--quick]`: these three alone
-    asyncio.run(_alone(QUICK if "--quick" in sys.argv else FULL))
+    run_alone(run, "Sonrisa benchmarks: treatments", "sonrisa_bench_treatments")

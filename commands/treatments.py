@@ -22,6 +22,7 @@ from domain.treatments import (
     CATALOGUE_ID,
     Catalogue,
     Examination,
+    Mark,
     Procedure,
     Site,
     Treatment,
@@ -224,7 +225,7 @@ class ProcedureIn(Command):
     fee: Fee
     minutes: Annotated[int, Field(ge=1, le=480)]  # at most a working day
     site: Site
-    marks: Annotated[str, StringConstraints(max_length=32)] | None = None
+    marks: Mark | None = None  # what the procedure leaves on the chart
     min_surfaces: Annotated[int, Field(ge=0, le=5)] = 0  # a tooth has five surfaces
     max_surfaces: Annotated[int, Field(ge=0, le=5)] = 0
     materials: list[BillOfMaterialsItem] = Field(default_factory=list, max_length=50)

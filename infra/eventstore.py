@@ -10,7 +10,7 @@ is the prefix of their events table), so neither list is kept by hand twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -204,16 +204,18 @@ class EventStoreReader:
         return {c: await self.max_notification_id(c) for c in self.contexts}
 
     async def stream(
-        self, contexts: Sequence[str], batch: int = 2000
+        self, contexts: Sequence[str], batch: int = 2000, after: Mapping[str, int] | None = None
     ) -> AsyncIterator[list[Envelope]]:
-        """Every event of the given contexts in notification order, batch by batch. The next
-        batch is read while the caller works on this one (the database works meanwhile)."""
+        """Every event of the given contexts in notification order (each after its position
+        in `after`, if given), batch by batch. The next batch is read while the caller works
+        on this one (the database works meanwhile)."""
         for context in contexts:
-            ahead = asyncio.ensure_future(self.notifications(context, 0, batch))
+            start = (after or {}).get(context, 0)
+            ahead = asyncio.ensure_future(self.notifications(context, start, batch))
             try:
                 while chunk := await ahead:
-                    after = chunk[-1].notification_id
-                    ahead = asyncio.ensure_future(self.notifications(context, after, batch))
+                    last = chunk[-1].notification_id
+                    ahead = asyncio.ensure_future(self.notifications(context, last, batch))
                     yield chunk
             finally:
                 ahead.cancel()

@@ -14,11 +14,13 @@ from the event store once the cause is fixed (ADR 9).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
 from infra.eventstore import Envelope, EventStoreReader
@@ -108,9 +110,28 @@ class Rebuilt:
     documents: dict[UUID, Versioned] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
     stuck: dict[UUID, Stuck] = field(default_factory=dict)
+    finished: bool = False  # a resumed rebuild that had only its last steps left, now done
 
 
 Decide = Callable[[dict[UUID, Versioned], dict[UUID, Stuck]], Awaitable[Outcome]]
+
+
+@runtime_checkable
+class PiecewiseRebuild(Protocol):
+    """A store whose rebuild is written piece by piece into a shadow, with its progress, and
+    swapped in at the end: a restart resumes it where it stopped rather than from zero."""
+
+    async def rebuild_resumed(self, fingerprint: str) -> Rebuilt | None:
+        """What an unfinished rebuild by this same code (`fingerprint`) saved, with the
+        documents it wrote so far; None (and a fresh shadow) when there is none."""
+
+    async def rebuild_piece(
+        self, changed: dict[UUID, Versioned], positions: dict[str, int], stuck: dict[UUID, Stuck]
+    ) -> None:
+        """Write these documents into the shadow, then the progress they reach."""
+
+    async def rebuild_finished(self, rebuilt: Rebuilt) -> None:
+        """Swap the shadow in, with the positions and stuck marks reached."""
 
 
 class DocumentStore(Protocol):
@@ -172,6 +193,9 @@ def fold_until(
     return fold(projection, None, [e for e in events if e.timestamp <= moment])
 
 
+REBUILD_CHUNK = 2000  # events a rebuild folds (and a piecewise store saves) at a time
+
+
 class Projector:
     """Applies batches of envelopes to one projection's store: idempotent, ordered, healed,
     and never held up by one aggregate whose event cannot be applied."""
@@ -181,6 +205,7 @@ class Projector:
         self.store = store
         self.reader = reader
         self._gauge_known = False
+        self.rebuild_chunk = REBUILD_CHUNK
 
     @property
     def name(self) -> str:
@@ -309,11 +334,24 @@ class Projector:
         return {i: s for i, s in left.items() if i in ids}
 
     async def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Fold every event in the store, then swap the read model; returns events read."""
-        rebuilt = Rebuilt()
+        """Fold every event in the store, then swap the read model; returns events read.
+        A store that rebuilds in pieces gets each chunk's documents as they are folded, and
+        an unfinished rebuild of the same code is resumed where it stopped."""
+        pieces = self.store if isinstance(self.store, PiecewiseRebuild) else None
+        resumed = await pieces.rebuild_resumed(self.fingerprint()) if pieces else None
+        rebuilt = resumed or Rebuilt()
+        if resumed is not None:
+            log.info("resuming a rebuild", projection=self.name, positions=resumed.positions)
+            if resumed.finished:
+                await self._catch_up(resumed.positions)
+                await self._count_stuck(force=True)
+                return 0
         documents, stuck, positions = rebuilt.documents, rebuilt.stuck, rebuilt.positions
         count = 0
-        async for chunk in self.reader.stream(self.projection.contexts):
+        contexts = self.projection.contexts
+        after = dict(positions)
+        async for chunk in self.reader.stream(contexts, self.rebuild_chunk, after):
+            folded_now: set[UUID] = set()
             for envelope in chunk:
                 positions[envelope.context] = envelope.notification_id
                 if not self.projection.handles(envelope) or envelope.aggregate_id in stuck:
@@ -325,12 +363,26 @@ class Projector:
                     continue
                 if folded is not None:
                     documents[envelope.aggregate_id] = folded
+                    folded_now.add(envelope.aggregate_id)
+            if pieces is not None:
+                await pieces.rebuild_piece(
+                    {i: documents[i] for i in folded_now}, dict(positions), dict(stuck)
+                )
             count += len(chunk)
             progress(len(chunk))
-        await self.store.replace_all(rebuilt)
+        if pieces is not None:
+            await pieces.rebuild_finished(rebuilt)
+        else:
+            await self.store.replace_all(rebuilt)
         await self._catch_up(positions)
         await self._count_stuck(force=True)
         return count
+
+    def fingerprint(self) -> str:
+        """The projection's code, as a digest: a rebuild is resumed only by the same code."""
+        module = inspect.getmodule(type(self.projection))
+        source = inspect.getsource(module) if module is not None else type(self.projection).__name__
+        return hashlib.sha256(source.encode()).hexdigest()[:16]
 
     async def _catch_up(self, positions: dict[str, int]) -> None:
         """Apply what was written to the store while the rebuild was folding."""

@@ -5,12 +5,18 @@ them by `_id`: one consumer per read model (single active consumer, held while a
 swaps) makes that the only writer, so a redelivered batch is a no-op (invariant 2). (A
 filter on the version too would guard a second writer, but makes the embedded server's
 SQLite engine scan the collection on every write.) A rebuild fills a shadow collection
-and renames it over the live one, so readers never see an empty or half-built read model.
+and renames it over the live one, so readers never see an empty or half-built read model;
+it writes the shadow chunk by chunk and keeps its progress in `projection_rebuilds`, so a
+restart resumes it. No query grows with the read model: a list of ids is sent in slices of
+IN_SLICE (the embedded server turns `$in` into a nested expression SQLite refuses past
+about 500 ids), and nothing is deleted by "every id but these".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -24,18 +30,53 @@ from projections.base import Decide, Document, Projection, Rebuilt, Stuck, Versi
 
 DUPLICATE_KEY = 11000
 WRITE_SLICE = 100
+IN_SLICE = 200  # ids per `$in`
+REBUILDS = "projection_rebuilds"  # one document per unfinished rebuild: how far it got
+SHADOW = "{}__rebuilding"
+
+
+def _stuck_of(saved: dict[str, Any]) -> dict[UUID, Stuck]:
+    return {UUID(k): Stuck(**v) for k, v in saved["stuck"].items()}
+
+
+def in_slices(values: Sequence[str]) -> Iterator[list[str]]:
+    """`values` in slices small enough for one `$in` each."""
+    for start in range(0, len(values), IN_SLICE):
+        yield list(values[start : start + IN_SLICE])
+
+
+async def rename_over(database: AsyncDatabase[dict[str, Any]], source: str, target: str) -> None:
+    """Rename `source` to `target`, replacing it in one step. MongoDB renames through the
+    admin database; the embedded wire server (mongoeco) only through the database itself."""
+    try:
+        await database[source].rename(target, dropTarget=True)
+    except OperationFailure:
+        name = database.name
+        await database.command(
+            {"renameCollection": f"{name}.{source}", "to": f"{name}.{target}", "dropTarget": True}
+        )
+
+
+async def swap_in(database: AsyncDatabase[dict[str, Any]], shadow: str, live: str) -> None:
+    """The shadow becomes the live collection; no shadow (nothing was written) empties it."""
+    if shadow in await database.list_collection_names():
+        await rename_over(database, shadow, live)
+    else:
+        await database[live].delete_many({})
 
 
 class MongoProjection(Projection):
     collection: ClassVar[str]
     indexes: ClassVar[tuple[str, ...]] = ()
 
-    async def derive(
-        self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID] | None
-    ) -> None:
+    async def derive(self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID]) -> None:
         """Bring what is composed from several documents (a patient's chart, ADR 11) in step
         with the documents of `ids` (every id a batch named, applied or not, so a batch
-        redelivered after a crash repairs it), or with all of them after a rebuild."""
+        redelivered after a crash repairs it)."""
+
+    async def derive_all(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        """Compose afresh, after a rebuild, everything `derive` keeps: into shadows swapped
+        in at the end, never by deleting "every id but these"."""
 
 
 class MongoStore:
@@ -55,8 +96,11 @@ class MongoStore:
             await collection.create_index(field)
 
     async def _load(self, ids: Sequence[UUID]) -> dict[UUID, Versioned]:
-        cursor = self.documents.find({"_id": {"$in": [str(i) for i in ids]}})
-        return {UUID(d.pop("_id")): Versioned(d.pop("version"), d) async for d in cursor}
+        loaded: dict[UUID, Versioned] = {}
+        for part in in_slices([str(i) for i in ids]):
+            async for d in self.documents.find({"_id": {"$in": part}}):
+                loaded[UUID(d.pop("_id"))] = Versioned(d.pop("version"), d)
+        return loaded
 
     async def _write(
         self,
@@ -109,17 +153,23 @@ class MongoStore:
         return f"{self.projection.name}:{aggregate_id}"
 
     async def _stuck(self, ids: Sequence[UUID] | None) -> dict[UUID, Stuck]:
-        query: dict[str, Any] = {"projection": self.projection.name}
+        queries: list[dict[str, Any]] = [{"projection": self.projection.name}]
         if ids is not None:
-            query["_id"] = {"$in": [self._key(i) for i in ids]}
-        return {
-            UUID(d["aggregate_id"]): Stuck(d["context"], d["version"], d["event_type"], d["error"])
-            async for d in self.parked.find(query)
-        }
+            queries = [
+                {"projection": self.projection.name, "_id": {"$in": part}}
+                for part in in_slices([self._key(i) for i in ids])
+            ]
+        found: dict[UUID, Stuck] = {}
+        for query in queries:
+            async for d in self.parked.find(query):
+                found[UUID(d["aggregate_id"])] = Stuck(
+                    d["context"], d["version"], d["event_type"], d["error"]
+                )
+        return found
 
     async def _mark(self, stuck: dict[UUID, Stuck], freed: set[UUID]) -> None:
-        if freed:
-            await self.parked.delete_many({"_id": {"$in": [self._key(i) for i in freed]}})
+        for part in in_slices([self._key(i) for i in freed]):
+            await self.parked.delete_many({"_id": {"$in": part}})
         for aggregate_id, mark in stuck.items():
             await self.parked.replace_one(
                 {"_id": self._key(aggregate_id)},
@@ -138,38 +188,73 @@ class MongoStore:
         return await self._stuck(None)
 
     async def replace_all(self, rebuilt: Rebuilt) -> None:
-        documents, positions, stuck = rebuilt.documents, rebuilt.positions, rebuilt.stuck
         """Fill a shadow collection, then rename it over the live one in one step."""
-        shadow = self.database[f"{self.projection.collection}__rebuilding"]
-        await shadow.drop()
-        await self._write(documents, into=shadow)
-        if documents:
-            await self._rename(shadow.name, self.projection.collection)
-        else:
-            await self.documents.delete_many({})
+        await self._fresh_shadow("")
+        await self.rebuild_piece(rebuilt.documents, rebuilt.positions, rebuilt.stuck)
+        await self.rebuild_finished(rebuilt)
+
+    @property
+    def _shadow(self) -> AsyncCollection[dict[str, Any]]:
+        return self.database[SHADOW.format(self.projection.collection)]
+
+    async def _fresh_shadow(self, fingerprint: str) -> None:
+        await self._shadow.drop()
+        await self.database[REBUILDS].replace_one(
+            {"_id": self.projection.name},
+            {
+                "fingerprint": fingerprint,
+                "started_at": datetime.now(UTC),
+                "positions": {},
+                "stuck": {},
+                "swapped": False,
+            },
+            upsert=True,
+        )
+
+    async def rebuild_resumed(self, fingerprint: str) -> Rebuilt | None:
+        saved = await self.database[REBUILDS].find_one({"_id": self.projection.name})
+        if saved is None or saved.get("fingerprint") != fingerprint:
+            await self._fresh_shadow(fingerprint)
+            return None
+        if saved.get("swapped"):  # stopped after the swap: only the last steps are left
+            rebuilt = Rebuilt(positions=dict(saved["positions"]), stuck=_stuck_of(saved))
+            await self.rebuild_finished(rebuilt)
+            rebuilt.finished = True
+            return rebuilt
+        documents = {
+            UUID(d.pop("_id")): Versioned(d.pop("version"), d) async for d in self._shadow.find({})
+        }
+        return Rebuilt(documents, dict(saved["positions"]), _stuck_of(saved))
+
+    async def rebuild_piece(
+        self, changed: dict[UUID, Versioned], positions: dict[str, int], stuck: dict[UUID, Stuck]
+    ) -> None:
+        await self._write(changed, into=self._shadow)
+        await self.database[REBUILDS].update_one(
+            {"_id": self.projection.name},
+            {
+                "$set": {
+                    "positions": positions,
+                    "stuck": {str(k): storable(asdict(v)) for k, v in stuck.items()},
+                }
+            },
+        )
+
+    async def rebuild_finished(self, rebuilt: Rebuilt) -> None:
+        progress = self.database[REBUILDS]
+        saved = await progress.find_one({"_id": self.projection.name}) or {}
+        if not saved.get("swapped"):
+            await swap_in(self.database, self._shadow.name, self.projection.collection)
+            await progress.update_one({"_id": self.projection.name}, {"$set": {"swapped": True}})
         # Indexed after the swap: the embedded server's SQLite engine carries a shadow's
         # indexes into a rename badly, and a live collection's indexes stay valid anyway.
         await self._index(self.documents)
-        await self.projection.derive(self.database, None)
+        await self.projection.derive_all(self.database)
         await self.statuses.delete_many({"projection": self.projection.name})
         await self.parked.delete_many({"projection": self.projection.name})
-        await self._mark(stuck, set())
-        await self._advance(positions)
-
-    async def _rename(self, source: str, target: str) -> None:
-        """MongoDB renames through the admin database; the embedded wire server (mongoeco)
-        only through the database itself. Either way the target is replaced in one step."""
-        try:
-            await self.database[source].rename(target, dropTarget=True)
-        except OperationFailure:
-            name = self.database.name
-            await self.database.command(
-                {
-                    "renameCollection": f"{name}.{source}",
-                    "to": f"{name}.{target}",
-                    "dropTarget": True,
-                }
-            )
+        await self._mark(rebuilt.stuck, set())
+        await self._advance(rebuilt.positions)
+        await progress.delete_one({"_id": self.projection.name})
 
     async def status(self) -> dict[str, int]:
         cursor = self.statuses.find({"projection": self.projection.name})

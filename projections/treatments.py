@@ -30,7 +30,14 @@ from infra.db import storable
 from infra.eventstore import Envelope
 from projections.audit import PatientHistory
 from projections.base import Document, Versioned, fold_until
-from projections.mongo import WRITE_SLICE, MongoProjection, MongoStore
+from projections.mongo import (
+    SHADOW,
+    WRITE_SLICE,
+    MongoProjection,
+    MongoStore,
+    in_slices,
+    swap_in,
+)
 from projections.postgres import PostgresProjection, PostgresStore
 
 CONTEXT = "treatments"
@@ -134,47 +141,63 @@ class TreatmentChart(MongoProjection):
     sources = "treatment_odontogram_sources"
     indexes = ("patient_id",)
 
-    async def derive(
-        self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID] | None
-    ) -> None:
+    async def derive(self, database: AsyncDatabase[dict[str, Any]], ids: Sequence[UUID]) -> None:
         """Compose again the odontogram of every patient these contributions belong to.
 
         Each patient's charted parts of their contributions are kept beside the chart
         (`sources`), so a batch reads only its own contributions and the touched patients'
         sources, never every contribution a patient has (ADR 11). A patient without sources
         yet (the first contribution, or a read model made before sources existed) is composed
-        from all of their contributions once."""
+        from all of their contributions once. Every list of ids goes in slices (`in_slices`)."""
         contributions = database[self.collection]
         fields = dict.fromkeys(NOT_CHARTED, 0)
-        if ids is None:
-            by_patient = await _charted_parts(contributions.find({}, fields))
-        else:
-            batch = await _charted_parts(
-                contributions.find({"_id": {"$in": [str(i) for i in ids]}}, fields)
-            )
-            if not batch:
-                return
-            kept = database[self.sources].find({"_id": {"$in": sorted(batch)}})
-            by_patient = {d["_id"]: d["parts"] async for d in kept}
-            unknown = sorted(p for p in batch if p not in by_patient)
-            if unknown:
-                found = contributions.find({"patient_id": {"$in": unknown}}, fields)
-                by_patient.update(await _charted_parts(found))
-            for patient, parts in batch.items():
-                by_patient.setdefault(patient, {}).update(parts)
+        batch: dict[str, dict[str, Document]] = {}
+        for part in in_slices([str(i) for i in ids]):
+            found = await _charted_parts(contributions.find({"_id": {"$in": part}}, fields))
+            for patient, parts in found.items():
+                batch.setdefault(patient, {}).update(parts)
+        if not batch:
+            return
+        by_patient: dict[str, dict[str, Document]] = {}
+        for part in in_slices(sorted(batch)):
+            async for kept in database[self.sources].find({"_id": {"$in": part}}):
+                by_patient[kept["_id"]] = kept["parts"]
+        for part in in_slices(sorted(p for p in batch if p not in by_patient)):
+            theirs = contributions.find({"patient_id": {"$in": part}}, fields)
+            by_patient.update(await _charted_parts(theirs))
+        for patient, parts in batch.items():
+            by_patient.setdefault(patient, {}).update(parts)
+        await self._compose(database, by_patient, self.sources, self.odontograms)
+
+    async def derive_all(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        """Every patient's sources and odontogram afresh, into shadows swapped in at the end:
+        a patient with no contributions left has none, without a "delete all but" query."""
+        fields = dict.fromkeys(NOT_CHARTED, 0)
+        by_patient = await _charted_parts(database[self.collection].find({}, fields))
+        shadows = {name: SHADOW.format(name) for name in (self.sources, self.odontograms)}
+        for shadow in shadows.values():
+            await database[shadow].drop()
+        await self._compose(database, by_patient, shadows[self.sources], shadows[self.odontograms])
+        for live, shadow in shadows.items():
+            await swap_in(database, shadow, live)
+
+    async def _compose(
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        by_patient: dict[str, dict[str, Document]],
+        sources: str,
+        odontograms: str,
+    ) -> None:
         charts = [
             (p, storable(parts), storable(odontogram(UUID(p), list(parts.values()))))
             for p, parts in by_patient.items()
         ]
         for start in range(0, len(charts), WRITE_SLICE):
             part = charts[start : start + WRITE_SLICE]
-            sources = [ReplaceOne({"_id": p}, {"parts": s}, upsert=True) for p, s, _ in part]
-            await database[self.sources].bulk_write(sources, ordered=False)
+            kept = [ReplaceOne({"_id": p}, {"parts": s}, upsert=True) for p, s, _ in part]
+            await database[sources].bulk_write(kept, ordered=False)
             composed = [ReplaceOne({"_id": p}, chart, upsert=True) for p, _, chart in part]
-            await database[self.odontograms].bulk_write(composed, ordered=False)
-        if ids is None:
-            for name in (self.sources, self.odontograms):
-                await database[name].delete_many({"_id": {"$nin": list(by_patient)}})
+            await database[odontograms].bulk_write(composed, ordered=False)
 
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         doc = dict(document or {})

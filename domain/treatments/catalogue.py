@@ -168,7 +168,7 @@ class Procedure:
             fee=Decimal(data["fee"]),
             minutes=int(data["minutes"]),
             site=Site(data["site"]),
-            marks=Mark(data["marks"]) if data.get("marks") else None,
+            marks=_mark(data.get("marks")),
             material=data.get("material"),
             min_surfaces=int(data.get("min_surfaces", 0)),
             max_surfaces=int(data.get("max_surfaces", 0)),
@@ -199,7 +199,7 @@ class Procedure:
             fee=valid_fee(data["fee"]),
             minutes=minutes,
             site=site,
-            marks=Mark(data["marks"]) if data.get("marks") else None,
+            marks=_mark(data.get("marks")),
             material=data.get("material"),
             min_surfaces=low if site is Site.SURFACES else 0,
             max_surfaces=high if site is Site.SURFACES else 0,
@@ -208,6 +208,18 @@ class Procedure:
                 for m in data.get("materials", [])
             ),
         )
+
+
+def _mark(value: object) -> Mark | None:
+    if not value:
+        return None
+    try:
+        return Mark(str(value))
+    except ValueError:
+        known = ", ".join(m.value for m in Mark)
+        raise InvalidValue(
+            f"a procedure leaves one of {known} on the chart", field="marks"
+        ) from None
 
 
 def _p(

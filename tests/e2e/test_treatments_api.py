@@ -349,6 +349,21 @@ async def test_a_fee_change_applies_only_to_treatments_recorded_after_it(
     assert next(p["fee"] for p in catalogue if p["code"] == "FILL-1") == "58.00"
 
 
+async def test_a_procedure_that_would_leave_an_unknown_mark_on_the_chart_is_refused(
+    client: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    """Found by the fuzzer: a mark the chart does not know was a 500, not a 422."""
+    admin = await sign_in("admin")
+    procedure = {
+        "code": "WHITE-9", "category": "Estética", "name_es": "Blanqueamiento",
+        "name_en": "Whitening", "minutes": 60, "fee": "200.00", "site": "mouth", "marks": "O",
+    }  # fmt: skip
+    refused = await client.post("/api/catalogue", json=procedure, headers=admin)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"].endswith("/invalid-request")
+    assert any(e["location"][-1] == "marks" for e in refused.json()["errors"])
+
+
 async def test_duplicated_and_out_of_order_deliveries_leave_the_chart_as_the_store_says(
     client: httpx.AsyncClient, platform: Platform, projectors: None
 ) -> None:

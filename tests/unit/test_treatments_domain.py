@@ -18,6 +18,7 @@ from domain.treatments import (
     Catalogue,
     Finding,
     PlanStatus,
+    Procedure,
     Surface,
     Treatment,
     TreatmentPlan,
@@ -321,3 +322,21 @@ def test_a_completion_sent_again_gets_the_treatments_it_carried_and_another_is_r
 def test_visits_recorded_before_the_move_to_the_domain_still_load() -> None:
     old = "commands.treatments:VisitAtCompletion.VisitRecordedAtCompletion"
     assert resolve_topic(old) is VisitAtCompletion.VisitRecordedAtCompletion  # type: ignore[attr-defined]
+
+
+def test_a_procedure_must_leave_a_mark_the_chart_knows() -> None:
+    """Even past the API's typing (an import, a script): a clear 422, never a 500."""
+    with pytest.raises(InvalidValue, match="on the chart") as refused:
+        Procedure.create(
+            {
+                "code": "WHITE-9",
+                "name_es": "Blanqueamiento",
+                "name_en": "Whitening",
+                "category": "Estética",
+                "fee": "200.00",
+                "minutes": 60,
+                "site": "mouth",
+                "marks": "O",
+            }
+        )
+    assert refused.value.field == "marks"

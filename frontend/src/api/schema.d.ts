@@ -1953,6 +1953,12 @@ export interface components {
              */
             refresh_in: "body" | "cookie";
         };
+        /**
+         * Mark
+         * @description What a procedure or an examination leaves on the chart.
+         * @enum {string}
+         */
+        Mark: "caries" | "restoration" | "sealant" | "crown" | "bridge_pontic" | "bridge_abutment" | "implant" | "root_canal" | "fracture" | "impacted" | "missing" | "to_extract" | "mobility" | "note";
         /** MaterialIn */
         MaterialIn: {
             /** Item */
@@ -2254,8 +2260,7 @@ export interface components {
              */
             minutes: number;
             site: components["schemas"]["Site"];
-            /** Marks */
-            marks?: string | null;
+            marks?: components["schemas"]["Mark"] | null;
             /**
              * Min Surfaces
              * Format: int32
