@@ -26,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bus.consumer import OUTAGES
 from infra.faults import describe, is_store_fault
+from infra.metrics import consumers_in_store_outage
 from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
 
@@ -154,8 +155,10 @@ class Readiness:
         if first:
             await asyncio.wait(first, timeout=ANSWER_SECONDS)
         checks = dict(self._seen)
-        for consumer, fault in OUTAGES.items():  # this process's consumers (one-process mode)
-            checks[f"consumer {consumer}"] = f"store fault: {fault}"
+        # Consumers waiting out a fault of their store, in any process of the platform; this
+        # process's own say what the fault is.
+        for consumer in await asyncio.to_thread(consumers_in_store_outage):
+            checks[f"consumer {consumer}"] = f"store fault: {OUTAGES.get(consumer, 'waiting')}"
         for name in self.states.not_ready():
             checks[f"read model {name}"] = "rebuilding"
         return checks

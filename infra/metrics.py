@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 # Under `clinic up` each process writes its metrics to a shared folder (prometheus-client's
 # multiprocess mode); a gauge then reads as the highest value among the live processes.
@@ -87,3 +88,21 @@ COMMANDS_REFUSED = Counter(
     "sonrisa_commands_refused_total",
     "Writes answered 503 at once because too many were in progress (overload)",
 )
+
+
+def consumers_in_store_outage() -> list[str]:
+    """The consumers, in every process of this platform, now waiting out a fault of their
+    store: read from the shared multiprocess folder under `clinic up` (so the API's
+    /readyz sees the projector processes'), else from this process's own registry."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    registry: CollectorRegistry = REGISTRY
+    if folder:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+    return sorted(
+        sample.labels["consumer"]
+        for metric in registry.collect()
+        if metric.name == "sonrisa_consumer_store_outage"
+        for sample in metric.samples
+        if sample.value >= 1
+    )

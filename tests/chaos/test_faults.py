@@ -246,7 +246,17 @@ async def test_the_embedded_mongo_data_file_is_truncated(
                 return ready.status_code == 503 and "malformed" in ready.json()["checks"]["mongo"]
 
             await eventually(named, within=60, what="/readyz to name the corrupt store")
-        named_after.append(time.monotonic() - truncated)
+            named_after.append(time.monotonic() - truncated)
+
+            async def holding() -> bool:
+                # The projector processes' consumers, seen from the API's /readyz.
+                checks = (await http.get("/readyz", timeout=10)).json()["checks"]
+                return any(
+                    k.startswith("consumer ") and v.startswith("store fault")
+                    for k, v in checks.items()
+                )
+
+            await eventually(holding, within=60, what="/readyz to name the waiting consumers")
         await asyncio.sleep(SECONDS)  # writes flow on; the projectors hold theirs
         clinic_up.stop()
         await asyncio.to_thread(_remove, tmp_path, "mongo.sqlite3*")
