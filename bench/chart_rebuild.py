@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.harness import Harness, Sizes, run_alone
 from bench.report import Row
-from bench.treatments import _dentist_account
+from bench.treatments import dentist_account
 from bench.workload import registered_patients
 from commands.treatments import RecordTreatment, Treatments
 from domain.shared import Meta, Role
@@ -30,7 +30,7 @@ from projections.treatments import TreatmentChart
 
 
 def _treated(harness: Harness, patients: list[UUID]) -> None:
-    dentist = Meta(str(_dentist_account(harness)), Role.DENTIST.value, "bench", "bench")
+    dentist = Meta(str(dentist_account(harness)), Role.DENTIST.value, "bench", "bench")
     treatments = harness.platform.application(Treatments)
     for patient in patients:
         body = RecordTreatment(patient_id=patient, code="FILL-1", tooth=16, surfaces="O")

@@ -35,7 +35,7 @@ def _body(patient_id: UUID, n: int) -> dict[str, object]:
     return {"patient_id": str(patient_id), "code": "FILL-1", "tooth": tooth, "surfaces": surface}
 
 
-def _dentist_account(harness: Harness) -> UUID:
+def dentist_account(harness: Harness) -> UUID:
     """A real, active dentist's account: a treatment's provider must be one."""
     command = RegisterStaff(
         name="Bench Dentist",
@@ -181,7 +181,7 @@ async def rebuild(harness: Harness, sizes: Sizes) -> list[Row]:
 
 
 async def run(harness: Harness, sizes: Sizes) -> list[Row]:
-    dentist = await asyncio.to_thread(_dentist_account, harness)
+    dentist = await asyncio.to_thread(dentist_account, harness)
     headers = await _dentist(harness, dentist)
     rows = await lag(harness, sizes, headers)
     rows += await chart(harness, headers, dentist)

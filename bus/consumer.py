@@ -7,7 +7,7 @@ still fails goes to `<queue>.dlq` with the error in its headers and is counted
 
 A fault of the store (`outage`: PostgreSQL or Mongo away, full, corrupt) is not the message's
 fault: the consumer holds the batch and tries it again with backoff, for as long as the
-fault lasts, and says so in a metric and in `OUTAGES`. It never dead-letters for it.
+fault lasts, and says so in a metric (`STORE_OUTAGE`). It never dead-letters for it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from infra.metrics import CONSUMED, DEAD_LETTERED, STORE_OUTAGE, STORE_OUTAGE_RE
 
 log = get_logger("bus.consumer")
 OUTAGE_BACKOFF_CAP = 5.0  # seconds between tries of a batch while its store is at fault
-# The store faults this process's consumers are waiting out: consumer -> what failed.
-OUTAGES: dict[str, str] = {}
 
 
 def _network_fault(error: BaseException) -> bool:
@@ -212,14 +210,12 @@ class ConsumerRunner:
                     return True
         finally:
             if tries:
-                OUTAGES.pop(self.queue_name, None)
                 STORE_OUTAGE.labels(self.queue_name).set(0)
                 if applied:
                     log.info("store back; batch applied", consumer=self.queue_name, tries=tries)
 
     def _in_outage(self, error: Exception, tries: int) -> None:
         what = self.describe(error)
-        OUTAGES[self.queue_name] = what
         STORE_OUTAGE.labels(self.queue_name).set(1)
         STORE_OUTAGE_RETRIES.labels(self.queue_name, type(error).__name__).inc()
         if tries == 1 or tries % 20 == 0:

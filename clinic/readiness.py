@@ -24,7 +24,6 @@ import pymongo.errors
 from aio_pika.abc import AbstractRobustConnection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bus.consumer import OUTAGES
 from infra.faults import describe, is_store_fault
 from infra.metrics import consumers_in_store_outage
 from infra.readiness import ReadModelStates, RebuildMarks
@@ -102,6 +101,7 @@ class Readiness:
         self._following: asyncio.Task[None] | None = None
         self._seen: dict[str, str] = dict.fromkeys(self._probes, NOT_YET)
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._waiting: list[str] = []  # consumers waiting out a store fault, last round
 
     async def watch(self, stop: asyncio.Event) -> None:
         """A part: probe each dependency every second, one probe in flight per dependency."""
@@ -113,6 +113,7 @@ class Readiness:
                         self._running[name] = asyncio.create_task(self._probe(name, probe))
                 if self._following is None or self._following.done():
                     self._following = asyncio.create_task(self.follow_rebuilds())
+                self._waiting = await asyncio.to_thread(consumers_in_store_outage)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=PROBE_SECONDS)
         finally:
@@ -150,15 +151,18 @@ class Readiness:
         """Each dependency's state ("ok", or why not) and each read model still rebuilding.
         Right after start, it waits (bounded) for the first probes rather than say "not yet"."""
         if not self._running:
-            return await self.probe_once()
+            checks = await self.probe_once()
+            self._waiting = await asyncio.to_thread(consumers_in_store_outage)
+            return checks | self._faults()
         first = [self._running[n] for n, seen in self._seen.items() if seen == NOT_YET]
         if first:
             await asyncio.wait(first, timeout=ANSWER_SECONDS)
-        checks = dict(self._seen)
-        # Consumers waiting out a fault of their store, in any process of the platform; this
-        # process's own say what the fault is.
-        for consumer in await asyncio.to_thread(consumers_in_store_outage):
-            checks[f"consumer {consumer}"] = f"store fault: {OUTAGES.get(consumer, 'waiting')}"
+        return dict(self._seen) | self._faults()
+
+    def _faults(self) -> dict[str, str]:
+        """Consumers, in any process of the platform, waiting out a fault of their store (as
+        the shared metrics said on the last round), and read models being rebuilt."""
+        checks = {f"consumer {c}": "store fault: holding its messages" for c in self._waiting}
         for name in self.states.not_ready():
             checks[f"read model {name}"] = "rebuilding"
         return checks

@@ -99,7 +99,7 @@ class HeldEntries:
         return sorted(files, key=lambda p: p.stat().st_mtime)
 
     @staticmethod
-    def open(path: Path) -> tuple[int, list[Access]]:
+    def take(path: Path) -> tuple[int, list[Access]]:
         """Lock the file and read its entries; `empty` (or closing the fd) unlocks it."""
         fd = os.open(path, os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -203,6 +203,8 @@ class AccessLog(OwnTables):
         self.keys = keys
         self.batch_size = batch_size
         self.held = held
+        self._holding = False  # this process has entries waiting on disk
+        self._next_look = 0.0  # when to look for other processes' held entries again
         self._queue: asyncio.Queue[tuple[Access, asyncio.Future[int | None]]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Future[int | None]] = set()
@@ -260,6 +262,7 @@ class AccessLog(OwnTables):
                     continue
                 try:
                     await asyncio.to_thread(self.held.hold, accesses)
+                    self._holding = True
                 except OSError as disk_error:
                     _fail(batch, disk_error)
                     continue
@@ -275,10 +278,16 @@ class AccessLog(OwnTables):
         """Write held entries into the chain, file by file; how many were written."""
         if self.held is None:
             return 0
+        # The folder is looked at when this process held entries, else once in DRAIN_EVERY
+        # (another process's, a dead one's): not on every batch of the hot path.
+        now = asyncio.get_running_loop().time()
+        if not self._holding and now < self._next_look:
+            return 0
+        self._next_look = now + DRAIN_EVERY
         written = 0
         for path in await asyncio.to_thread(self.held.waiting):
             try:
-                fd, accesses = await asyncio.to_thread(self.held.open, path)
+                fd, accesses = await asyncio.to_thread(self.held.take, path)
             except FileNotFoundError:
                 continue
             done = False
@@ -289,6 +298,7 @@ class AccessLog(OwnTables):
                 written += len(accesses)
             finally:
                 await asyncio.to_thread(self.held.empty, fd, written=done)
+        self._holding = False
         return written
 
     async def _append_with_retries(self, accesses: list[Access]) -> list[int]:

@@ -116,17 +116,25 @@ async def _purge_queues(platform: Platform) -> None:
                     channel = await connection.channel()
 
 
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Platform]:
+    """A platform on these settings, its schemas made; its queues and exchange leave the
+    broker when it closes."""
+    platform = await Platform.open(settings, CONTEXTS)
+    try:
+        await platform.migrate()
+        yield platform
+    finally:
+        await _delete_queues(platform, exchange_too=True)
+        await platform.close()
+
+
 @pytest.fixture(scope="session")
 async def opened_platform(settings: Settings) -> AsyncIterator[Platform]:
-    opened = await Platform.open(settings, CONTEXTS)
-    await opened.migrate()
-    try:
-        yield opened
-    finally:
-        await _delete_queues(opened, exchange_too=True)
-        await opened.close()
-        if "CLINIC_TEST_DATABASE_URL" not in os.environ:
-            await drop_database(settings.asyncpg_dsn())
+    async with opened(settings) as platform:
+        yield platform
+    if "CLINIC_TEST_DATABASE_URL" not in os.environ:
+        await drop_database(settings.asyncpg_dsn())
 
 
 @pytest.fixture

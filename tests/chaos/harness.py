@@ -14,10 +14,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -28,6 +29,27 @@ from tests.integration.test_relay_crash import CLINIC
 
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "3"))  # of writes on each side of a fault
 RATE = 40.0  # writes per second, as the trial that found these faults ran
+
+
+class OwnServer(Protocol):
+    """A server a test starts under a folder of its own (`own_postgres`, `own_rabbitmq`)."""
+
+    def start(self) -> None: ...
+
+    def remove(self) -> None: ...
+
+
+S = TypeVar("S", bound=OwnServer)
+
+
+@asynccontextmanager
+async def started(server: S) -> AsyncIterator[S]:
+    """The server started; stopped and its folder removed afterwards, however it ends."""
+    try:
+        await asyncio.to_thread(server.start)
+        yield server
+    finally:
+        await asyncio.to_thread(server.remove)
 
 
 def free_port() -> int:

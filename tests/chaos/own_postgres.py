@@ -38,10 +38,10 @@ class OwnPostgres:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         subprocess.run(argv, cwd=self.home, check=True, capture_output=True, timeout=120)
 
-    def create(self) -> None:
-        self._run("initdb", "-D", str(self.home / "data"), "-A", "trust", "-U", "postgres")
-
     def start(self) -> None:
+        """Start the server, making its cluster the first time."""
+        if not (self.home / "data").exists():
+            self._run("initdb", "-D", str(self.home / "data"), "-A", "trust", "-U", "postgres")
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.home}"
             " -c max_connections=200 -c fsync=off -c full_page_writes=off"

@@ -19,23 +19,18 @@ from uuid import UUID, uuid4
 import pytest
 
 from clinic.platform import Platform
-from clinic.registry import CONTEXTS
 from infra.settings import Settings
-from tests.chaos.harness import SECONDS, ClinicUp, Writer
+from tests.chaos.harness import SECONDS, ClinicUp, Writer, started
 from tests.chaos.own_rabbitmq import OwnRabbitMQ
 from tests.chaos.test_faults import _settled
 from tests.chaos.test_postgres_stop import _signed_in
-from tests.conftest import eventually
+from tests.conftest import eventually, opened
 
 
 @pytest.fixture
 async def own_rabbitmq() -> AsyncIterator[OwnRabbitMQ]:
-    node = OwnRabbitMQ()
-    await asyncio.to_thread(node.start)
-    try:
+    async with started(OwnRabbitMQ()) as node:
         yield node
-    finally:
-        await asyncio.to_thread(node.remove)
 
 
 @pytest.fixture
@@ -43,13 +38,8 @@ async def on_own_broker(
     platform: Platform, settings: Settings, own_rabbitmq: OwnRabbitMQ
 ) -> AsyncIterator[Platform]:
     """The session's (emptied) stores, with `own_rabbitmq` as the broker."""
-    own = await Platform.open(
-        settings.model_copy(update={"rabbitmq_url": own_rabbitmq.url}), CONTEXTS
-    )
-    try:
+    async with opened(settings.model_copy(update={"rabbitmq_url": own_rabbitmq.url})) as own:
         yield own
-    finally:
-        await own.close()
 
 
 async def test_consumers_resume_by_themselves_when_a_stopped_broker_returns(

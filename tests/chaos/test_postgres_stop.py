@@ -18,25 +18,19 @@ from uuid import uuid4
 import pytest
 
 from clinic.platform import Platform
-from clinic.registry import CONTEXTS
 from infra.settings import Settings
 from security.sessions import Claims
-from tests.chaos.harness import SECONDS, ClinicUp, Writer, judge
+from tests.chaos.harness import SECONDS, ClinicUp, Writer, judge, started
 from tests.chaos.own_postgres import OwnPostgres
 from tests.chaos.test_faults import _settled
-from tests.conftest import _delete_queues, eventually
+from tests.conftest import eventually, opened
 from tests.integration.helpers import staff_account
 
 
 @pytest.fixture
 async def own_postgres() -> AsyncIterator[OwnPostgres]:
-    server = OwnPostgres()
-    await asyncio.to_thread(server.create)
-    await asyncio.to_thread(server.start)
-    try:
+    async with started(OwnPostgres()) as server:
         yield server
-    finally:
-        await asyncio.to_thread(server.remove)
 
 
 @pytest.fixture
@@ -55,14 +49,9 @@ async def stoppable(
             "access_log_held_dir": tmp_path / "held",
         }
     )
-    platform = await Platform.open(own, CONTEXTS)
-    await platform.migrate()
-    try:
+    async with opened(own) as platform:
         yield platform
-    finally:
-        await _delete_queues(platform, exchange_too=True)
         await platform.mongo_client.drop_database(own.mongo_database)
-        await platform.close()
 
 
 async def _signed_in(platform: Platform, role: str) -> dict[str, str]:
