@@ -4,14 +4,14 @@ every send.
 The worker calls the `on_*` methods for scheduling's and treatments' events; each is
 idempotent, because the plan per appointment remembers the last appointment version it acted
 on, every appointment reminder's id is derived from the appointment, and a recall's from the
-treatment that brought it. The dispatcher calls `due`, `record_sent`,
-`record_failure` and `skip` around each send; the event store, not the read model, says
-whether a reminder is still due.
+treatment that brought it. The dispatcher calls `due` before each send and
+`record_together` after, with the outcomes of the sends that finished meanwhile; the event
+store, not the read model, says whether a reminder is still due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -24,8 +24,8 @@ from pydantic import Field, StringConstraints
 from commands.base import (
     ClinicApplication,
     Command,
-    Decided,
     NotFound,
+    StaleVersion,
     Unit,
     WallClock,
     Written,
@@ -44,7 +44,6 @@ from domain.reminders import (
     Reminder,
     ReminderPlan,
     ReminderPolicy,
-    Skip,
     plan_id,
     recall_book_id,
     recall_id,
@@ -56,6 +55,10 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ProcedureCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 SAVE_ATTEMPTS = 5
 DEFAULT = Policy().as_dict()  # the policy until an admin sets one, as sent and stored
+
+
+# What the dispatcher decided for one reminder (sent, failed, skipped), applied to it.
+Outcome = Callable[[Reminder], None]
 
 
 class SetReminderPolicy(Command):
@@ -330,47 +333,29 @@ class Reminders(ClinicApplication):
             return None
         return found if found.is_due(now) else None
 
-    def record_sent(
-        self,
-        reminder: UUID | Reminder,
-        channel: Channel,
-        provider_message_id: str,
-        consent: dict[str, bool],
-        sent_at: datetime,
-        meta: Meta,
-        segments: int | None = None,
-    ) -> Written:
-        return self._on(
-            reminder,
-            lambda r: r.record_sent(
-                channel.value, provider_message_id, sent_at, consent, meta, segments
-            ),
-        )
+    def record_together(self, decisions: Sequence[tuple[Reminder, Outcome]]) -> list[int]:
+        """Several reminders' outcomes, each decided on the reminder as the dispatcher loaded
+        it, saved in one transaction: one commit for a whole group of sends. The version each
+        is at after. When one of them changed meanwhile, each is saved on its own, decided on
+        the version the dispatcher loaded; one that changed answers the version the event
+        store has it at now, as a lone save does."""
+        loaded = [(reminder.id, reminder.version, outcome) for reminder, outcome in decisions]
 
-    def record_failure(
-        self, reminder: UUID | Reminder, channel: Channel, reason: str, now: datetime, meta: Meta
-    ) -> Written:
-        return self._on(
-            reminder, lambda r: r.record_failure(channel.value, reason, now, self.backoff, meta)
-        )
+        def decide() -> Unit[list[int]]:
+            for reminder, outcome in decisions:
+                outcome(reminder)
+            return Unit([r.version for r, _ in decisions], tuple(r for r, _ in decisions))
 
-    def skip(
-        self, reminder: UUID | Reminder, reason: Skip, consent: dict[str, bool], meta: Meta
-    ) -> Written:
-        return self._on(reminder, lambda r: r.skip(reason, consent, meta))
+        try:
+            return self.unit_of_work(decide) if decisions else []
+        except StaleVersion:
+            return [self._alone(*each) for each in loaded]
 
-    def _on(self, reminder: UUID | Reminder, decide: Callable[[Reminder], None]) -> Written:
-        """Decide on the reminder as the dispatcher loaded it (saving a second read), or load
-        it by id; a concurrent change to it makes the save a `StaleVersion`, never a loss."""
-        if isinstance(reminder, UUID):
-            return self.change(reminder, Reminder, decide)
-        loaded = reminder
-
-        def attempt() -> tuple[Reminder, Decided]:
-            decide(loaded)
-            return loaded, Decided()
-
-        return self._save_decided(attempt)
+    def _alone(self, reminder: UUID, version: int, outcome: Outcome) -> int:
+        try:
+            return self.change(reminder, Reminder, outcome, expected_version=version).version
+        except StaleVersion:
+            return self.load(reminder, Reminder).version
 
     def plan_of(self, appointment_id: UUID) -> ReminderPlan | None:
         return self._plan(appointment_id)

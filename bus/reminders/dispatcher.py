@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bus.reminders.messages import render
 from commands.base import StaleVersion
-from commands.reminders import Reminders
+from commands.reminders import Outcome, Reminders
 from domain.reminders import (
     Channel,
     Contact,
@@ -93,6 +93,41 @@ class Links:
         return f"{base}{LINK_PATH}/{made[0]}", f"{base}{LINK_PATH}/{made[1]}"
 
 
+class GroupCommit:
+    """The outcomes that come in while a save is under way are saved together in the next
+    one: one commit for a group of sends, however many the mail server answers at once (a
+    commit per send held a worker to the store's commit rate, not the mail server's)."""
+
+    def __init__(self, save: Callable[[list[tuple[Reminder, Outcome]]], list[int]]) -> None:
+        self._save = save
+        self._waiting: list[tuple[Reminder, Outcome, asyncio.Future[int]]] = []
+        self._saving = asyncio.Lock()
+
+    async def record(self, reminder: Reminder, outcome: Outcome) -> int:
+        """Apply `outcome` to the reminder as loaded and save it, with whatever else waits;
+        the version it is at after (the store's own, when it changed meanwhile)."""
+        mine: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((reminder, outcome, mine))
+        async with self._saving:
+            if not mine.done():
+                group, self._waiting = self._waiting, []
+                try:
+                    versions = await asyncio.to_thread(self._save, [(r, o) for r, o, _ in group])
+                except Exception as error:  # the store out of reach: every waiter learns it
+                    for *_, waiter in group:
+                        if not waiter.done():  # not cancelled with its task
+                            waiter.set_exception(error)
+                except BaseException:  # the worker stopping
+                    for *_, waiter in group:
+                        waiter.cancel()
+                    raise
+                else:
+                    for (*_, waiter), version in zip(group, versions, strict=True):
+                        if not waiter.done():
+                            waiter.set_result(version)
+        return await mine
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -123,6 +158,9 @@ class Dispatcher:
         self.worker = worker or f"reminders-{uuid4().hex[:12]}"
         self.now = now
         self.meta = Meta(self.worker, "system", self.worker, self.worker)
+        # A place among `in_flight` is held until its outcome is recorded: at most that many
+        # reminders are ever sent but not yet recorded, however the saves are grouped.
+        self.recorded = GroupCommit(reminders.record_together)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("reminder dispatcher started", worker=self.worker)
@@ -191,21 +229,23 @@ class Dispatcher:
         usable = tuple(c for c in policy.channels if c in self.senders)
         choice = choose_channel(usable, contact)
         if isinstance(choice, Skip):
-            written = await asyncio.to_thread(
-                self.reminders.skip, reminder, choice, consent, self.meta
+            version = await self.recorded.record(
+                reminder, lambda r: r.skip(choice, consent, self.meta)
             )
             REMINDERS_SKIPPED.labels(choice.value).inc()
-            return written.version
+            return version
         assert contact is not None
         outgoing = self._message(reminder, policy, zone, contact, choice)
         try:
             provider_id = await self.senders[choice].send(outgoing)
         except SendFailed as error:
             attempt = reminder.attempts + 1
-            written = await asyncio.to_thread(
-                self.reminders.record_failure, reminder, choice, str(error), now, self.meta
+            reason, backoff = str(error), self.reminders.backoff
+            version = await self.recorded.record(
+                reminder,
+                lambda r: r.record_failure(choice.value, reason, now, backoff, self.meta),
             )
-            final = attempt >= self.reminders.backoff.attempts
+            final = attempt >= backoff.attempts
             REMINDERS_FAILED.labels(choice.value, str(final).lower()).inc()
             log.warning(
                 "reminder send failed",
@@ -215,19 +255,17 @@ class Dispatcher:
                 final=final,
                 error=type(error.__cause__ or error).__name__,
             )
-        else:
-            written = await asyncio.to_thread(
-                self.reminders.record_sent,
-                reminder,
-                choice,
-                provider_id,
-                consent,
-                self.now(),
-                self.meta,
-                None if choice is Channel.EMAIL else sms_segments(outgoing.text),
-            )
-            REMINDERS_SENT.labels(choice.value).inc()
-        return written.version
+            return version
+        sent_at = self.now()
+        segments = None if choice is Channel.EMAIL else sms_segments(outgoing.text)
+        version = await self.recorded.record(
+            reminder,
+            lambda r: r.record_sent(
+                choice.value, provider_id, sent_at, consent, self.meta, segments
+            ),
+        )
+        REMINDERS_SENT.labels(choice.value).inc()
+        return version
 
     def _version(self, reminder_id: UUID) -> int:
         try:

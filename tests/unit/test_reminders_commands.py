@@ -4,6 +4,7 @@ often an event comes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -227,13 +228,18 @@ def test_the_clinics_zone_is_not_the_reminder_policys_to_set() -> None:
 def test_a_send_is_recorded_once_with_the_consent_it_relied_on(reminders: Reminders) -> None:
     written = reminders.send_now(SendReminder(patient_id=uuid4(), text="Su cita es mañana"), META)
     assert reminders.due(written.id, NOW) is not None
-    reminders.record_sent(written.id, Channel.EMAIL, "<m@x>", {"email": True}, NOW, META)
+    due = reminders.due(written.id, NOW)
+    assert due is not None
+    reminders.record_together([(due, _sent("<m@x>"))])
     assert reminders.due(written.id, NOW) is None
+    assert len(reminders.recorder.select_events(written.id)) == 2
 
 
 def test_a_skip_names_its_reason(reminders: Reminders) -> None:
     written = reminders.send_now(SendReminder(patient_id=uuid4(), text="Hola"), META)
-    reminders.skip(written.id, Skip.NO_CONSENT, {"email": False}, META)
+    due = reminders.due(written.id, NOW)
+    assert due is not None
+    reminders.record_together([(due, lambda r: r.skip(Skip.NO_CONSENT, {"email": False}, META))])
     assert reminders.load(written.id, Reminder).status is Status.SKIPPED
 
 
@@ -336,3 +342,34 @@ async def test_the_worker_learns_the_clinics_zone_from_schedulings_set_up_event(
     reactions = AppointmentReactions(reminders, reader=None)  # type: ignore[arg-type]
     await reactions.handle_batch([set_up])
     assert reminders.zone() == CANARY
+
+
+def _sent(provider_id: str) -> Callable[[Reminder], None]:
+    return lambda r: r.record_sent("email", provider_id, NOW, {"email": True}, META)
+
+
+def test_a_group_of_sends_is_recorded_together_and_one_changed_meanwhile_keeps_what_the_store_says(
+    reminders: Reminders,
+) -> None:
+    first, second = (
+        reminders.send_now(SendReminder(patient_id=uuid4(), text=f"Aviso {n}"), META).id
+        for n in range(2)
+    )
+    stale = reminders.due(first, NOW)
+    fresh = reminders.due(second, NOW)
+    assert stale is not None
+    assert fresh is not None
+    # Another worker (its lease run out) recorded the first one meanwhile.
+    by_other = reminders.due(first, NOW)
+    assert by_other is not None
+    [other_version] = reminders.record_together([(by_other, _sent("<other@x>"))])
+
+    versions = reminders.record_together([(stale, _sent("<ours@x>")), (fresh, _sent("<b@x>"))])
+
+    assert versions == [other_version, fresh.version]
+    assert reminders.load(first, Reminder).status is Status.SENT
+    stored = reminders.recorder.select_events(first)
+    assert len(stored) == 2, "the stale copy's send was recorded too"
+    assert "<other@x>" in stored[-1].state.decode()
+    assert reminders.load(second, Reminder).status is Status.SENT
+    assert reminders.record_together([]) == []
