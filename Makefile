@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
+.PHONY: install run test checks lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -88,9 +88,14 @@ unit: install
 # a file's tests on one worker; then the tests that run a whole `clinic up` (several processes,
 # a dozen connections each, the fault runs) one at a time, so that no two of them compete for
 # the cores or the connections (ADR 21). `make test` fails if either part does.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
-test: lint typecheck web-check api-lint web chromium
+# The checks and builds first, two at a time (the installs, linters and type checkers of the
+# Python and the web side are independent), each one's output kept together.
+checks: lint typecheck web-check api-lint web chromium
+
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target checks
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); \
 	  side_by_side=$$?; \
 	  $(BIN)/pytest --durations=10 $(WHOLE_PLATFORM_TESTS); one_at_a_time=$$?; \
