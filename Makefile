@@ -88,7 +88,7 @@ unit: install
 # a file's tests on one worker; then the tests that run a whole `clinic up` (several processes,
 # a dozen connections each, the fault runs) one at a time, so that no two of them compete for
 # the cores or the connections (ADR 21). `make test` fails if either part does.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
 # The checks and builds first, two at a time (the installs, linters and type checkers of the
 # Python and the web side are independent), each one's output kept together.
