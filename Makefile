@@ -111,7 +111,7 @@ profile: install
 	  -o bench/profile.txt -- $(BIN)/python -m bench.profile
 	$(BIN)/python -m bench.profile --summarise bench/profile.txt
 
-# The fault suite at length: every fault with 30 s of writes on each side (make test: 3 s).
+# The fault suite at length: every fault with 30 s of writes on each side (make test: 2 s).
 chaos: install
 	CHAOS_SECONDS=30 $(BIN)/pytest -p no:cacheprovider -s tests/chaos
 

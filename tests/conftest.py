@@ -169,9 +169,8 @@ async def _purge_through(connection: aio_pika.abc.AbstractConnection, platform: 
     try:
         for queue, _ in platform.queues():
             for name in (queue, f"{queue}.dlq"):
-                try:
-                    declared = await channel.declare_queue(name, passive=True)
-                    await declared.purge()
+                try:  # one round trip, no passive declare first
+                    await (await channel.get_underlay_channel()).queue_purge(name)
                 except aio_pika.exceptions.ChannelClosed:  # not declared yet: nothing to purge
                     channel = await connection.channel()
     finally:

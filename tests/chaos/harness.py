@@ -27,7 +27,7 @@ from infra.settings import Settings
 from tests.e2e.test_patients_api import PATIENT
 from tests.integration.test_relay_crash import CLINIC
 
-SECONDS = float(os.environ.get("CHAOS_SECONDS", "3"))  # of writes on each side of a fault
+SECONDS = float(os.environ.get("CHAOS_SECONDS", "2"))  # of writes on each side of a fault
 RATE = 40.0  # writes per second, as the trial that found these faults ran
 
 
