@@ -21,7 +21,6 @@ from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from bus.reminders.messages import render
-from commands.base import StaleVersion
 from commands.reminders import Outcome, Reminders
 from domain.reminders import (
     Channel,
@@ -197,7 +196,7 @@ class Dispatcher:
             async with places:
                 if stop is not None and stop.is_set():
                     return  # what is left is released on the way out
-                settled[reminder_id] = await self._one(reminder_id, policy, zone, self.now())
+                settled[reminder_id] = await self._send(reminder_id, policy, zone, self.now())
 
         sending = [asyncio.create_task(one(reminder_id)) for reminder_id in claimed]
         try:
@@ -211,16 +210,9 @@ class Dispatcher:
             await self.due.settle_all(settled)
         return len(claimed)
 
-    async def _one(self, reminder_id: UUID, policy: Policy, zone: ZoneInfo, now: datetime) -> int:
-        """Sends the reminder if it is still due; the version the event store has it at."""
-        try:
-            return await self._send(reminder_id, policy, zone, now)
-        except StaleVersion:
-            # Changed meanwhile (a reschedule re-armed it, another worker after a lease ran
-            # out): what the event store holds now decides what happens next.
-            return await asyncio.to_thread(self._version, reminder_id)
-
     async def _send(self, reminder_id: UUID, policy: Policy, zone: ZoneInfo, now: datetime) -> int:
+        """Sends the reminder if it is still due; the version the event store has it at (a
+        reminder changed meanwhile keeps what the store says: `record_together`)."""
         reminder = await asyncio.to_thread(self.reminders.due, reminder_id, now)
         if reminder is None:
             return await asyncio.to_thread(self._version, reminder_id)
