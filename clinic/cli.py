@@ -355,6 +355,7 @@ def _print_demo(summary: DemoSummary, password: str) -> None:
         ("alerts", str(summary.alerts)),
         ("examinations and treatments", f"{summary.examinations}, {summary.treatments}"),
         ("plans accepted, pending", f"{summary.plans_accepted}, {summary.plans_pending}"),
+        ("stock items, lots received", f"{summary.items}, {summary.lots}"),
         (f"appointments, {week}", f"{summary.appointments} ({summary.confirmed} confirmed)"),
     ):
         table.add_row(what, count)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clinic.contexts import identity, patients, reminders, scheduling, treatments, visits
+from clinic.contexts import (
+    identity,
+    inventory,
+    patients,
+    reminders,
+    scheduling,
+    treatments,
+    visits,
+)
 from clinic.declaration import Context
 from infra.eventstore import contexts_of
 
@@ -20,6 +28,7 @@ CONTEXTS: tuple[Context, ...] = (
     scheduling.CONTEXT,
     treatments.CONTEXT,
     reminders.CONTEXT,
+    inventory.CONTEXT,
     visits.CONTEXT,
 )
 READ_MODELS = tuple(p for c in CONTEXTS for p in c.read_models)

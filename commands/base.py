@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
@@ -29,6 +30,8 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
+    StringConstraints,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -102,6 +105,41 @@ WallClock = Annotated[
     time,
     AfterValidator(_wall_clock),
     WithJsonSchema({"type": "string", "pattern": WALL_CLOCK}),
+]
+
+
+class DecimalForm:
+    """How an exact decimal is written in a request: below 10**digits either way, as a JSON
+    number or as text in plain decimal notation (2.5), as the OpenAPI document states it;
+    `example` ends the message ("a fee in euros like 45.50"). Its finer rules (whole cents,
+    places) are the domain's. A field's type is
+    `Annotated[Decimal, form.before, form.bounds, form.schema]`."""
+
+    def __init__(self, digits: int, example: str) -> None:
+        pattern = rf"^[+-]?([0-9]{{1,{digits}}}(\.[0-9]*)?|\.[0-9]+)$"
+        bound = Decimal(10**digits)  # exclusive, both ways: text cannot reach it either
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, bool) or (
+                isinstance(value, str) and (len(value) > 32 or not re.match(pattern, value))
+            ):
+                raise ValueError(f"write {example}")
+            return value
+
+        number = {"type": "number", "exclusiveMinimum": -float(bound),
+                  "exclusiveMaximum": float(bound)}  # fmt: skip
+        text = {"type": "string", "pattern": pattern, "maxLength": 32}
+        self.before = BeforeValidator(plain)
+        self.bounds = Field(allow_inf_nan=False, gt=-bound, lt=bound)
+        self.schema = WithJsonSchema({"anyOf": [number, text]})
+
+
+# A scanner types a GS1 barcode's group separator (FNC1) as the control character GS; it is
+# kept as "|", as the barcode's printed text shows it, since no control character is stored.
+Scanned = Annotated[
+    str,
+    BeforeValidator(lambda v: v.replace("\x1d", "|") if isinstance(v, str) else v),
+    StringConstraints(max_length=200),
 ]
 
 

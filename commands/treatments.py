@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import Field, StringConstraints
 
-from commands.base import ClinicApplication, Command, Instant, Unit, Written
+from commands.base import (
+    ClinicApplication,
+    Command,
+    DecimalForm,
+    Instant,
+    Scanned,
+    Unit,
+    Written,
+)
 from domain.shared import InvalidValue, Meta, TransitionRefused
 from domain.treatments import (
     CATALOGUE_ID,
@@ -41,34 +48,8 @@ Surfaces = Annotated[str, StringConstraints(max_length=8)]
 Tooth = Annotated[int, Field(ge=0, le=999)]
 Area = Annotated[int, Field(ge=0, le=99)]
 # Euros: text or a number in JSON; exactness (whole cents, not negative) is the domain's rule.
-# As text, plain decimal notation only (45.50), as the OpenAPI document states it.
-FEE_TEXT = r"^[+-]?([0-9]{1,10}(\.[0-9]*)?|\.[0-9]+)$"  # under ten thousand million euros
-FEE_BOUND = Decimal(10**10)  # exclusive, both ways: the text form cannot reach it either
-
-
-def _fee_text(value: Any) -> Any:
-    if isinstance(value, str) and (len(value) > 32 or not re.match(FEE_TEXT, value)):
-        raise ValueError("write a fee in euros like 45.50")
-    return value
-
-
-Fee = Annotated[
-    Decimal,
-    BeforeValidator(_fee_text),
-    Field(allow_inf_nan=False, gt=-FEE_BOUND, lt=FEE_BOUND),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {
-                    "type": "number",
-                    "exclusiveMinimum": -float(FEE_BOUND),
-                    "exclusiveMaximum": float(FEE_BOUND),
-                },
-                {"type": "string", "pattern": FEE_TEXT, "maxLength": 32},
-            ]
-        }
-    ),
-]
+FEE = DecimalForm(10, "a fee in euros like 45.50")  # under ten thousand million euros
+Fee = Annotated[Decimal, FEE.before, FEE.bounds, FEE.schema]
 
 
 log = get_logger("commands.treatments")
@@ -99,7 +80,9 @@ def utc_now() -> datetime:
 
 class MaterialIn(Command):
     item: Annotated[str, StringConstraints(min_length=1, max_length=120)]
-    lot: Annotated[str, StringConstraints(max_length=120)] | None = None
+    lot: Scanned | None = Field(
+        default=None, description="its lot number, or an implant's scanned UDI (GS1)"
+    )
 
 
 class Where(Command):

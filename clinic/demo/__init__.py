@@ -53,6 +53,7 @@ STAFF = (
     StaffSpec("Marta Iglesias Soto", "marta.iglesias", Role.HYGIENIST, "Marta Iglesias", 2),
     StaffSpec("Pablo Navarro Gil", "pablo.navarro", Role.RECEPTIONIST),
     StaffSpec("Elena Castro Vidal", "elena.castro", Role.AUDITOR),
+    StaffSpec("Sergio Domínguez Prieto", "sergio.dominguez", Role.INVENTORY),
 )
 
 
@@ -84,6 +85,8 @@ class DemoSummary:
     treatments: int = 0
     plans_accepted: int = 0
     plans_pending: int = 0
+    items: int = 0
+    lots: int = 0
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ class Treatment(Aggregate):
             plan_id=plan_item[0] if plan_item else None,
             plan_item_id=plan_item[1] if plan_item else None,
             meta=meta,
+            bill_of_materials=[{"item": i, "quantity": q} for i, q in procedure.materials],
         )
 
     @event("TreatmentRecorded")
@@ -158,6 +159,7 @@ class Treatment(Aggregate):
         plan_id: UUID | None,
         plan_item_id: UUID | None,
         meta: Meta,
+        bill_of_materials: list[dict[str, Any]] | None = None,  # since inventory; None before
     ) -> None:
         self.patient_id = patient_id
         self.provider_id = provider_id

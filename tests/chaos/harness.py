@@ -115,7 +115,7 @@ class ClinicUp:
 
     def children(self) -> dict[str, int]:
         """The processes `clinic up` started, by the names it gave them ("api-1", "relay",
-        "projector-1", "reminders"), with their pids."""
+        "projector-1", "reminders", "inventory"), with their pids."""
         assert self.process is not None
         return processes_of(self.process.pid)
 

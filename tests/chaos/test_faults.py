@@ -131,7 +131,7 @@ async def test_each_process_of_clinic_up_sigkilled_in_turn(
     """The API, the relay, the projectors and the reminder worker run as processes of their
     own; each is killed in turn while writes flow and started again by `clinic up`."""
     started = clinic_up.children()
-    assert set(started) == {"api-1", "relay", "projector-1", "reminders"}
+    assert set(started) == {"api-1", "relay", "projector-1", "reminders", "inventory"}
 
     async def fault() -> None:
         for name, pid in started.items():

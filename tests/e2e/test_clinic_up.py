@@ -158,7 +158,8 @@ async def test_clinic_up_runs_each_part_as_a_process_with_one_log_and_one_metric
         await up.ready()
         children = up.children()
         assert set(children) == {"api-1", "api-2", "relay", "projector-1", "projector-2"} | {
-            "reminders"
+            "reminders",
+            "inventory",
         }
         headers = await sign_in("receptionist")
         for _ in range(6):  # a new connection each: the kernel spreads them

@@ -22,6 +22,7 @@ from commands.identity import Identity
 from domain.patients import DNI_LETTERS
 from domain.shared import DEFAULT_ZONE
 from infra.settings import Settings
+from projections.inventory import InventoryQueries
 from tests.conftest import SignIn, eventually
 from tests.integration.helpers import caught_up
 from tests.integration.test_relay_crash import clinic_env
@@ -76,6 +77,7 @@ async def test_demo_data_gives_staff_patients_chairs_and_a_booked_week(
         "hygienist",
         "receptionist",
         "auditor",
+        "inventory",
     }
     for _, email, role in summary.staff:
         assert role in await _signs_in(platform, email, DEMO_PASSWORD), email
@@ -97,6 +99,15 @@ async def test_demo_data_gives_staff_patients_chairs_and_a_booked_week(
     assert {p["status"] for p in plans} == {"accepted", "presented"}
     assert summary.plans_accepted >= 1
     assert summary.plans_pending >= 1
+
+    alerts = await platform.get(InventoryQueries).alerts(today)
+    assert summary.items == len(await platform.get(InventoryQueries).items(None, 50)) >= 6
+    assert {a["item"] for a in alerts["below_reorder_point"]} == {
+        "Composite nanohíbrido A2, cápsula"
+    }
+    assert [a["lot"] for a in alerts["expiring"]] == ["ART-2501", "ART-2501"]  # store, chair
+    levels = await platform.get(InventoryQueries).levels()
+    assert {row["location"] for row in levels} - {"store-room"}  # some stock in a chair
 
     setup = await platform.pool.fetchval("SELECT document FROM clinic_setup")
     assert len(setup["operatories"]) == 3

@@ -1179,6 +1179,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/inventory/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Items */
+        get: operations["list_items_api_inventory_items_get"];
+        put?: never;
+        /**
+         * Define Item
+         * @description An item the clinic stocks; its material and GTIN are bound to it once.
+         */
+        post: operations["define_item_api_inventory_items_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Item */
+        get: operations["get_item_api_inventory_items__item_id__get"];
+        /**
+         * Revise Item
+         * @description Changes how an item is described, kept and reordered (If-Match: its version).
+         */
+        put: operations["revise_item_api_inventory_items__item_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/suppliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Suppliers */
+        get: operations["list_suppliers_api_inventory_suppliers_get"];
+        put?: never;
+        /** Add Supplier */
+        post: operations["add_supplier_api_inventory_suppliers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive
+         * @description Goods in, typed or scanned: the written id is the item's stock.
+         */
+        post: operations["receive_api_inventory_receipts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/items/{item_id}/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer
+         * @description Moves part of a lot between locations (If-Match: the stock's version, if given).
+         */
+        post: operations["transfer_api_inventory_items__item_id__transfers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/items/{item_id}/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adjust
+         * @description A correction with its reason (If-Match: the stock's version, if given).
+         */
+        post: operations["adjust_api_inventory_items__item_id__adjustments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock Levels
+         * @description What is on hand, by item, lot and location.
+         */
+        get: operations["stock_levels_api_inventory_stock_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/stock.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stock Levels Csv
+         * @description Stock levels as a spreadsheet opens them.
+         */
+        get: operations["stock_levels_csv_api_inventory_stock_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/items/{item_id}/movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Movements
+         * @description Receipts, uses, returns, transfers and corrections, oldest first, in keyset pages.
+         */
+        get: operations["movements_api_inventory_items__item_id__movements_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alerts
+         * @description Below the reorder point, expiring within `expiring_days`, expired on the shelf, and
+         *     uses the count could not account for.
+         */
+        get: operations["alerts_api_inventory_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/lots/{lot}/patients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lot Trace
+         * @description The patients who received material from a lot (a recall): which treatment, which
+         *     tooth, when. Every use is in the access log, with every patient it named.
+         */
+        get: operations["lot_trace_api_inventory_lots__lot__patients_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/appointments/{appointment_id}/treatments": {
         parameters: {
             query?: never;
@@ -1311,6 +1533,21 @@ export interface components {
             name: string;
             kind: components["schemas"]["ProviderKind"];
         };
+        /** AddSupplier */
+        AddSupplier: {
+            /** Name */
+            name: string;
+            /** Email */
+            email?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Lead Days
+             * Format: int32
+             * @default 2
+             */
+            lead_days: number;
+        };
         /** AddressIn */
         AddressIn: {
             /** Line1 */
@@ -1347,6 +1584,24 @@ export interface components {
              */
             country: string;
         };
+        /** AdjustStock */
+        AdjustStock: {
+            /** Lot */
+            lot: string;
+            /**
+             * Location
+             * @default store-room
+             */
+            location: string;
+            /**
+             * Change
+             * @description negative for breakage or loss; a count may add
+             */
+            change: number | string;
+            reason: components["schemas"]["Reason"];
+            /** Note */
+            note?: string | null;
+        };
         /** AlertOut */
         AlertOut: {
             /** Alert Id */
@@ -1373,6 +1628,22 @@ export interface components {
             version: number;
             /** Alert Id */
             alert_id: string;
+        };
+        /** AlertsOut */
+        AlertsOut: {
+            /**
+             * Expiring Days
+             * Format: int64
+             */
+            expiring_days: number;
+            /** Below Reorder Point */
+            below_reorder_point: components["schemas"]["LowOut"][];
+            /** Expiring */
+            expiring: components["schemas"]["DatedLotOut"][];
+            /** Expired */
+            expired: components["schemas"]["DatedLotOut"][];
+            /** Discrepancies */
+            discrepancies: components["schemas"]["DiscrepancyOut"][];
         };
         /** AmendTreatment */
         AmendTreatment: {
@@ -1533,6 +1804,12 @@ export interface components {
             /** Items */
             items: components["schemas"]["ProcedureOut"][];
         };
+        /**
+         * Category
+         * @description Where an item sits in the catalogue and the stock list.
+         * @enum {string}
+         */
+        Category: "anaesthesia" | "restorative" | "disposables" | "instruments" | "implants" | "surgical" | "hygiene" | "other";
         /** ChangeFee */
         ChangeFee: {
             /** Fee */
@@ -1657,6 +1934,21 @@ export interface components {
             /** Id */
             id: string;
         };
+        /** DatedLotOut */
+        DatedLotOut: {
+            /** Item Id */
+            item_id: string;
+            /** Item */
+            item: string;
+            /** Lot */
+            lot: string;
+            /** Location */
+            location: string;
+            /** Expiry */
+            expiry: string;
+            /** Quantity */
+            quantity: string;
+        };
         /** DaySheetOut */
         DaySheetOut: {
             /** Day */
@@ -1702,6 +1994,37 @@ export interface components {
              */
             minutes: number;
         };
+        /** DefineItem */
+        DefineItem: {
+            /** Name */
+            name: string;
+            unit: components["schemas"]["Unit"];
+            category: components["schemas"]["Category"];
+            /**
+             * Location
+             * @default store-room
+             */
+            location: string;
+            /**
+             * Reorder Point
+             * @default 0
+             */
+            reorder_point: number | string;
+            /** Reorder Quantity */
+            reorder_quantity: number | string;
+            /** Supplier Id */
+            supplier_id?: string | null;
+            /**
+             * Material
+             * @description the treatments catalogue's material this item supplies (its bill of materials names it, like 'anaesthetic cartridge'); consumed from treatments
+             */
+            material?: string | null;
+            /**
+             * Gtin
+             * @description the package's GTIN, bound once
+             */
+            gtin?: string | null;
+        };
         /** DemographicsOut */
         DemographicsOut: {
             /** Given Name */
@@ -1713,6 +2036,21 @@ export interface components {
             sex: components["schemas"]["Sex"];
             /** National Id */
             national_id: string | null;
+        };
+        /** DeviceOut */
+        DeviceOut: {
+            /** Material */
+            material: string;
+            /** Udi */
+            udi: string;
+            /** Gtin */
+            gtin: string;
+            /** Lot */
+            lot: string | null;
+            /** Serial */
+            serial: string | null;
+            /** Expiry */
+            expiry: string | null;
         };
         /**
          * DirectoryEntryOut
@@ -1763,6 +2101,21 @@ export interface components {
             items: components["schemas"]["DirectoryEntryOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** DiscrepancyOut */
+        DiscrepancyOut: {
+            /** Item Id */
+            item_id: string;
+            /** Item */
+            item: string;
+            /** Location */
+            location: string;
+            /** Quantity */
+            quantity: string;
+            /** Consumption Id */
+            consumption_id: string;
+            /** At */
+            at: string;
         };
         /** DraftPlan */
         DraftPlan: {
@@ -1896,6 +2249,66 @@ export interface components {
                 ][];
             };
         };
+        /** ItemOut */
+        ItemOut: {
+            /** Id */
+            id: string;
+            /**
+             * Version
+             * Format: int64
+             */
+            version: number;
+            /** Name */
+            name: string;
+            /** Unit */
+            unit: string;
+            /** Category */
+            category: string;
+            /** Location */
+            location: string;
+            /** Reorder Point */
+            reorder_point: string;
+            /** Reorder Quantity */
+            reorder_quantity: string;
+            /** Supplier Id */
+            supplier_id: string | null;
+            /** Material */
+            material: string | null;
+            /** Gtin */
+            gtin: string | null;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * On Hand
+             * @description in the list: the total on hand
+             */
+            on_hand?: string | null;
+            /**
+             * Lots
+             * @description one item: its lots
+             */
+            lots?: components["schemas"]["LotOut"][] | null;
+            /**
+             * Shortfalls
+             * @description one item
+             */
+            shortfalls?: components["schemas"]["ShortfallOut"][] | null;
+            /**
+             * Stock Version
+             * @description one item: its stock's version, for If-Match on moves
+             */
+            stock_version?: number | null;
+        };
+        /** ItemPageOut */
+        ItemPageOut: {
+            /** Items */
+            items: components["schemas"]["ItemOut"][];
+            /**
+             * Next
+             * @description the cursor of the next page, if there is one
+             */
+            next: string | null;
+        };
         /** JoinWaitlist */
         JoinWaitlist: {
             /**
@@ -1929,6 +2342,30 @@ export interface components {
          * @enum {string}
          */
         Language: "es" | "en";
+        /** LevelOut */
+        LevelOut: {
+            /** Item Id */
+            item_id: string;
+            /** Item */
+            item: string;
+            /** Unit */
+            unit: string;
+            /** Category */
+            category: string;
+            /** Lot */
+            lot: string;
+            /** Location */
+            location: string;
+            /** Expiry */
+            expiry: string | null;
+            /** Quantity */
+            quantity: string;
+        };
+        /** LevelsOut */
+        LevelsOut: {
+            /** Items */
+            items: components["schemas"]["LevelOut"][];
+        };
         /** LinkPlanItem */
         LinkPlanItem: {
             /**
@@ -1953,6 +2390,41 @@ export interface components {
              */
             refresh_in: "body" | "cookie";
         };
+        /** LotOut */
+        LotOut: {
+            /** Lot */
+            lot: string;
+            /** Location */
+            location: string;
+            /** Expiry */
+            expiry: string | null;
+            /** Quantity */
+            quantity: string;
+        };
+        /** LotTraceOut */
+        LotTraceOut: {
+            /** Lot */
+            lot: string;
+            /** Items */
+            items: components["schemas"]["TracedOut"][];
+        };
+        /** LowOut */
+        LowOut: {
+            /** Item Id */
+            item_id: string;
+            /** Item */
+            item: string;
+            /** Unit */
+            unit: string;
+            /** On Hand */
+            on_hand: string;
+            /** Reorder Point */
+            reorder_point: string;
+            /** Reorder Quantity */
+            reorder_quantity: string;
+            /** Supplier Id */
+            supplier_id: string | null;
+        };
         /**
          * Mark
          * @description What a procedure or an examination leaves on the chart.
@@ -1963,7 +2435,10 @@ export interface components {
         MaterialIn: {
             /** Item */
             item: string;
-            /** Lot */
+            /**
+             * Lot
+             * @description its lot number, or an implant's scanned UDI (GS1)
+             */
             lot?: string | null;
         };
         /** MaterialOut */
@@ -1989,6 +2464,34 @@ export interface components {
             entries: components["schemas"]["HistoryEntryOut"][];
             /** Alerts */
             alerts: components["schemas"]["AlertOut"][];
+        };
+        /** MovementOut */
+        MovementOut: {
+            /**
+             * Number
+             * Format: int64
+             * @description the movement's number in the item's stock
+             */
+            number: number;
+            /** Kind */
+            kind: string;
+            /** At */
+            at: string;
+            /** By */
+            by: string | null;
+            /** Role */
+            role: string | null;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
+        /** MovementsOut */
+        MovementsOut: {
+            /** Items */
+            items: components["schemas"]["MovementOut"][];
+            /** Next */
+            next: number | null;
         };
         /** OpeningHoursOut */
         OpeningHoursOut: {
@@ -2411,6 +2914,42 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * Reason
+         * @description Why stock was adjusted by hand.
+         * @enum {string}
+         */
+        Reason: "breakage" | "loss" | "count_correction" | "expired_disposal";
+        /**
+         * ReceiveStock
+         * @description Goods in: typed, or filled from the package's scanned GS1 barcode (its GTIN names the
+         *     item, and its lot and expiry fill those fields).
+         */
+        ReceiveStock: {
+            /** Item Id */
+            item_id?: string | null;
+            /**
+             * Scan
+             * @description a GS1 element string as the scanner types it
+             */
+            scan?: string | null;
+            /** Lot */
+            lot?: string | null;
+            /** Expiry */
+            expiry?: string | null;
+            /**
+             * Location
+             * @default store-room
+             */
+            location: string;
+            /** Quantity */
+            quantity: number | string;
+            /**
+             * Reference
+             * @description the delivery note's number
+             */
+            reference?: string | null;
+        };
         /** RecordAbsence */
         RecordAbsence: {
             /**
@@ -2612,6 +3151,26 @@ export interface components {
             /** Operatory Id */
             operatory_id?: string | null;
         };
+        /** ReviseItem */
+        ReviseItem: {
+            /** Name */
+            name: string;
+            category: components["schemas"]["Category"];
+            /**
+             * Location
+             * @default store-room
+             */
+            location: string;
+            /**
+             * Reorder Point
+             * @default 0
+             */
+            reorder_point: number | string;
+            /** Reorder Quantity */
+            reorder_quantity: number | string;
+            /** Supplier Id */
+            supplier_id?: string | null;
+        };
         /**
          * Role
          * @description What a member of staff does at the clinic: every context's permissions speak of these.
@@ -2767,6 +3326,17 @@ export interface components {
             /** Alerts */
             alerts: string[];
         };
+        /** ShortfallOut */
+        ShortfallOut: {
+            /** Consumption Id */
+            consumption_id: string;
+            /** Location */
+            location: string;
+            /** Quantity */
+            quantity: string;
+            /** At */
+            at: string;
+        };
         /**
          * Site
          * @description What a procedure applies to.
@@ -2826,6 +3396,34 @@ export interface components {
          * @enum {string}
          */
         Status: "booked" | "confirmed" | "checked_in" | "completed" | "cancelled" | "no_show";
+        /** SupplierOut */
+        SupplierOut: {
+            /** Id */
+            id: string;
+            /**
+             * Version
+             * Format: int64
+             */
+            version: number;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+            /**
+             * Lead Days
+             * Format: int64
+             */
+            lead_days: number;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** SuppliersOut */
+        SuppliersOut: {
+            /** Items */
+            items: components["schemas"]["SupplierOut"][];
+        };
         /**
          * SurfaceOut
          * @description What a surface shows: a finding, or the treatment that marked it.
@@ -2938,6 +3536,48 @@ export interface components {
              * @description an otpauth:// URI to show as a QR code
              */
             provisioning_uri: string;
+        };
+        /** TracedLineOut */
+        TracedLineOut: {
+            /** Item Id */
+            item_id: string;
+            /** Lot */
+            lot: string | null;
+            /** Quantity */
+            quantity: string;
+        };
+        /** TracedOut */
+        TracedOut: {
+            /** Patient Id */
+            patient_id: string;
+            /** Treatment Id */
+            treatment_id: string;
+            /** Procedure */
+            procedure: string;
+            /** Tooth */
+            tooth: number | null;
+            /** Performed At */
+            performed_at: string;
+            /** Location */
+            location: string;
+            /** Lines */
+            lines: components["schemas"]["TracedLineOut"][];
+            /** Devices */
+            devices: components["schemas"]["DeviceOut"][];
+        };
+        /** TransferStock */
+        TransferStock: {
+            /** Lot */
+            lot: string;
+            /**
+             * Source
+             * @default store-room
+             */
+            source: string;
+            /** Destination */
+            destination: string;
+            /** Quantity */
+            quantity: number | string;
         };
         /**
          * TreatmentDone
@@ -3091,6 +3731,12 @@ export interface components {
             /** Code */
             code: string;
         };
+        /**
+         * Unit
+         * @description What an item is counted in.
+         * @enum {string}
+         */
+        Unit: "unit" | "pair" | "box" | "cartridge" | "capsule" | "syringe" | "ml" | "g";
         /**
          * UpdatePatient
          * @description A full replacement of demographics and contact details (PUT).
@@ -11053,6 +11699,1270 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_items_api_inventory_items_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemPageOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    define_item_api_inventory_items_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DefineItem"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_item_api_inventory_items__item_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the item's id */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    revise_item_api_inventory_items__item_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description the item's id */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviseItem"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: reload and retry */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_suppliers_api_inventory_suppliers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuppliersOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    add_supplier_api_inventory_suppliers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddSupplier"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    receive_api_inventory_receipts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiveStock"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    transfer_api_inventory_items__item_id__transfers_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description the item's id */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferStock"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: reload and retry */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    adjust_api_inventory_items__item_id__adjustments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag this client read (e.g. "3"); a newer stored version gives 412 */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description the item's id */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustStock"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WrittenOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The clinic's state does not allow it now (a refused transition, a duplicate, a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description If-Match names a version that is no longer the current one: reload and retry */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The body is larger than the server accepts (CLINIC_MAX_REQUEST_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too many commands in progress, or the store cannot be reached: nothing was saved; retry as Retry-After says (with the same Idempotency-Key) */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    stock_levels_api_inventory_stock_get: {
+        parameters: {
+            query?: {
+                item_id?: string | null;
+                location?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelsOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    stock_levels_csv_api_inventory_stock_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    movements_api_inventory_items__item_id__movements_get: {
+        parameters: {
+            query?: {
+                /** @description the last number seen */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the item's id */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MovementsOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    alerts_api_inventory_alerts_get: {
+        parameters: {
+            query?: {
+                expiring_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    lot_trace_api_inventory_lots__lot__patients_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lot: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LotTraceOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
