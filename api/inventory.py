@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -20,14 +21,26 @@ from api.routes import Read, Write, WriteIfMatch
 from commands.inventory import (
     AddSupplier,
     AdjustStock,
+    CancelOrder,
+    CountLot,
     DefineItem,
+    DraftOrder,
     Inventory,
+    ReceiveOrder,
     ReceiveStock,
     ReviseItem,
+    StartStockTake,
     TransferStock,
 )
 from domain.shared import Role
-from projections.inventory import EXPIRING_DAYS, InventoryQueries, ItemList, StockLevels
+from projections.inventory import (
+    EXPIRING_DAYS,
+    InventoryQueries,
+    ItemList,
+    OrderList,
+    StockLevels,
+    StockTakeList,
+)
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 STOCK_READ = "inventory:read"  # items, suppliers, stock, movements, alerts (no patient data)
@@ -61,6 +74,11 @@ class ShortfallOut(BaseModel):
     at: str
 
 
+class PackOut(BaseModel):
+    unit: str = Field(description="what is bought: a box")
+    size: str = Field(description="how many of the item's units it holds")
+
+
 class ItemOut(BaseModel):
     id: str
     version: int
@@ -73,6 +91,7 @@ class ItemOut(BaseModel):
     supplier_id: str | None
     material: str | None
     gtin: str | None
+    pack: PackOut | None = Field(default=None, description="how it is bought, if in packs")
     updated_at: str
     on_hand: str | None = Field(default=None, description="in the list: the total on hand")
     lots: list[LotOut] | None = Field(default=None, description="one item: its lots")
@@ -195,6 +214,72 @@ class TracedOut(BaseModel):
 class LotTraceOut(BaseModel):
     lot: str
     items: list[TracedOut]
+
+
+class OrderLineOut(BaseModel):
+    item_id: str
+    quantity: str
+
+
+class ReceivedLineOut(BaseModel):
+    item_id: str
+    instead_of: str | None
+    lot: str
+    expiry: str | None
+    location: str
+    quantity: str
+
+
+class ReceiptOut(BaseModel):
+    receipt_id: str
+    reference: str | None
+    lines: list[ReceivedLineOut]
+    at: str
+
+
+class OrderOut(BaseModel):
+    id: str
+    version: int
+    supplier_id: str
+    lines: list[OrderLineOut]
+    note: str | None
+    suggested: bool = Field(description="drafted by the reorder suggestion")
+    status: str = Field(description="draft, sent, partly_received, received or cancelled")
+    drafted_at: str
+    sent_at: str | None = None
+    receipts: list[ReceiptOut]
+    received: dict[str, str] = Field(description="per ordered item, how much came")
+    variance: dict[str, str] = Field(description="per ordered item: short, over, as_ordered")
+    cancelled: str | None = Field(default=None, description="why it was cancelled")
+    updated_at: str
+
+
+class OrdersOut(BaseModel):
+    items: list[OrderOut]
+
+
+class SuggestedOut(BaseModel):
+    orders: list[WrittenOut]
+
+
+class VarianceOut(BaseModel):
+    item_id: str
+    lot: str
+    expected: str
+    counted: str
+    change: str
+
+
+class StockTakeOut(BaseModel):
+    id: str
+    version: int
+    location: str
+    status: str = Field(description="counting or completed")
+    started_at: str
+    completed_at: str | None = None
+    counts: dict[str, str] = Field(description="item id and lot (a line apart): counted")
+    variances: list[VarianceOut]
+    updated_at: str
 
 
 # Items and suppliers -------------------------------------------------------------------
@@ -323,13 +408,16 @@ async def movements(
 async def alerts(
     read: Read,
     who: Reader,
-    expiring_days: Annotated[int, Query(ge=1, le=730)] = EXPIRING_DAYS,
+    expiring_days: Annotated[
+        int | None, Query(ge=1, le=730, description=f"default: the clinic's ({EXPIRING_DAYS})")
+    ] = None,
 ) -> dict[str, object]:
     """Below the reorder point, expiring within `expiring_days`, expired on the shelf, and
     uses the count could not account for."""
-    today = read.get(Inventory).today()
-    found = await read.get(InventoryQueries).alerts(today, expiring_days)
-    return {"expiring_days": expiring_days, **found}
+    queries = read.get(InventoryQueries)
+    days = expiring_days or queries.expiring_days
+    found = await queries.alerts(read.get(Inventory).today(), days)
+    return {"expiring_days": days, **found}
 
 
 @router.get("/lots/{lot}/patients", response_model=LotTraceOut)
@@ -343,3 +431,105 @@ async def lot_trace(lot: Lot, read: Read, who: Tracer) -> dict[str, object]:
     read.note("lot", lot)
     read.shows(answer)
     return answer
+
+
+# Purchasing ----------------------------------------------------------------------------
+
+OrderId = Annotated[UUID, Path(description="the order's id")]
+OrderStatus = Annotated[
+    str | None, Query(pattern="^(draft|sent|partly_received|received|cancelled)$")
+]
+
+
+@router.post("/orders", status_code=201, response_model=WrittenOut)
+def draft_order(body: DraftOrder, who: Keeper, write: Write) -> dict[str, object]:
+    result = write.get(Inventory).draft_order(body, who.meta)
+    return write.answer(result, at="/api/inventory/orders")
+
+
+@router.get("/orders", response_model=OrdersOut, response_model_exclude_unset=True)
+async def list_orders(
+    read: Read,
+    who: Reader,
+    status: OrderStatus = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, object]:
+    queries = read.get(InventoryQueries)
+    await read.consistent(queries.version_of(OrderList.name))
+    return {"items": await queries.orders(status, limit)}
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut, response_model_exclude_unset=True)
+async def get_order(order_id: OrderId, read: Read, who: Reader) -> dict[str, Any]:
+    queries = read.get(InventoryQueries)
+    await read.consistent(queries.version_of(OrderList.name))
+    return read.found(await queries.order(order_id), f"order {order_id}")
+
+
+@router.post("/orders/{order_id}/sent", response_model=WrittenOut)
+def send_order(order_id: OrderId, who: Keeper, write: WriteIfMatch) -> dict[str, object]:
+    """The draft is sent to its supplier (If-Match: the order's version, if given)."""
+    return write.answer(write.get(Inventory).send_order(order_id, who.meta, write.version))
+
+
+@router.post("/orders/{order_id}/cancellation", response_model=WrittenOut)
+def cancel_order(
+    order_id: OrderId, body: CancelOrder, who: Keeper, write: WriteIfMatch
+) -> dict[str, object]:
+    result = write.get(Inventory).cancel_order(order_id, body, who.meta, write.version)
+    return write.answer(result)
+
+
+@router.post("/orders/{order_id}/receipts", response_model=WrittenOut)
+def receive_order(
+    order_id: OrderId, body: ReceiveOrder, who: Keeper, write: WriteIfMatch
+) -> dict[str, object]:
+    """Goods in against a sent order, as they came: short, over or substituted."""
+    result = write.get(Inventory).receive_order(order_id, body, who.meta, write.version)
+    return write.answer(result)
+
+
+@router.post("/orders/suggested", status_code=201, response_model=SuggestedOut)
+async def suggest_orders(who: Keeper, write: Write) -> dict[str, object]:
+    """One draft order per supplier for the items below their reorder point that no open
+    order asks for yet, each for its reorder quantity."""
+    inventory = write.get(Inventory)
+    below = await write.get(InventoryQueries).to_reorder(inventory.today())
+    made = await run_in_threadpool(inventory.suggest_orders, below, who.meta)
+    return {"orders": [{"id": str(w.id), "version": w.version} for w in made]}
+
+
+# Stock-takes ---------------------------------------------------------------------------
+
+TakeId = Annotated[UUID, Path(description="the stock-take's id")]
+
+
+@router.post("/stock-takes", status_code=201, response_model=WrittenOut)
+def start_stock_take(body: StartStockTake, who: Keeper, write: Write) -> dict[str, object]:
+    result = write.get(Inventory).start_stock_take(body, who.meta)
+    return write.answer(result, at="/api/inventory/stock-takes")
+
+
+@router.post("/stock-takes/{take_id}/counts", response_model=WrittenOut)
+def count_lot(
+    take_id: TakeId, body: CountLot, who: Keeper, write: WriteIfMatch
+) -> dict[str, object]:
+    """A lot counted (counting it again replaces the count)."""
+    return write.answer(write.get(Inventory).count(take_id, body, who.meta, write.version))
+
+
+@router.get(
+    "/stock-takes/{take_id}", response_model=StockTakeOut, response_model_exclude_unset=True
+)
+async def get_stock_take(take_id: TakeId, read: Read, who: Reader) -> dict[str, Any]:
+    """The stock-take with its variance report: each counted lot against the stock."""
+    queries = read.get(InventoryQueries)
+    await read.consistent(queries.version_of(StockTakeList.name))
+    return read.found(await queries.stock_take(take_id), f"stock-take {take_id}")
+
+
+@router.post("/stock-takes/{take_id}/completion", response_model=WrittenOut)
+def complete_stock_take(take_id: TakeId, who: Keeper, write: WriteIfMatch) -> dict[str, object]:
+    """Each counted difference becomes a count correction of its stock."""
+    result = write.get(Inventory).complete_stock_take(take_id, who.meta, write.version)
+    return write.answer(result)

@@ -226,6 +226,9 @@ class ToothOut(BaseModel):
     notes: list[str | None]
     planned: list[PlannedOut]
     universal: str | None = Field(default=None, description="with `numbering=universal`")
+    devices: list[str] | None = Field(
+        default=None, description="an implant's UDI (or lot) as recorded (MDR 2017/745 art. 27)"
+    )
 
 
 class ToothChartOut(BaseModel):

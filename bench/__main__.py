@@ -18,6 +18,8 @@
 (w) rebuilding the chart of 10,000 patients on the embedded Mongo server (SQLite), seconds.
 (j) reminder emails/s vs raw aiosmtplib; (k) due-to-sent delay, p50/p99, 5,000 due within a
 minute; (l) AppointmentBooked events to reminders scheduled, events/s.
+(m) TreatmentRecorded to stock decremented at 50 treatments/s, p50/p99; (n) one item's stock
+levels over 5,000 items and 20,000 lots, over HTTP vs the bare SQL, p50/p99.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -42,6 +44,7 @@ from bench import (
     chart,
     chart_rebuild,
     cpu,
+    inventory,
     lag,
     rebuild,
     register,
@@ -117,6 +120,8 @@ async def _measure(
         rows += await scheduling.run(harness, sizes)
     with console.status("(g) (h) (i) treatments: lag to the chart, chart reads, rebuild"):
         rows += await treatments.run(harness, sizes)
+    with console.status("(m) (n) inventory: lag to the stock, stock levels"):
+        rows += await inventory.run(harness, sizes)
     with console.status("(v) registrations all at once"):
         rows += await burst.run(harness, sizes)
     with console.status("(j) (k) (l) the reminder worker"):

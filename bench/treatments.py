@@ -13,7 +13,7 @@ import httpx
 from bench.chart import rebuild_vs_insert_many
 from bench.harness import Harness, Sizes, run_alone
 from bench.report import Row, value_at_most
-from bench.workload import percentile, registered_patients
+from bench.workload import open_loop, percentile, registered_patients
 from commands.identity import Identity, RegisterStaff
 from commands.treatments import RecordTreatment, Treatments
 from domain.shared import Meta, Role
@@ -92,15 +92,10 @@ async def lag(harness: Harness, sizes: Sizes, headers: dict[str, str]) -> list[R
                     raise RuntimeError(f"record answered {response.status_code}")
                 outstanding[response.json()["id"]] = (time.perf_counter(), str(patient))
 
-            loop, everything_sent = asyncio.get_running_loop(), asyncio.Event()
-            watcher = asyncio.create_task(_visible(harness, outstanding, lags, everything_sent))
-            start, sent = loop.time(), []
-            for n in range(total):
-                await asyncio.sleep(max(0.0, start + n / RATE - loop.time()))
-                sent.append(asyncio.create_task(one(n)))
-            await asyncio.gather(*sent)
-            everything_sent.set()
-            await asyncio.wait_for(watcher, timeout=30)
+            async def watch(sent: asyncio.Event) -> None:
+                await _visible(harness, outstanding, lags, sent)
+
+            await open_loop(RATE, total, one, watch, settle_seconds=30)
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)

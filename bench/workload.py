@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -107,3 +107,24 @@ def percentile(samples: Sequence[float], fraction: float) -> float:
     ordered = sorted(samples)
     rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
+
+
+async def open_loop(
+    rate: float,
+    total: int,
+    one: Callable[[int], Coroutine[Any, Any, None]],
+    watch: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    settle_seconds: float = 60,
+) -> None:
+    """Send `one(n)` for n < `total` at a steady `rate` per second, whatever the answers'
+    pace (an open loop), while `watch` waits for each to be visible; once all are sent,
+    `watch` is told so and given `settle_seconds` to see the last ones."""
+    loop, everything_sent = asyncio.get_running_loop(), asyncio.Event()
+    watcher = asyncio.create_task(watch(everything_sent))
+    start, sent = loop.time(), []
+    for n in range(total):
+        await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
+        sent.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*sent)
+    everything_sent.set()
+    await asyncio.wait_for(watcher, timeout=settle_seconds)

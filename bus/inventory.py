@@ -11,14 +11,18 @@ treatment's version, so a redelivered batch changes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date, datetime
 from uuid import UUID
+
+import asyncpg
 
 from commands.inventory import Inventory, TreatmentUse, uses_of
 from domain.shared import Meta
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
+from infra.metrics import INVENTORY_ALERTS
 
 TREATMENTS = "treatments"
 SCHEDULING = "scheduling"
@@ -97,3 +101,32 @@ class TreatmentReactions:
         for event in await self.reader.aggregate_events(SCHEDULING, appointment):
             chair = event.payload.get("operatory_id") or chair
         return str(chair) if chair else None
+
+
+Alerts = Callable[[date], Awaitable[Mapping[str, Sequence[object]]]]
+
+
+class AlertCount:
+    """Counts the inventory's alerts for /metrics, every `seconds`, in the worker's process:
+    `alerts` is the read side's query (projections/inventory.py), as of a day."""
+
+    def __init__(self, alerts: Alerts, today: Callable[[], date], seconds: float) -> None:
+        self.alerts = alerts
+        self.today = today
+        self.seconds = seconds
+
+    async def count_once(self) -> dict[str, int]:
+        found = await self.alerts(self.today())
+        counted = {kind: len(rows) for kind, rows in found.items()}
+        for kind, n in counted.items():
+            INVENTORY_ALERTS.labels(kind).set(n)
+        return counted
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.count_once()
+            except (OSError, asyncpg.PostgresError) as error:  # counted again next time
+                log.warning("inventory alerts not counted", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.seconds)

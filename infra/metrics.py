@@ -84,6 +84,12 @@ REMINDERS_OLDEST_DUE = Gauge(
     "How long the oldest due reminder has waited",
     multiprocess_mode=LIVE,
 )
+INVENTORY_ALERTS = Gauge(
+    "sonrisa_inventory_alerts",
+    "Inventory alerts open now, per kind (below_reorder_point, expiring, expired, discrepancies)",
+    ["kind"],
+    multiprocess_mode=LIVE,
+)
 COMMANDS_REFUSED = Counter(
     "sonrisa_commands_refused_total",
     "Writes answered 503 at once because too many were in progress (overload)",

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     reminders_retry_first_seconds: float = Field(default=60.0, gt=0)
     reminders_retry_longest_seconds: float = Field(default=3600.0, gt=0)
     reminders_attempts: int = Field(default=6, ge=1, le=50)
+    # Lots expiring within this many days are an inventory alert; the inventory worker counts
+    # the alerts for /metrics this often.
+    inventory_expiring_days: int = Field(default=60, ge=1, le=730)
+    inventory_alerts_seconds: float = Field(default=30.0, gt=0)
     # Free-text messages staff send now (issue 15), counted in PostgreSQL so every API process
     # shares them. A desk writes the odd "running late" or "bring your X-rays": 20 an hour is
     # more than a busy desk sends, yet caps what a stolen desk account can send from the

@@ -41,15 +41,31 @@ class ItemList(PostgresProjection):
         "supplier_id uuid, gtin text"
     )
     indexes_ddl = ("CREATE INDEX IF NOT EXISTS inventory_items_name ON inventory_items (name)",)
-    column_names = ("name", "unit", "category", "reorder_point", "reorder_quantity",
-                    "supplier_id", "gtin")  # fmt: skip
+    column_names = (
+        "name",
+        "unit",
+        "category",
+        "reorder_point",
+        "reorder_quantity",
+        "supplier_id",
+        "gtin",
+    )
 
     def evolve(self, document: Document | None, envelope: Envelope) -> Document:
         doc = dict(document or {})
         payload = envelope.payload
         if envelope.event_type in ("ItemDefined", "ItemRevised"):
-            fields = ("name", "unit", "category", "location", "reorder_point",
-                      "reorder_quantity", "supplier_id", "material")  # fmt: skip
+            fields = (
+                "name",
+                "unit",
+                "category",
+                "location",
+                "reorder_point",
+                "reorder_quantity",
+                "supplier_id",
+                "material",
+                "pack",
+            )
             doc.update({k: payload[k] for k in fields if k in payload})
             doc.setdefault("id", str(envelope.aggregate_id))
             doc.setdefault("gtin", None)
@@ -82,8 +98,13 @@ class SupplierList(PostgresProjection):
         doc = dict(document or {})
         if envelope.event_type == "SupplierAdded":
             p = envelope.payload
-            doc.update(id=str(envelope.aggregate_id), name=p["name"], email=p["email"],
-                       phone=p["phone"], lead_days=p["lead_days"])  # fmt: skip
+            doc.update(
+                id=str(envelope.aggregate_id),
+                name=p["name"],
+                email=p["email"],
+                phone=p["phone"],
+                lead_days=p["lead_days"],
+            )
         return _meta_at(doc, envelope)
 
     def columns(self, document: Document) -> tuple[Any, ...]:
@@ -134,9 +155,14 @@ class StockLevels(PostgresProjection):
             for line in p["lines"]:
                 _add(lots, line["lot"], p["location"], sign * Decimal(line["quantity"]))
             if kind == "StockTaken" and Decimal(p["short"]) > 0:
-                shortfalls.append({"consumption_id": p["consumption_id"],
-                                   "location": p["location"], "quantity": p["short"],
-                                   "at": envelope.timestamp.isoformat()})  # fmt: skip
+                shortfalls.append(
+                    {
+                        "consumption_id": p["consumption_id"],
+                        "location": p["location"],
+                        "quantity": p["short"],
+                        "at": envelope.timestamp.isoformat(),
+                    }
+                )
             if kind == "StockReturned":
                 shortfalls = [s for s in shortfalls if s["consumption_id"] != p["consumption_id"]]
         elif kind == "StockTransferred":
@@ -201,8 +227,7 @@ class ConsumptionList(PostgresProjection):
                 status="consumed",
             )
         elif kind == "ConsumptionCorrected":
-            doc.update(tooth=p["tooth"], lines=p["lines"], devices=p["devices"],
-                       status="corrected")  # fmt: skip
+            doc.update(tooth=p["tooth"], lines=p["lines"], devices=p["devices"], status="corrected")
         elif kind == "ConsumptionReversed":
             doc.update(lines=[], status="reversed")
         return _meta_at(doc, envelope)
@@ -219,16 +244,144 @@ class ConsumptionList(PostgresProjection):
         )
 
 
-READ_MODELS = (ItemList(), SupplierList(), StockLevels(), ConsumptionList())
+class OrderList(PostgresProjection):
+    """Purchase orders: their lines, what came of each (short, over, substituted), status."""
+
+    name = "inventory_orders"
+    contexts = (CONTEXT,)
+    aggregate_types = frozenset({"PurchaseOrder"})
+    table = "inventory_orders"
+    columns_ddl = (
+        "supplier_id uuid NOT NULL, status text NOT NULL, drafted_at timestamptz NOT NULL, "
+        "items uuid[] NOT NULL"
+    )
+    indexes_ddl = (
+        "CREATE INDEX IF NOT EXISTS inventory_orders_listed ON inventory_orders "
+        "(drafted_at DESC, aggregate_id)",
+    )
+    column_names = ("supplier_id", "status", "drafted_at", "items")
+
+    def evolve(self, document: Document | None, envelope: Envelope) -> Document:
+        doc = dict(document or {})
+        p, kind = envelope.payload, envelope.event_type
+        if kind == "OrderDrafted":
+            doc.update(
+                id=str(envelope.aggregate_id),
+                supplier_id=p["supplier_id"],
+                lines=p["lines"],
+                note=p["note"],
+                suggested=p["suggested"],
+                status="draft",
+                drafted_at=envelope.timestamp.isoformat(),
+                receipts=[],
+                received={},
+            )
+        elif kind == "OrderLinesChanged":
+            doc["lines"] = p["lines"]
+        elif kind == "OrderSent":
+            doc.update(status="sent", sent_at=envelope.timestamp.isoformat())
+        elif kind == "GoodsReceived":
+            received = dict(doc["received"])
+            ordered = {line["item_id"] for line in doc["lines"]}
+            for line in p["lines"]:
+                counted_for = line["item_id"] if line["item_id"] in ordered else line["instead_of"]
+                before = Decimal(received.get(counted_for, "0"))
+                received[counted_for] = f"{(before + Decimal(line['quantity'])).normalize():f}"
+            receipt = {
+                "receipt_id": p["receipt_id"],
+                "reference": p["reference"],
+                "lines": p["lines"],
+                "at": envelope.timestamp.isoformat(),
+            }
+            doc.update(receipts=[*doc["receipts"], receipt], received=received)
+            whole = all(
+                Decimal(received.get(line["item_id"], "0")) >= Decimal(line["quantity"])
+                for line in doc["lines"]
+            )
+            doc["status"] = "received" if whole else "partly_received"
+        elif kind == "OrderCancelled":
+            doc.update(status="cancelled", cancelled=p["reason"])
+        doc["variance"] = {
+            line["item_id"]: _compared(
+                line["quantity"], doc.get("received", {}).get(line["item_id"])
+            )
+            for line in doc.get("lines", [])
+        }
+        return _meta_at(doc, envelope)
+
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        return (
+            UUID(document["supplier_id"]),
+            document["status"],
+            datetime.fromisoformat(document["drafted_at"]),
+            [UUID(line["item_id"]) for line in document["lines"]],
+        )
+
+
+def _compared(ordered: str, received: str | None) -> str:
+    came, wanted = Decimal(received or "0"), Decimal(ordered)
+    return "short" if came < wanted else "over" if came > wanted else "as_ordered"
+
+
+class StockTakeList(PostgresProjection):
+    """Stock-takes: the lots counted at a location and, once completed, their variances."""
+
+    name = "inventory_stock_takes"
+    contexts = (CONTEXT,)
+    aggregate_types = frozenset({"StockTake"})
+    table = "inventory_stock_takes"
+    columns_ddl = "location text NOT NULL, status text NOT NULL, started_at timestamptz NOT NULL"
+    column_names = ("location", "status", "started_at")
+
+    def evolve(self, document: Document | None, envelope: Envelope) -> Document:
+        doc = dict(document or {})
+        p, kind = envelope.payload, envelope.event_type
+        if kind == "StockTakeStarted":
+            doc.update(
+                id=str(envelope.aggregate_id),
+                location=p["location"],
+                status="counting",
+                started_at=envelope.timestamp.isoformat(),
+                counts={},
+            )
+        elif kind == "LotCounted":
+            doc["counts"] = {**doc["counts"], f"{p['item_id']}\n{p['lot']}": p["counted"]}
+        elif kind == "StockTakeCompleted":
+            doc.update(
+                status="completed",
+                variances=p["variances"],
+                completed_at=envelope.timestamp.isoformat(),
+            )
+        return _meta_at(doc, envelope)
+
+    def columns(self, document: Document) -> tuple[Any, ...]:
+        return (
+            document["location"],
+            document["status"],
+            datetime.fromisoformat(document["started_at"]),
+        )
+
+
+READ_MODELS = (
+    ItemList(),
+    SupplierList(),
+    StockLevels(),
+    ConsumptionList(),
+    OrderList(),
+    StockTakeList(),
+)
 LEVEL_COLUMNS = ("item_id", "item", "unit", "category", "lot", "location", "expiry", "quantity")
 
 
 class InventoryQueries:
     """Named queries on the inventory's read models."""
 
-    def __init__(self, pool: asyncpg.Pool, reader: EventStoreReader) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, reader: EventStoreReader, expiring_days: int = EXPIRING_DAYS
+    ) -> None:
         self.pool = pool
         self.reader = reader
+        self.expiring_days = expiring_days
         self.stores = {p.name: PostgresStore(pool, p) for p in READ_MODELS}
 
     def version_of(self, read_model: str) -> Callable[[UUID], Awaitable[int]]:
@@ -263,8 +416,9 @@ class InventoryQueries:
             after,
             limit,
         )
-        return [{**r["document"], "version": r["version"], "on_hand": _text(r["on_hand"])}
-                for r in rows]  # fmt: skip
+        return [
+            {**r["document"], "version": r["version"], "on_hand": _text(r["on_hand"])} for r in rows
+        ]
 
     async def suppliers(self) -> list[Document]:
         rows = await self.pool.fetch(
@@ -298,7 +452,7 @@ class InventoryQueries:
         return out.getvalue()
 
     async def alerts(
-        self, today: date, expiring_days: int = EXPIRING_DAYS
+        self, today: date, expiring_days: int | None = None
     ) -> dict[str, list[Document]]:
         """What needs the stock keeper: items at or below their reorder point, lots expiring
         within `expiring_days`, expired lots still on the shelf, and uncounted shortfalls."""
@@ -317,7 +471,7 @@ class InventoryQueries:
             "CROSS JOIN LATERAL jsonb_array_elements(s.document->'lots') l "
             "WHERE s.earliest_expiry <= $1 AND (l->>'expiry')::date <= $1 "
             "AND (l->>'quantity')::numeric > 0 ORDER BY 5, 2, 3",
-            today + timedelta(days=expiring_days),
+            today + timedelta(days=expiring_days or self.expiring_days),
         )
         short = await self.pool.fetch(
             "SELECT s.item_id, i.name AS item, f->>'location' AS location, "
@@ -347,10 +501,73 @@ class InventoryQueries:
             detail = {k: v for k, v in e.payload.items() if k != "meta"}
             meta = e.payload.get("meta") or {}
             found.append(
-                {"number": e.version, "kind": e.event_type, "at": e.timestamp.isoformat(),
-                 "by": meta.get("actor_id"), "role": meta.get("actor_role"), **detail}
-            )  # fmt: skip
+                {
+                    "number": e.version,
+                    "kind": e.event_type,
+                    "at": e.timestamp.isoformat(),
+                    "by": meta.get("actor_id"),
+                    "role": meta.get("actor_role"),
+                    **detail,
+                }
+            )
         return found
+
+    async def order(self, order_id: UUID) -> Document | None:
+        row = await self.pool.fetchrow(
+            "SELECT version, document FROM inventory_orders WHERE aggregate_id = $1", order_id
+        )
+        return {**row["document"], "version": row["version"]} if row else None
+
+    async def orders(self, status: str | None, limit: int) -> list[Document]:
+        rows = await self.pool.fetch(
+            "SELECT version, document FROM inventory_orders WHERE $1::text IS NULL OR "
+            "status = $1 ORDER BY drafted_at DESC, aggregate_id LIMIT $2",
+            status,
+            limit,
+        )
+        return [{**r["document"], "version": r["version"]} for r in rows]
+
+    async def to_reorder(self, today: date) -> list[Document]:
+        """Items below their reorder point that no open order (draft, sent, partly received)
+        already asks for."""
+        below = (await self.alerts(today))["below_reorder_point"]
+        open_items = await self.pool.fetchval(
+            "SELECT coalesce(array_agg(DISTINCT i), '{}') FROM inventory_orders, "
+            "unnest(items) i WHERE status IN ('draft', 'sent', 'partly_received')"
+        )
+        ordered = {str(i) for i in open_items}
+        return [row for row in below if row["item_id"] not in ordered]
+
+    async def stock_take(self, take_id: UUID) -> Document | None:
+        """A stock-take with its variance report: each counted lot against the stock now
+        (while counting) or as completed."""
+        row = await self.pool.fetchrow(
+            "SELECT version, document FROM inventory_stock_takes WHERE aggregate_id = $1",
+            take_id,
+        )
+        if row is None:
+            return None
+        doc = {**row["document"], "version": row["version"]}
+        if doc["status"] == "completed":
+            return doc
+        here = {
+            f"{r['item_id']}\n{r['lot']}": Decimal(r["quantity"])
+            for r in await self.levels(location=doc["location"])
+        }
+        report = []
+        for key, counted in sorted(doc["counts"].items()):
+            item, lot = key.split("\n", 1)
+            expected = here.get(key, Decimal(0))
+            report.append(
+                {
+                    "item_id": item,
+                    "lot": lot,
+                    "expected": _text(expected),
+                    "counted": counted,
+                    "change": _text(Decimal(counted) - expected),
+                }
+            )
+        return {**doc, "variances": report}
 
     async def lot_trace(self, lot: str) -> list[Document]:
         """Who received material from a lot: the treatment, the tooth and when."""

@@ -78,6 +78,8 @@ def _treatment(doc: Document, envelope: Envelope) -> Document:
             doc["status"] = TreatmentStatus.VOIDED.value
             entry = {"event": "voided", **_by(envelope), "reason": payload["reason"]}
             doc["history"] = [*doc["history"], entry]
+    if doc.get("marks") == Mark.IMPLANT.value:  # the chart shows the device in the tooth
+        doc["devices"] = [m["lot"] for m in doc.get("materials", []) if m.get("lot")]
     return doc
 
 
@@ -248,6 +250,8 @@ def _mark_tooth(tooth: dict[str, Any], mark: str, surfaces: str, extra: dict[str
     elif mark == Mark.IMPLANT.value:
         conditions -= {Mark.MISSING.value, Mark.TO_EXTRACT.value}
         conditions.add(mark)
+        if extra.get("devices"):  # its UDI (or lot), as recorded (MDR art. 27)
+            tooth["devices"] = extra["devices"]
     elif mark == Mark.MOBILITY.value:
         tooth["mobility"] = extra.get("grade")
     elif mark == Mark.NOTE.value:
@@ -278,6 +282,8 @@ def odontogram(patient_id: UUID, contributions: list[Document]) -> Document:
             extra = {"treatment_id": c["treatment_id"], "code": c["code"]}
             if c.get("material"):
                 extra["material"] = c["material"]
+            if c.get("devices"):
+                extra["devices"] = c["devices"]
             if c.get("marks"):
                 _mark_tooth(tooth_of(c["tooth"]), c["marks"], c["surfaces"], extra)
     for plan in sorted((c for c in contributions if c["kind"] == "plan"), key=_plan_order):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Column, Table
 
+from api import implant_cards
 from api import treatments as http
 from clinic.console import CommandLine, console
 from clinic.declaration import Context
@@ -89,7 +90,7 @@ CONTEXT = Context(
     set_up=lambda treatments, platform: treatments.refer_with(ClinicalReferences.of(platform)),
     read_models=(TreatmentChart(), TreatmentList(), ClinicZoneSeen()),
     provides=(lambda p: TreatmentQueries(p.pool, p.mongo_db, p.reader, p.states),),
-    routers=(http.router,),
+    routers=(http.router, implant_cards.router),
     grants=http.GRANTS,
     cli=add_commands,
     demo=((Phase.CLINICAL, chart_and_plan),),

@@ -41,6 +41,14 @@ ITEMS = (
 )  # fmt: skip
 
 
+# Bought in boxes, used one by one (the catalogue's material: the box).
+PACKS = {
+    "anaesthetic cartridge": (Unit.BOX, 50),
+    "gloves (pair)": (Unit.BOX, 50),
+    "composite capsule": (Unit.BOX, 20),
+}
+
+
 def check_digit(body: str) -> str:
     """The GS1 check digit of a GTIN's body (weights 3 and 1 from the right)."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -66,6 +74,8 @@ def stock_room(platform: Platform, clinic: DemoClinic) -> None:
                 supplier_id=suppliers[supplier],
                 material=material,
                 gtin=gtin + check_digit(gtin),
+                pack_unit=PACKS[material][0] if material in PACKS else None,
+                pack_size=Decimal(PACKS[material][1]) if material in PACKS else None,
             ),
             clinic.meta(),
         ).id

@@ -1,7 +1,9 @@
 """The `inventory` context's domain: units and exact quantities (`quantities`), items and
 suppliers (`catalogue`), stock per lot and location and what each treatment consumed
-(`stock`), and scanned GS1 barcodes (`scans`)."""
+(`stock`), purchase orders (`orders`) and stock-takes (`counts`). Scanned GS1 barcodes are
+read by the shared `domain.gs1`, which the treatments context reads implants' UDIs with too."""
 
+from domain.gs1 import GROUP_SEPARATOR, Scan, read_scan, valid_gtin
 from domain.inventory.catalogue import (
     CATEGORIES,
     Category,
@@ -12,6 +14,8 @@ from domain.inventory.catalogue import (
     material_claim_id,
     material_key,
 )
+from domain.inventory.counts import StockTake, variances
+from domain.inventory.orders import OrderStatus, PurchaseOrder, variance
 from domain.inventory.quantities import (
     STORE_ROOM,
     Reason,
@@ -21,7 +25,6 @@ from domain.inventory.quantities import (
     text_of,
     unit_of,
 )
-from domain.inventory.scans import GROUP_SEPARATOR, Scan, read_scan, valid_gtin
 from domain.inventory.stock import Consumption, Line, Stock, consumption_id, stock_id
 
 __all__ = [
@@ -33,9 +36,12 @@ __all__ = [
     "Item",
     "ItemClaim",
     "Line",
+    "OrderStatus",
+    "PurchaseOrder",
     "Reason",
     "Scan",
     "Stock",
+    "StockTake",
     "Supplier",
     "Unit",
     "consumption_id",
@@ -49,4 +55,6 @@ __all__ = [
     "text_of",
     "unit_of",
     "valid_gtin",
+    "variance",
+    "variances",
 ]

@@ -8,7 +8,7 @@ staff account).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.inventory.quantities import STORE_ROOM, Unit, location_of, quantity, text_of
-from domain.shared import InvalidValue, Meta, optional_text, require_text
+from domain.shared import InvalidValue, Meta, email_address, optional_text, require_text
 
 
 class Category(StrEnum):
@@ -72,6 +72,7 @@ class Item(Aggregate):
         supplier_id: UUID | None,
         material: str | None,
         meta: Meta,
+        pack: tuple[Unit, Decimal | str] | None = None,
     ) -> Item:
         point, amount = _levels(reorder_point, reorder_quantity)
         return cls(
@@ -84,6 +85,7 @@ class Item(Aggregate):
             supplier_id=supplier_id,
             material=optional_text(material, "material", max_length=120),
             meta=meta,
+            pack=_pack(unit, pack),
         )
 
     @event("ItemDefined")
@@ -98,11 +100,29 @@ class Item(Aggregate):
         supplier_id: UUID | None,
         material: str | None,
         meta: Meta,
+        pack: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.unit = Unit(unit)
         self.material = material
         self.gtin: str | None = None
+        self.pack = pack
+
+    def in_units(self, packs: Decimal | str) -> Decimal:
+        """How many of the item's units `packs` packs hold (boxes bought, units consumed)."""
+        if self.pack is None:
+            raise InvalidValue(
+                f"{self.name} has no pack size: give the quantity in {self.unit.value}",
+                field="packs",
+            )
+        return quantity(Decimal(packs) * Decimal(self.pack["size"]), "packs")
+
+    def whole_packs(self, amount: Decimal) -> Decimal:
+        """`amount` of units rounded up to whole packs, in units (what can be ordered)."""
+        if self.pack is None:
+            return amount
+        size = Decimal(self.pack["size"])
+        return (amount / size).to_integral_value(rounding=ROUND_CEILING) * size
 
     def revise(
         self,
@@ -114,9 +134,10 @@ class Item(Aggregate):
         reorder_quantity: Decimal | str,
         supplier_id: UUID | None,
         meta: Meta,
+        pack: tuple[Unit, Decimal | str] | None = None,
     ) -> None:
-        """Changes how the item is described, kept and reordered (not its unit: stock is
-        counted in it)."""
+        """Changes how the item is described, kept, bought and reordered (not its unit:
+        stock is counted in it)."""
         point, amount = _levels(reorder_point, reorder_quantity)
         self._revised(
             name=require_text(name, "name", max_length=120),
@@ -126,6 +147,7 @@ class Item(Aggregate):
             reorder_quantity=amount,
             supplier_id=supplier_id,
             meta=meta,
+            pack=_pack(self.unit, pack),
         )
 
     @event("ItemRevised")
@@ -138,8 +160,10 @@ class Item(Aggregate):
         reorder_quantity: str,
         supplier_id: UUID | None,
         meta: Meta,
+        pack: dict[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.pack = pack
 
     def bind_gtin(self, gtin: str, meta: Meta) -> None:
         if self.gtin is not None:
@@ -174,7 +198,7 @@ class Supplier(Aggregate):
             raise InvalidValue("lead time is 0 to 365 days", field="lead_days")
         return cls(
             name=require_text(name, "name", max_length=120),
-            email=optional_text(email, "email", max_length=254),
+            email=email_address(email) if email and email.strip() else None,
             phone=optional_text(phone, "phone", max_length=40),
             lead_days=lead_days,
             meta=meta,
@@ -191,3 +215,13 @@ def _category(value: str) -> str:
     if value not in CATEGORIES:
         raise InvalidValue(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     return Category(value).value
+
+
+def _pack(unit: Unit, pack: tuple[Unit, Decimal | str] | None) -> dict[str, str] | None:
+    """How the item is bought: a pack (a box) of `size` of its units."""
+    if pack is None:
+        return None
+    pack_unit, size = pack
+    if pack_unit == unit:
+        raise InvalidValue("a pack is another unit than the item's (a box of 50)", field="pack")
+    return {"unit": pack_unit.value, "size": text_of(quantity(size, "pack_size"))}

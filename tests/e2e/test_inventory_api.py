@@ -193,6 +193,13 @@ async def test_the_lot_trace_names_exactly_the_patients_who_received_the_lot(
         return "SN-0042" in history.text
 
     await eventually(in_the_record, what="the implant's UDI in the patient's record")
+    chart = await anonymous.get(f"/api/patients/{first}/chart", headers=dentist)
+    assert chart.json()["teeth"]["36"]["devices"] == [udi.replace("\x1d", "|")]
+    card = await anonymous.get(f"/api/patients/{first}/implant-card", headers=dentist)
+    assert card.status_code == 200, card.text
+    assert card.headers["content-type"].startswith("text/html")
+    for part in (IMPLANT_GTIN, "IMP-A", "SN-0042", EXPIRY.isoformat()):
+        assert part in card.text
     assert last["version"] == 1
 
 

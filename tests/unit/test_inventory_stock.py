@@ -223,3 +223,19 @@ def test_stock_moves_between_locations_and_is_corrected_with_a_reason(
         inventory.transfer(
             item, TransferStock(lot="L1", source=chair, destination=STORE_ROOM, quantity=5), META
         )
+
+
+def test_boxes_are_bought_and_units_counted(inventory: Inventory) -> None:
+    boxed = cartridges(inventory, pack_unit="box", pack_size=Decimal(50))
+    inventory.receive(
+        ReceiveStock(item_id=boxed, lot="L1", expiry=date(2028, 1, 1), packs=Decimal(2)), META
+    )
+
+    assert on_hand(inventory, boxed) == {"L1": Decimal(100)}
+    with pytest.raises(InvalidValue, match="the quantity, or the number of packs"):
+        inventory.receive(
+            ReceiveStock(item_id=boxed, lot="L1", quantity=Decimal(1), packs=Decimal(1)), META
+        )
+    unboxed = cartridges(inventory, material=None)
+    with pytest.raises(InvalidValue, match="has no pack size"):
+        inventory.receive(ReceiveStock(item_id=unboxed, lot="L2", packs=Decimal(1)), META)

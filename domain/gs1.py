@@ -1,7 +1,7 @@
 """A package's GS1 barcode as a handheld scanner types it (GS1-128 or DataMatrix element
 strings, with or without the FNC1 group separator), read by biip: the GTIN (01), the lot (10),
 the expiry (17) and the serial (21). An implant's UDI is such a string too (MDR 2017/745,
-art. 27)."""
+art. 27). Shared: the inventory reads deliveries with it, the treatments context implants."""
 
 from __future__ import annotations
 
@@ -77,3 +77,14 @@ def valid_gtin(text: str, field: str = "gtin") -> str:
         return Gtin.parse(text).value.zfill(14)
     except ParseError as error:
         raise InvalidValue(f"{field} is wrong: {error}", field=field) from None
+
+
+def udi_in(text: str | None, on: date) -> Scan | None:
+    """A recorded lot that is a scanned UDI (an implant's GS1 string), read as of the day it
+    was recorded; None for plain text, which is a lot number as written."""
+    if not text or not text.lstrip("]").startswith(("01", "d201")):
+        return None
+    try:
+        return read_scan(text, on, "udi")
+    except InvalidValue:
+        return None

@@ -1,175 +1,86 @@
-"""Commands on the clinic's stock, and the Application that handles them: load, decide, save.
+"""The inventory's Application: load, decide, save.
 
-Staff define items and suppliers, receive deliveries (typed or scanned), move stock between
-the store room and the operatories and correct it with a reason. The inventory worker turns
-treatments' events into consumptions (`consume`, `correct`, `give_back`): each is saved
-with the stocks it changed in one transaction, and is idempotent by the treatment's version.
+Staff define items and suppliers, receive deliveries (typed or scanned), order, move stock
+between the store room and the operatories, correct it with a reason and count it. The
+inventory worker turns treatments' events into consumptions (`consume`, `correct`,
+`give_back`): each is saved with the stocks it changed in one transaction, and is idempotent
+by the treatment's version (ADR 28).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from pydantic import Field, StrictInt, StringConstraints
 
 from commands.base import (
-    WHOLE,
     AlreadyExists,
     ClinicApplication,
-    Command,
-    Day,
-    DecimalForm,
     NotFound,
-    Scanned,
     Unit,
     Written,
-    clinic_today,
 )
+from commands.inventory.requests import (
+    AddSupplier,
+    AdjustStock,
+    CancelOrder,
+    CountLot,
+    DefineItem,
+    DraftOrder,
+    OrderedLine,
+    OrderLine,
+    ReceiptLine,
+    ReceiveOrder,
+    ReceiveStock,
+    ReviseItem,
+    StartStockTake,
+    TransferStock,
+)
+from commands.inventory.uses import TreatmentUse
 from domain.inventory import (
     STORE_ROOM,
-    Category,
     Consumption,
     Item,
     ItemClaim,
     Line,
+    PurchaseOrder,
     Reason,
-    Scan,
     Stock,
+    StockTake,
     Supplier,
     consumption_id,
     gtin_claim_id,
     material_claim_id,
-    material_key,
     quantity,
     read_scan,
     stock_id,
+    text_of,
     valid_gtin,
+    variances,
 )
-from domain.inventory import Unit as StockUnit
 from domain.shared import InvalidValue, Meta
 
 SAVE_ATTEMPTS = 8  # consumptions and receipts of one item race; each loser decides again
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-Lot = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Location = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Gtin = Annotated[str, StringConstraints(pattern=r"^\d{8}$|^\d{12,14}$")]
-# An amount in the item's unit; exactness (at most three places) is the domain's rule.
-AMOUNT = DecimalForm(9, "an amount like 2 or 2.5")
-Amount = Annotated[Decimal, AMOUNT.before, AMOUNT.bounds, AMOUNT.schema]
-
-
-class DefineItem(Command):
-    name: Name
-    unit: StockUnit
-    category: Category
-    location: Location = STORE_ROOM
-    reorder_point: Amount = Decimal(0)
-    reorder_quantity: Amount
-    supplier_id: UUID | None = None
-    material: Name | None = Field(
-        default=None,
-        description="the treatments catalogue's material this item supplies (its bill of "
-        "materials names it, like 'anaesthetic cartridge'); consumed from treatments",
-    )
-    gtin: Gtin | None = Field(default=None, description="the package's GTIN, bound once")
-
-
-class ReviseItem(Command):
-    name: Name
-    category: Category
-    location: Location = STORE_ROOM
-    reorder_point: Amount = Decimal(0)
-    reorder_quantity: Amount
-    supplier_id: UUID | None = None
-
-
-class AddSupplier(Command):
-    name: Name
-    email: Annotated[str, StringConstraints(max_length=254)] | None = None
-    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
-    lead_days: Annotated[StrictInt, Field(ge=0, le=365), WHOLE] = 2
-
-
-class ReceiveStock(Command):
-    """Goods in: typed, or filled from the package's scanned GS1 barcode (its GTIN names the
-    item, and its lot and expiry fill those fields)."""
-
-    item_id: UUID | None = None
-    scan: Scanned | None = Field(
-        default=None, description="a GS1 element string as the scanner types it"
-    )
-    lot: Lot | None = None
-    expiry: Day | None = None
-    location: Location = STORE_ROOM
-    quantity: Amount
-    reference: Annotated[str, StringConstraints(max_length=120)] | None = Field(
-        default=None, description="the delivery note's number"
-    )
-
-
-class TransferStock(Command):
-    lot: Lot
-    source: Location = STORE_ROOM
-    destination: Location
-    quantity: Amount
-
-
-class AdjustStock(Command):
-    lot: Lot
-    location: Location = STORE_ROOM
-    change: Amount = Field(description="negative for breakage or loss; a count may add")
-    reason: Reason
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Use:
-    """One material a treatment used: the catalogue's name, how many, and the lot the
-    clinician named (or the device they scanned), if any."""
+class Received:
+    """A receipt line resolved: the item, lot and expiry (from the scan or as typed)."""
 
-    material: str
+    item_id: UUID
+    lot: str
+    expiry: date | None
+    location: str
     amount: Decimal
-    lot: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TreatmentUse:
-    """What the inventory needs to know of a recorded (or amended) treatment."""
-
-    treatment_id: UUID
-    treatment_version: int
-    patient_id: UUID
-    procedure: str
-    performed_at: datetime
-    tooth: int | None
-    operatory: str | None
-    uses: tuple[Use, ...]
-    devices: tuple[dict[str, str | None], ...] = field(default=())
-
-
-def device_of(text: str | None, on: date) -> Scan | None:
-    """A named lot that is a scanned UDI (an implant's GS1 string), read; plain text is not."""
-    if not text or not text.lstrip("]").startswith(("01", "d201")):
-        return None
-    try:
-        return read_scan(text, on, "udi")
-    except InvalidValue:
-        return None
 
 
 class Inventory(ClinicApplication):
     """The command side of the `inventory` context."""
-
-    def __init__(
-        self, env: dict[str, str] | None = None, today: Callable[[], date] = clinic_today
-    ) -> None:
-        super().__init__(env, today)
 
     # Items and suppliers -----------------------------------------------------------------
 
@@ -189,6 +100,7 @@ class Inventory(ClinicApplication):
                 supplier_id=cmd.supplier_id,
                 material=cmd.material,
                 meta=meta,
+                pack=cmd.pack(),
             )
             claims: list[Aggregate] = [Stock(item_id=item.id, meta=meta)]
             if item.material is not None:
@@ -223,6 +135,7 @@ class Inventory(ClinicApplication):
                 reorder_quantity=cmd.reorder_quantity,
                 supplier_id=cmd.supplier_id,
                 meta=meta,
+                pack=cmd.pack(),
             ),
             expected_version,
         )
@@ -230,10 +143,13 @@ class Inventory(ClinicApplication):
     def add_supplier(self, cmd: AddSupplier, meta: Meta) -> Written:
         return self.create(
             lambda: Supplier.add(
-                name=cmd.name, email=cmd.email, phone=cmd.phone, lead_days=cmd.lead_days,
+                name=cmd.name,
+                email=cmd.email,
+                phone=cmd.phone,
+                lead_days=cmd.lead_days,
                 meta=meta,
             )
-        )  # fmt: skip
+        )
 
     def item_of_gtin(self, gtin: str) -> UUID:
         try:
@@ -246,13 +162,12 @@ class Inventory(ClinicApplication):
 
     # Stock -------------------------------------------------------------------------------
 
-    def receive(self, cmd: ReceiveStock, meta: Meta) -> Written:
-        """Goods in, into the item's stock. A scan fills the item, lot and expiry; what was
-        also typed must agree with it."""
-        today = self.today()
-        item_id, lot, expiry = cmd.item_id, cmd.lot, cmd.expiry
-        if cmd.scan is not None:
-            scan = read_scan(cmd.scan, today)
+    def resolved(self, line: ReceiptLine, today: date) -> Received:
+        """The item, lot and expiry of a receipt line. A scan fills them; what was also typed
+        must agree with it."""
+        item_id, lot, expiry = line.item_id, line.lot, line.expiry
+        if line.scan is not None:
+            scan = read_scan(line.scan, today)
             scanned_item = self.item_of_gtin(scan.gtin)
             if item_id is not None and item_id != scanned_item:
                 raise InvalidValue("the scanned GTIN is another item's", field="scan.gtin")
@@ -263,20 +178,24 @@ class Inventory(ClinicApplication):
             raise InvalidValue("name the item, or scan its package", field="item_id")
         if lot is None:
             raise InvalidValue("a delivery's lot number is on its package", field="lot")
-        self.load(item_id, Item)
-        received_lot: str = lot
+        amount = self._amount(self.load(item_id, Item), line.quantity, line.packs)
+        return Received(item_id, lot, expiry, line.location, amount)
+
+    @staticmethod
+    def _amount(item: Item, units: Decimal | None, packs: Decimal | None) -> Decimal:
+        """An amount given in the item's units or in its packs (exactly one of them)."""
+        if (units is None) == (packs is None):
+            raise InvalidValue("give the quantity, or the number of packs", field="quantity")
+        return item.in_units(packs) if packs is not None else quantity(units or 0)
+
+    def receive(self, cmd: ReceiveStock, meta: Meta) -> Written:
+        """Goods in without an order, into the item's stock."""
+        today = self.today()
+        came = self.resolved(cmd, today)
         return self.change(
-            stock_id(item_id),
+            stock_id(came.item_id),
             Stock,
-            lambda stock: stock.receive(
-                lot=received_lot,
-                expiry=expiry,
-                location=cmd.location,
-                amount=cmd.quantity,
-                received_on=today,
-                reference=cmd.reference,
-                meta=meta,
-            ),
+            lambda stock: _into(stock, came, today, cmd.reference, meta),
             attempts=SAVE_ATTEMPTS,
         )
 
@@ -324,6 +243,136 @@ class Inventory(ClinicApplication):
             expected_version,
             attempts=1 if expected_version is not None else SAVE_ATTEMPTS,
         )
+
+    # Purchasing ------------------------------------------------------------------------
+
+    def draft_order(self, cmd: DraftOrder, meta: Meta, *, suggested: bool = False) -> Written:
+        self.load(cmd.supplier_id, Supplier)
+        lines = [
+            (line.item_id, self._amount(self.load(line.item_id, Item), line.quantity, line.packs))
+            for line in cmd.lines
+        ]
+        return self.create(
+            lambda: PurchaseOrder.draft(
+                supplier_id=cmd.supplier_id,
+                lines=lines,
+                note=cmd.note,
+                suggested=suggested,
+                meta=meta,
+            )
+        )
+
+    def send_order(self, order_id: UUID, meta: Meta, expected_version: int | None) -> Written:
+        return self.change(order_id, PurchaseOrder, lambda o: o.send(meta), expected_version)
+
+    def cancel_order(
+        self, order_id: UUID, cmd: CancelOrder, meta: Meta, expected_version: int | None
+    ) -> Written:
+        return self.change(
+            order_id, PurchaseOrder, lambda o: o.cancel(cmd.reason, meta), expected_version
+        )
+
+    def receive_order(
+        self, order_id: UUID, cmd: ReceiveOrder, meta: Meta, expected_version: int | None
+    ) -> Written:
+        """Goods in against an order: the order and every stock they came into, in one
+        transaction, so the order's status and the stock never disagree."""
+        today = self.today()
+        came = [(line, self.resolved(line, today)) for line in cmd.lines]
+        receipt = uuid4()
+
+        def decide() -> Unit[Written]:
+            order = self.load(order_id, PurchaseOrder, expected_version)
+            stocks: dict[UUID, Stock] = {}
+            for _, one in came:
+                stock = stocks.get(one.item_id) or self.load(stock_id(one.item_id), Stock)
+                _into(stock, one, today, cmd.reference, meta)
+                stocks[one.item_id] = stock
+            order.receive(
+                receipt_id=receipt,
+                lines=[_received_line(line, one) for line, one in came],
+                reference=cmd.reference,
+                meta=meta,
+            )
+            written = Written.of(order)
+            return Unit(written, (order, *stocks.values()), claim=written)
+
+        attempts = 1 if expected_version is not None else SAVE_ATTEMPTS
+        return self.unit_of_work(decide, attempts=attempts, expected_version=expected_version)
+
+    def suggest_orders(self, below: list[dict[str, Any]], meta: Meta) -> list[Written]:
+        """One draft order per supplier for the items below their reorder point (`below`,
+        from the alerts, without items already on an open order), each for its reorder
+        quantity in whole packs. Items without a preferred supplier are left to a person."""
+        per_supplier: dict[UUID, list[OrderLine]] = {}
+        for row in below:
+            if row.get("supplier_id"):
+                item = self.load(UUID(str(row["item_id"])), Item)
+                amount = item.whole_packs(Decimal(row["reorder_quantity"]))
+                line = OrderLine(item_id=item.id, quantity=amount)
+                per_supplier.setdefault(UUID(str(row["supplier_id"])), []).append(line)
+        return [
+            self.draft_order(DraftOrder(supplier_id=supplier, lines=lines), meta, suggested=True)
+            for supplier, lines in sorted(per_supplier.items())
+        ]
+
+    # Stock-takes -----------------------------------------------------------------------
+
+    def start_stock_take(self, cmd: StartStockTake, meta: Meta) -> Written:
+        return self.create(lambda: StockTake.start(location=cmd.location, meta=meta))
+
+    def count(
+        self, take_id: UUID, cmd: CountLot, meta: Meta, expected_version: int | None
+    ) -> Written:
+        self.load(cmd.item_id, Item)
+        return self.change(
+            take_id,
+            StockTake,
+            lambda take: take.count(
+                item_id=cmd.item_id, lot=cmd.lot, counted=cmd.counted, meta=meta
+            ),
+            expected_version,
+        )
+
+    def expected(self, take: StockTake) -> dict[tuple[str, str], Decimal]:
+        """What each counted lot's stock says is at the stock-take's location now."""
+        stocks = {item: self.load(stock_id(UUID(item)), Stock) for item, _ in take.counts}
+        return {
+            (item, lot): stocks[item].available(lot, take.location) for item, lot in take.counts
+        }
+
+    def complete_stock_take(
+        self, take_id: UUID, meta: Meta, expected_version: int | None
+    ) -> Written:
+        """Each counted difference becomes a count correction of its stock, with the
+        stock-take completed, in one transaction; a use or delivery meanwhile is counted in
+        by deciding again on fresh stock."""
+
+        def decide() -> Unit[Written]:
+            take = self.load(take_id, StockTake, expected_version)
+            found = variances(take, self.expected(take))
+            stocks: dict[str, Stock] = {}
+            for row in found:
+                if Decimal(row["change"]) == 0:
+                    continue
+                stock = stocks.get(row["item_id"]) or self.load(
+                    stock_id(UUID(row["item_id"])), Stock
+                )
+                stock.adjust(
+                    lot=row["lot"],
+                    location=take.location,
+                    change=row["change"],
+                    reason=Reason.COUNT_CORRECTION,
+                    note=f"stock-take {take.id}",
+                    meta=meta,
+                )
+                stocks[row["item_id"]] = stock
+            take.complete(variances=found, meta=meta)
+            written = Written.of(take)
+            return Unit(written, (take, *stocks.values()), claim=written)
+
+        attempts = 1 if expected_version is not None else SAVE_ATTEMPTS
+        return self.unit_of_work(decide, attempts=attempts, expected_version=expected_version)
 
     # Consumption, from treatments' events ------------------------------------------------
 
@@ -442,6 +491,29 @@ class Inventory(ClinicApplication):
             return None
 
 
+def _into(stock: Stock, came: Received, today: date, reference: str | None, meta: Meta) -> None:
+    stock.receive(
+        lot=came.lot,
+        expiry=came.expiry,
+        location=came.location,
+        amount=came.amount,
+        received_on=today,
+        reference=reference,
+        meta=meta,
+    )
+
+
+def _received_line(line: OrderedLine, came: Received) -> dict[str, Any]:
+    return {
+        "item_id": str(came.item_id),
+        "instead_of": str(line.instead_of) if line.instead_of else None,
+        "lot": came.lot,
+        "expiry": came.expiry.isoformat() if came.expiry else None,
+        "location": came.location,
+        "quantity": text_of(quantity(came.amount)),
+    }
+
+
 def _where(stock: Stock, operatory: str | None) -> str:
     """The operatory's drawer while it holds the item; the store room otherwise."""
     if operatory is not None and any(
@@ -449,37 +521,3 @@ def _where(stock: Stock, operatory: str | None) -> str:
     ):
         return operatory
     return STORE_ROOM
-
-
-def uses_of(
-    bill: Sequence[dict[str, Any]], named: Sequence[dict[str, Any]], on: date
-) -> tuple[tuple[Use, ...], tuple[dict[str, str | None], ...]]:
-    """A treatment's bill of materials, each with the lot the clinician named for it, and the
-    devices whose UDI they scanned (an implant's GS1 string names its GTIN, lot and serial)."""
-    lots: dict[str, str] = {}
-    devices: list[dict[str, str | None]] = []
-    for m in named:
-        text = m.get("lot")
-        if not text:
-            continue
-        device = device_of(str(text), on)
-        material = str(m.get("item") or "")
-        if device is not None:
-            devices.append(
-                {
-                    "material": material,
-                    "udi": device.text,
-                    "gtin": device.gtin,
-                    "lot": device.lot,
-                    "serial": device.serial,
-                    "expiry": device.expiry.isoformat() if device.expiry else None,
-                }
-            )
-        lot = device.lot if device is not None else str(text)
-        if lot:
-            lots[material_key(material)] = lot
-    uses = tuple(
-        Use(str(b["item"]), Decimal(str(b["quantity"])), lots.get(material_key(str(b["item"]))))
-        for b in bill
-    )
-    return uses, tuple(devices)
