@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -80,7 +80,15 @@ class Received:
 
 
 class Inventory(ClinicApplication):
-    """The command side of the `inventory` context."""
+    """The command side of the `inventory` context.
+
+    Every use of an item loads its stock, whose history grows with every treatment: loaded
+    aggregates are cached, and a cached one is brought up to date with only the events saved
+    since (eventsourcing's fast-forward), so a long-running worker or API process never
+    replays an item's whole history twice. Another process's writes are read on the next
+    load; a race is still caught by the version check when saving."""
+
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
 
     # Items and suppliers -----------------------------------------------------------------
 
