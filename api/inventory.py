@@ -489,7 +489,7 @@ def receive_order(
     return write.answer(result)
 
 
-@router.post("/orders/suggested", status_code=201, response_model=SuggestedOut)
+@router.post("/order-suggestions", status_code=201, response_model=SuggestedOut)
 async def suggest_orders(who: Keeper, write: Write) -> dict[str, object]:
     """One draft order per supplier for the items below their reorder point that no open
     order asks for yet, each for its reorder quantity."""

@@ -18,7 +18,6 @@ from bench.harness import Harness, Sizes, run_alone
 from bench.report import Row, value_at_most
 from bench.treatments import _dentist, dentist_account
 from bench.workload import open_loop, percentile, registered_patients
-from bus.inventory import TreatmentReactions
 from commands.base import clinic_today
 from commands.inventory import Inventory
 from domain.inventory import Category, Item, ItemClaim, Stock, Unit, material_claim_id
@@ -29,7 +28,7 @@ RATE = 50.0
 ITEMS, LOTS_PER_ITEM = 5000, 4
 READS = 500
 POLL_SECONDS = 0.002
-CONSUMERS = (TreatmentReactions.name, "inventory_consumptions", "inventory_stock")
+PROJECTORS = ("inventory_consumptions", "inventory_stock")
 META = Meta("bench", Role.ADMIN.value, "bench", "bench")
 
 
@@ -75,11 +74,15 @@ def stocked(harness: Harness, items: int, materials: tuple[str, ...] = ()) -> li
 
 async def lag(harness: Harness, sizes: Sizes, headers: dict[str, str]) -> list[Row]:
     """(m): open loop at RATE treatments/s (EXT-S: gloves and a cartridge); lag from each
-    201 to its consumption in the inventory's read model."""
-    platform, stop = harness.platform, asyncio.Event()
+    201 to its consumption in the inventory's read model. The relay, the inventory worker and
+    the inventory's projectors are processes of their own, as `clinic up` runs them."""
+    platform = harness.platform
     await asyncio.to_thread(stocked, harness, 2, ("gloves (pair)", "anaesthetic cartridge"))
-    parts = [platform.relay().run(stop), *(platform.consumer(c).run(stop) for c in CONSUMERS)]
-    tasks = [asyncio.create_task(part) for part in parts]
+    processes = [
+        await harness.spawn("relay"),
+        await harness.spawn("inventory"),
+        await harness.spawn("project", *PROJECTORS),
+    ]
     outstanding: dict[str, float] = {}
     lags: list[float] = []
     patients = await asyncio.to_thread(registered_patients, platform, 50)
@@ -111,11 +114,19 @@ async def lag(harness: Harness, sizes: Sizes, headers: dict[str, str]) -> list[R
                     raise RuntimeError(f"record answered {response.status_code}")
                 outstanding[response.json()["id"]] = time.perf_counter()
 
+            ready = asyncio.Event()
+            ready.set()
+            await one(-1)
+            await asyncio.wait_for(watch(ready), timeout=60)
+            lags.clear()
             await open_loop(RATE, total, one, watch)
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-    detail = f"{len(lags)} treatments at {RATE:.0f}/s, HTTP 201 to its consumption recorded"
+        for process in processes:
+            await harness.reap(process)
+    detail = (
+        f"{len(lags)} treatments at {RATE:.0f}/s, HTTP 201 to its consumption recorded; "
+        "relay, worker and projectors as processes"
+    )
     return [
         Row(
             "(m) TreatmentRecorded to stock decremented, p50",

@@ -172,15 +172,23 @@ async def _purge_queues(platform: Platform) -> None:
                 raise
 
 
+PURGE_LANES = 6  # channels purging side by side: each purge of a quorum queue is a round trip
+
+
 async def _purge_through(connection: aio_pika.abc.AbstractConnection, platform: Platform) -> None:
+    names = [name for queue, _ in platform.queues() for name in (queue, f"{queue}.dlq")]
+    lanes = [names[n::PURGE_LANES] for n in range(PURGE_LANES)]
+    await asyncio.gather(*(_purge_lane(connection, lane) for lane in lanes if lane))
+
+
+async def _purge_lane(connection: aio_pika.abc.AbstractConnection, names: list[str]) -> None:
     channel = await connection.channel()
     try:
-        for queue, _ in platform.queues():
-            for name in (queue, f"{queue}.dlq"):
-                try:  # one round trip, no passive declare first
-                    await (await channel.get_underlay_channel()).queue_purge(name)
-                except aio_pika.exceptions.ChannelClosed:  # not declared yet: nothing to purge
-                    channel = await connection.channel()
+        for name in names:
+            try:  # one round trip, no passive declare first
+                await (await channel.get_underlay_channel()).queue_purge(name)
+            except aio_pika.exceptions.ChannelClosed:  # not declared yet: nothing to purge
+                channel = await connection.channel()
     finally:
         if not channel.is_closed:
             await channel.close()

@@ -30,6 +30,7 @@ NOT_CLINICAL = {
     ("HistoryEntryOut", "description"): "only inside the medical history, itself clinical",
     ("HistoryEntryOut", "notes"): "only inside the medical history, itself clinical",
     ("HistoryEntryOut", "end_reason"): "only inside the medical history, itself clinical",
+    ("OrderOut", "note"): "the stock keeper's note on a purchase order (no patient data)",
     ("PatientEventOut", "context"): "an event's context name, read by auditors only",
     ("ReminderOut", "reason"): "why a reminder was skipped or failed",
     ("SheetLineOut", "notes"): "the desk's booking note, on the day sheet",

@@ -143,7 +143,7 @@ async def test_the_reorder_suggestion_drafts_one_order_per_supplier(
 
     await eventually(all_listed, what="the items below their reorder point")
 
-    made = await ok(await anonymous.post("/api/inventory/orders/suggested", headers=keeper), 201)
+    made = await ok(await anonymous.post("/api/inventory/order-suggestions", headers=keeper), 201)
 
     assert len(made["orders"]) == 2
 
@@ -159,7 +159,7 @@ async def test_the_reorder_suggestion_drafts_one_order_per_supplier(
         north: {(north_items[0], "50"), (north_items[1], "41")},  # two boxes of 25
         south: {(south_item, "50")},
     }
-    again = await ok(await anonymous.post("/api/inventory/orders/suggested", headers=keeper), 201)
+    again = await ok(await anonymous.post("/api/inventory/order-suggestions", headers=keeper), 201)
     assert again["orders"] == []  # each is on an open order now
 
 

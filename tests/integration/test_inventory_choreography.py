@@ -90,6 +90,36 @@ async def test_a_recorded_treatment_lowers_stock_from_the_lot_that_expires_first
     await settles_at(platform, item, {"SOONER": "2", "LATER": "10"})
 
 
+def received_long_ago(platform: Platform, item: UUID, lot: str, expired_days_ago: int) -> None:
+    """A lot received a year ago that has expired since, still on the shelf."""
+    platform.application(Inventory).change(
+        stock_id(item),
+        Stock,
+        lambda stock: stock.receive(
+            lot=lot,
+            expiry=TODAY - timedelta(days=expired_days_ago),
+            amount=Decimal(5),
+            received_on=TODAY - timedelta(days=365),
+            reference=None,
+            meta=META,
+        ),
+    )
+
+
+async def test_an_expired_lot_is_never_picked_and_shows_as_expired_on_the_shelf(
+    platform: Platform, worker: None
+) -> None:
+    item = cartridges(platform, ("GOOD", 300, "4"))
+    received_long_ago(platform, item, "EXPIRED", expired_days_ago=1)
+    patient = registered_patient(platform)
+
+    extraction(platform, patient)
+
+    await settles_at(platform, item, {"EXPIRED": "5", "GOOD": "3"})
+    (expired,) = (await platform.get(InventoryQueries).alerts(TODAY))["expired"]
+    assert (expired["lot"], expired["quantity"]) == ("EXPIRED", "5")
+
+
 async def test_a_void_returns_the_stock_to_the_same_lot_and_a_duplicate_changes_nothing(
     platform: Platform, worker: None
 ) -> None:

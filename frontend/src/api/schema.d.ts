@@ -1513,7 +1513,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/orders/suggested": {
+    "/api/inventory/order-suggestions": {
         parameters: {
             query?: never;
             header?: never;
@@ -1527,7 +1527,7 @@ export interface paths {
          * @description One draft order per supplier for the items below their reorder point that no open
          *     order asks for yet, each for its reorder quantity.
          */
-        post: operations["suggest_orders_api_inventory_orders_suggested_post"];
+        post: operations["suggest_orders_api_inventory_order_suggestions_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -14160,7 +14160,7 @@ export interface operations {
             };
         };
     };
-    suggest_orders_api_inventory_orders_suggested_post: {
+    suggest_orders_api_inventory_order_suggestions_post: {
         parameters: {
             query?: never;
             header?: never;
