@@ -308,8 +308,10 @@ async def during_writes(
 ) -> None:
     """Writes for `seconds`, the fault, writes for `seconds` more."""
     writing = asyncio.create_task(writer.run_until_stopped())
-    await asyncio.sleep(seconds)
-    await fault()
-    await asyncio.sleep(seconds)
-    writer.stop()
-    await writing
+    try:
+        await asyncio.sleep(seconds)
+        await fault()
+        await asyncio.sleep(seconds)
+    finally:  # a fault that fails stops the writes too, or they would go on for ever
+        writer.stop()
+        await writing

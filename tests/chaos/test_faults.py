@@ -282,6 +282,10 @@ async def test_poison_and_gap_messages_are_dead_lettered_and_the_rest_flows(
     platform: Platform, clinic_up: ClinicUp, writer: Writer
 ) -> None:
     async def fault() -> None:
+        async def one_acknowledged() -> bool:
+            return bool(writer.tally.acknowledged)
+
+        await eventually(one_acknowledged, within=60, what="a first acknowledged write")
         acknowledged = next(iter(writer.tally.acknowledged.values()))
         (registered,) = await envelopes_of(platform, UUID(acknowledged))
         gap = registered.model_copy(

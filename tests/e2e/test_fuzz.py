@@ -26,7 +26,7 @@ from tests.chaos.harness import ClinicUp
 
 # Kept after the run (git-ignored), as the browser tests keep theirs.
 REPORTS = Path(__file__).resolve().parents[2] / "test-results" / "fuzz"
-SECONDS = int(os.environ.get("FUZZ_SECONDS", "30"))
+SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 # `make test` replays one seed, so CI explores the same ground on every run and a failure
 # is reproducible; `make fuzz` leaves it empty and explores anew each time.
 SEED = os.environ.get("FUZZ_SEED", "20261127")
