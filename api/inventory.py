@@ -391,16 +391,7 @@ async def movements(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, object]:
     """Receipts, uses, returns, transfers and corrections, oldest first, in keyset pages."""
-    found = await read.get(InventoryQueries).movements(item_id, after, limit)
-    page = [
-        {k: m[k] for k in ("number", "kind", "at", "by", "role")}
-        | {
-            "detail": {
-                k: v for k, v in m.items() if k not in ("number", "kind", "at", "by", "role")
-            }
-        }
-        for m in found
-    ]
+    page = await read.get(InventoryQueries).movements(item_id, after, limit)
     return {"items": page, "next": page[-1]["number"] if len(page) == limit else None}
 
 

@@ -498,7 +498,6 @@ class InventoryQueries:
         )
         found = []
         for e in events:
-            detail = {k: v for k, v in e.payload.items() if k != "meta"}
             meta = e.payload.get("meta") or {}
             found.append(
                 {
@@ -507,7 +506,7 @@ class InventoryQueries:
                     "at": e.timestamp.isoformat(),
                     "by": meta.get("actor_id"),
                     "role": meta.get("actor_role"),
-                    **detail,
+                    "detail": {k: v for k, v in e.payload.items() if k != "meta"},
                 }
             )
         return found

@@ -33,45 +33,36 @@ AMOUNT = DecimalForm(9, "an amount like 2 or 2.5")
 Amount = Annotated[Decimal, AMOUNT.before, AMOUNT.bounds, AMOUNT.schema]
 
 
-class DefineItem(Command):
+class ReviseItem(Command):
+    """How an item is described, kept, bought and reordered (its unit is fixed)."""
+
     name: Name
-    unit: StockUnit
     category: Category
     location: Location = STORE_ROOM
     reorder_point: Amount = Decimal(0)
     reorder_quantity: Amount
     supplier_id: UUID | None = None
+    pack_unit: StockUnit | None = Field(default=None, description="how it is bought: a box")
+    pack_size: Amount | None = Field(default=None, description="units in one pack")
+
+    def pack(self) -> tuple[StockUnit, Decimal] | None:
+        if (self.pack_unit is None) != (self.pack_size is None):
+            raise InvalidValue("a pack has both its unit and its size", field="pack_size")
+        if self.pack_unit is None or self.pack_size is None:
+            return None
+        return self.pack_unit, self.pack_size
+
+
+class DefineItem(ReviseItem):
+    """A new item: also its unit, the catalogue material it supplies and its GTIN."""
+
+    unit: StockUnit
     material: Name | None = Field(
         default=None,
         description="the treatments catalogue's material this item supplies (its bill of "
         "materials names it, like 'anaesthetic cartridge'); consumed from treatments",
     )
     gtin: Gtin | None = Field(default=None, description="the package's GTIN, bound once")
-    pack_unit: StockUnit | None = Field(default=None, description="how it is bought: a box")
-    pack_size: Amount | None = Field(default=None, description="units in one pack")
-
-    def pack(self) -> tuple[StockUnit, Decimal] | None:
-        return _pack(self.pack_unit, self.pack_size)
-
-
-class ReviseItem(Command):
-    name: Name
-    category: Category
-    location: Location = STORE_ROOM
-    reorder_point: Amount = Decimal(0)
-    reorder_quantity: Amount
-    supplier_id: UUID | None = None
-    pack_unit: StockUnit | None = None
-    pack_size: Amount | None = None
-
-    def pack(self) -> tuple[StockUnit, Decimal] | None:
-        return _pack(self.pack_unit, self.pack_size)
-
-
-def _pack(unit: StockUnit | None, size: Decimal | None) -> tuple[StockUnit, Decimal] | None:
-    if (unit is None) != (size is None):
-        raise InvalidValue("a pack has both its unit and its size", field="pack_size")
-    return (unit, size) if unit is not None and size is not None else None
 
 
 class AddSupplier(Command):

@@ -2224,11 +2224,13 @@ export interface components {
              */
             minutes: number;
         };
-        /** DefineItem */
+        /**
+         * DefineItem
+         * @description A new item: also its unit, the catalogue material it supplies and its GTIN.
+         */
         DefineItem: {
             /** Name */
             name: string;
-            unit: components["schemas"]["Unit"];
             category: components["schemas"]["Category"];
             /**
              * Location
@@ -2244,6 +2246,14 @@ export interface components {
             reorder_quantity: number | string;
             /** Supplier Id */
             supplier_id?: string | null;
+            /** @description how it is bought: a box */
+            pack_unit?: components["schemas"]["Unit"] | null;
+            /**
+             * Pack Size
+             * @description units in one pack
+             */
+            pack_size?: number | string | null;
+            unit: components["schemas"]["Unit"];
             /**
              * Material
              * @description the treatments catalogue's material this item supplies (its bill of materials names it, like 'anaesthetic cartridge'); consumed from treatments
@@ -2254,13 +2264,6 @@ export interface components {
              * @description the package's GTIN, bound once
              */
             gtin?: string | null;
-            /** @description how it is bought: a box */
-            pack_unit?: components["schemas"]["Unit"] | null;
-            /**
-             * Pack Size
-             * @description units in one pack
-             */
-            pack_size?: number | string | null;
         };
         /** DemographicsOut */
         DemographicsOut: {
@@ -3578,7 +3581,10 @@ export interface components {
             /** Operatory Id */
             operatory_id?: string | null;
         };
-        /** ReviseItem */
+        /**
+         * ReviseItem
+         * @description How an item is described, kept, bought and reordered (its unit is fixed).
+         */
         ReviseItem: {
             /** Name */
             name: string;
@@ -3597,8 +3603,12 @@ export interface components {
             reorder_quantity: number | string;
             /** Supplier Id */
             supplier_id?: string | null;
+            /** @description how it is bought: a box */
             pack_unit?: components["schemas"]["Unit"] | null;
-            /** Pack Size */
+            /**
+             * Pack Size
+             * @description units in one pack
+             */
             pack_size?: number | string | null;
         };
         /**
