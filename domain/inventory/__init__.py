@@ -15,7 +15,7 @@ from domain.inventory.catalogue import (
     material_key,
 )
 from domain.inventory.counts import StockTake, variances
-from domain.inventory.orders import OrderStatus, PurchaseOrder, variance
+from domain.inventory.orders import OrderStatus, PurchaseOrder
 from domain.inventory.quantities import (
     STORE_ROOM,
     Reason,
@@ -55,6 +55,5 @@ __all__ = [
     "text_of",
     "unit_of",
     "valid_gtin",
-    "variance",
     "variances",
 ]

@@ -146,12 +146,3 @@ class PurchaseOrder(Aggregate):
     @event("OrderCancelled")
     def _cancelled(self, reason: str, meta: Meta) -> None:
         self.status = OrderStatus.CANCELLED
-
-
-def variance(ordered: dict[str, Decimal], received: dict[str, Decimal]) -> dict[str, str]:
-    """Per ordered item: short, over or as ordered."""
-    found = {}
-    for item, amount in ordered.items():
-        came = received.get(item, Decimal(0))
-        found[item] = "short" if came < amount else "over" if came > amount else "as_ordered"
-    return found
