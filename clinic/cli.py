@@ -63,7 +63,7 @@ def _running(cli: CommandLine) -> None:
         processes of their own, supervised (and the embedded Mongo server when no
         CLINIC_MONGO_URL is set). CLINIC_API_PROCESSES and CLINIC_PROJECTOR_PROCESSES set
         how many; by default half the machine's cores each."""
-        up(cli, one_process=one_process)
+        up(cli, one_process=one_process, entry=run_child)
 
     @root.command()
     def api() -> None:
@@ -369,3 +369,8 @@ def _print_demo(summary: DemoSummary, password: str) -> None:
 
 
 app = make_cli(registry.CONTEXTS)
+
+
+def run_child(args: Sequence[str]) -> None:
+    """A process of `clinic up`, forked with the platform already imported: `clinic ARGS`."""
+    app(args=list(args), prog_name="clinic")

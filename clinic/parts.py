@@ -18,7 +18,7 @@ from clinic import registry
 from clinic.console import CommandLine, console, log, serve, serve_metrics
 from clinic.declaration import Context
 from clinic.platform import Platform, routers_of
-from clinic.processes import Supervisor, plan
+from clinic.processes import Entry, Supervisor, plan
 from clinic.rebuild import empty_read_models, needing_rebuild, rebuild_part
 from clinic.supervisor import Part, api_part
 from infra.mongo import EmbeddedMongo
@@ -68,7 +68,7 @@ async def pipeline_parts(platform: Platform) -> dict[str, Part]:
     return parts
 
 
-def up(cli: CommandLine, *, one_process: bool) -> None:
+def up(cli: CommandLine, *, one_process: bool, entry: Entry) -> None:
     """Every part, as processes of their own (or, `one_process`, as tasks of this one)."""
 
     @asynccontextmanager
@@ -94,7 +94,8 @@ def up(cli: CommandLine, *, one_process: bool) -> None:
                     yield parts
                     return
             with tempfile.TemporaryDirectory(prefix="sonrisa-metrics-") as metrics:
-                supervisor = Supervisor(settings, plan(settings, cli.contexts), Path(metrics))
+                children = plan(settings, cli.contexts)
+                supervisor = Supervisor(settings, children, Path(metrics), entry)
                 supervisor.serve_metrics()
                 parts["processes"] = supervisor.run
                 _started(settings)

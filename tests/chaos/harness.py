@@ -9,6 +9,7 @@ write that was answered as failed is there, and no token was written twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -135,26 +136,30 @@ class ClinicUp:
 
 
 def processes_of(parent: int) -> dict[str, int]:
-    """The `python -m clinic ...` children of `parent`, by the name `clinic up` gave each
-    (CLINIC_PROCESS_NAME in its environment), read from /proc."""
-    found: dict[str, int] = {}
+    """The processes `clinic up` (pid `parent`) runs, by the names it gave them: its fork
+    server's children, each named after its part (/proc/PID/comm), read from /proc."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        if ppid != parent or argv[1:3] != [b"-m", b"clinic"]:
-            continue
-        for variable in environ:
-            name, _, value = variable.decode(errors="replace").partition("=")
-            if name == "CLINIC_PROCESS_NAME":
-                found[value] = int(entry.name)
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    servers = {pid for pid, ppid in parents.items() if ppid == parent and _is_fork_server(pid)}
+    found: dict[str, int] = {}
+    for pid, ppid in parents.items():
+        if ppid in servers:
+            with contextlib.suppress(OSError):
+                found[Path(f"/proc/{pid}/comm").read_text().strip()] = pid
     return found
+
+
+def _is_fork_server(pid: int) -> bool:
+    try:
+        return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @dataclass

@@ -114,9 +114,19 @@ def _report(fault: str, writer: Writer, verdict: Verdict, recovery: float) -> No
 async def test_sigkill_of_clinic_up_and_a_restart(
     platform: Platform, clinic_up: ClinicUp, writer: Writer
 ) -> None:
+    """Its processes end with it (none is left holding the relay's lock or a queue), and
+    the restarted platform takes over."""
+
     async def fault() -> None:
+        children = clinic_up.children()
+        assert len(children) == 5
         clinic_up.kill()
         writer.mark("restart")
+
+        async def all_ended() -> bool:
+            return not any(os.path.exists(f"/proc/{pid}") for pid in children.values())  # noqa: ASYNC240
+
+        await eventually(all_ended, within=30, what="the killed platform's processes to end")
         clinic_up.start()
         await clinic_up.ready()
 

@@ -20,7 +20,7 @@ from tests.integration.helpers import META, registration
 
 RELAY = 1  # the relay's one connection
 PROBE = 1  # the readiness probe's one connection
-FROZEN_SECONDS = 25  # long enough for a probe each second to have opened many more
+FROZEN_SECONDS = 10  # long enough for a probe each second to have opened ten more
 
 
 def broker_budget(platform: Platform) -> int:
