@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test checks lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
+.PHONY: install bytecode run test checks lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -68,7 +68,7 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The first run creates .clinic-secrets (random keys, mode 600, git-ignored); later runs use it.
-run: install web
+run: install web bytecode
 	$(BIN)/clinic secrets init
 	$(BIN)/clinic migrate
 	exec $(BIN)/clinic up
@@ -94,8 +94,16 @@ WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_f
 # Python and the web side are independent), each one's output kept together.
 checks: lint typecheck web-check api-lint web chromium
 
+# Bytecode for the platform's modules, written once: the environment may set
+# PYTHONDONTWRITEBYTECODE, and then every `clinic` process a test starts would compile them
+# all again (0.2 s of its 1.4 s start).
+PACKAGES := api bus clinic commands domain infra projections security bench tests
+bytecode: install
+	@$(BIN)/python -m compileall -q -j0 $(PACKAGES)
+
 test:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target checks
+	@$(MAKE) --no-print-directory bytecode
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(addprefix --ignore=,$(WHOLE_PLATFORM_TESTS)); \
 	  side_by_side=$$?; \
 	  $(BIN)/pytest --durations=10 $(WHOLE_PLATFORM_TESTS); one_at_a_time=$$?; \

@@ -9,6 +9,7 @@ by the treatment's version (ADR 28).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -164,7 +165,7 @@ class Inventory(ClinicApplication):
 
     def item_of_gtin(self, gtin: str) -> UUID:
         try:
-            return self.load(gtin_claim_id(gtin), ItemClaim).item_id
+            return self._claim_of(gtin_claim_id(gtin)).item_id
         except NotFound:
             raise InvalidValue(
                 f"GTIN {gtin} is not bound to any item: define the item with its GTIN first",
@@ -497,9 +498,20 @@ class Inventory(ClinicApplication):
     def _supplier_of(self, material: str) -> UUID | None:
         """The item that supplies a material of the treatments catalogue, if one does."""
         try:
-            return self.load(material_claim_id(material), ItemClaim).item_id
+            return self._claim_of(material_claim_id(material)).item_id
         except NotFound:
             return None
+
+    def _claim_of(self, key: UUID) -> ItemClaim:
+        """A claim never changes once made: a cached one is used as it is, without asking
+        the store for events since (a treatment's materials cost no round trip each)."""
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                claim = cache.get(key)
+                if isinstance(claim, ItemClaim):
+                    return claim
+        return self.load(key, ItemClaim)
 
 
 def _into(stock: Stock, came: Received, today: date, reference: str | None, meta: Meta) -> None:
