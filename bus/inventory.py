@@ -15,12 +15,12 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from commands.base import clinic_day
 from commands.inventory import Inventory, TreatmentUse, uses_of
-from domain.shared import DEFAULT_ZONE, Meta
+from domain.shared import Meta
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
 from infra.metrics import INVENTORY_ALERTS
@@ -81,7 +81,7 @@ class TreatmentReactions:
         uses, devices = uses_of(
             recorded.get("bill_of_materials") or [],
             latest.get("materials") or [],
-            performed_at.astimezone(ZoneInfo(DEFAULT_ZONE)).date(),
+            clinic_day(performed_at),
         )
         appointment = recorded.get("appointment_id")
         return TreatmentUse(

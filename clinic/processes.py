@@ -118,8 +118,6 @@ class Supervisor:
         self.children = tuple(children)
         self.metrics_dir = metrics_dir
         self.entry = entry
-        self.running: dict[str, BaseProcess] = {}
-        self.starts: dict[str, int] = {}
         # prometheus-client picks its multiprocess mode when imported: in the fork server.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         self._forks = multiprocessing.get_context("forkserver")
@@ -149,8 +147,6 @@ class Supervisor:
         )
         async with self._starting:  # the first start launches the fork server
             await asyncio.to_thread(process.start)
-        self.running[child.name] = process
-        self.starts[child.name] = self.starts.get(child.name, 0) + 1
         log.info("process started", process=child.name, pid=process.pid, args=list(child.args))
         return process
 
@@ -198,8 +194,8 @@ class Supervisor:
         multiprocess.mark_process_dead(process.pid, str(self.metrics_dir))  # type: ignore[no-untyped-call]
 
 
-async def _exited(process: BaseProcess) -> int | None:
-    """Waits for the process to end (its sentinel becomes readable) and gives its exit code."""
+async def _exited(process: BaseProcess) -> None:
+    """Waits for the process to end (its sentinel becomes readable); then its `exitcode` is set."""
     if process.exitcode is None:
         loop = asyncio.get_running_loop()
         ended = loop.create_future()
@@ -214,4 +210,3 @@ async def _exited(process: BaseProcess) -> int | None:
         finally:
             loop.remove_reader(process.sentinel)
         process.join()
-    return process.exitcode

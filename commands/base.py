@@ -10,7 +10,7 @@ import time as clock
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -323,8 +323,13 @@ def _decided(outcome: Decision) -> Decided:
     return Decided(created=outcome)
 
 
+def clinic_day(at: datetime) -> date:
+    """The clinic's day at a moment (midnight in Madrid is 23:00 UTC in winter)."""
+    return at.astimezone(ZoneInfo(DEFAULT_ZONE)).date()
+
+
 def clinic_today() -> date:
-    return datetime.now(ZoneInfo(DEFAULT_ZONE)).date()
+    return clinic_day(datetime.now(UTC))
 
 
 class ClinicApplication(Application[UUID]):

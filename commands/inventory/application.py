@@ -16,7 +16,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
@@ -26,6 +25,7 @@ from commands.base import (
     NotFound,
     Unit,
     Written,
+    clinic_day,
 )
 from commands.inventory.requests import (
     AddSupplier,
@@ -65,10 +65,8 @@ from domain.inventory import (
     valid_gtin,
     variances,
 )
-from domain.shared import DEFAULT_ZONE, InvalidValue, Meta
+from domain.shared import InvalidValue, Meta
 
-# The day a lot expires is the clinic's day, not UTC's (midnight in Madrid is 23:00 UTC).
-CLINIC_ZONE = ZoneInfo(DEFAULT_ZONE)
 SAVE_ATTEMPTS = 8  # consumptions and receipts of one item race; each loser decides again
 
 
@@ -477,7 +475,7 @@ class Inventory(ClinicApplication):
     ) -> tuple[list[Stock], list[Line]]:
         stocks: dict[UUID, Stock] = dict(loaded or {})
         lines: list[Line] = []
-        today = use.performed_at.astimezone(CLINIC_ZONE).date()  # the clinic's day
+        today = clinic_day(use.performed_at)  # a lot expires on the clinic's day, not UTC's
         for material in use.uses:
             item_id = self._supplier_of(material.material)
             if item_id is None:
