@@ -39,6 +39,7 @@ from commands.identity import (
 )
 from domain.identity import StaffMember
 from domain.shared import Meta, Role
+from infra.metrics import SIGN_IN_FAILURES
 from projections.identity import StaffQueries
 from security.sessions import Claims, TokenPair, TokenRefused
 from security.throttle import Attempt, Throttled
@@ -191,7 +192,9 @@ async def login(
     # guessing gets slow, and its owner still gets in (ADR 8).
     await asyncio.sleep(attempt.delay)
     staff = await run_in_threadpool(running.get(Identity).authenticate, body.email, body.password)
+    reason = "credentials"
     if staff is not None and staff.totp_secret is not None:
+        reason = "second-factor"
         # A missing code is a wrong code: until the password and the code are both right the
         # answer is the same, so a password cannot be confirmed without the code (ASVS 2.8).
         step = running.get(Identity).totp_step(staff, body.totp_code or "")
@@ -199,6 +202,7 @@ async def login(
         if step is None or not await running.get(TotpSteps).take(staff.id, step):
             staff = None
     if staff is None:
+        SIGN_IN_FAILURES.labels(reason).inc()
         await running.throttle.failed(attempt)
         failed = Problem(
             401, "sign-in-failed", "Sign-in failed", "the email, password or code is not right"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,11 +23,12 @@ from bus.connection import backoff, connect
 from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
-from infra.metrics import RELAY_FAILURES, RELAY_PUBLISHED
+from infra.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED
 
 log = get_logger("bus.relay")
 
 RELAY_LOCK_KEY = 0x50_4E_52_49_53_41  # "SONRISA"-ish; one relay leader per database
+LAG_SECONDS = 15.0  # how often the leader measures how far behind the store it is
 POSITION_DDL = """
 CREATE TABLE IF NOT EXISTS bus_relay_position (
     context text PRIMARY KEY,
@@ -124,9 +126,13 @@ class Relay:
             for queue, keys in self.queues:
                 await declare_consumer_queue(channel, exchange, queue, keys)
             failures = 0
+            lag_due = 0.0
             while not stop.is_set():
                 if lock.is_closed():
                     raise LeadershipLost("the advisory lock's connection closed")
+                if time.monotonic() >= lag_due:
+                    await self.report_lag()
+                    lag_due = time.monotonic() + LAG_SECONDS
                 wake.clear()
                 try:
                     moved = 0
@@ -145,6 +151,24 @@ class Relay:
         finally:
             await connection.close()
 
+    async def report_lag(self) -> dict[str, int]:
+        """Sets `sonrisa_relay_lag_events` per context: the store's head less what was
+        published. A store that cannot be asked leaves the last figures as they were."""
+        try:
+            heads = await self.reader.heads()
+            lag = {c: max(0, heads[c] - await self._position_of(c)) for c in self.contexts}
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("relay lag not measured", error=type(error).__name__)
+            return {}
+        for context, behind in lag.items():
+            RELAY_LAG.labels(context).set(behind)
+        return lag
+
+    async def _position_of(self, context: str) -> int:
+        if context not in self._positions:
+            self._positions[context] = await self.position(context)
+        return self._positions[context]
+
     async def position(self, context: str) -> int:
         value = await self.pool.fetchval(
             "SELECT notification_id FROM bus_relay_position WHERE context = $1", context
@@ -153,9 +177,7 @@ class Relay:
 
     async def publish_pending(self, context: str, exchange: AbstractExchange) -> int:
         """Publish the next batch; advance past the confirmed prefix; return how many."""
-        if context not in self._positions:
-            self._positions[context] = await self.position(context)
-        after = self._positions[context]
+        after = await self._position_of(context)
         envelopes = await self.reader.notifications(context, after, self.batch_size)
         if not envelopes:
             return 0

@@ -96,7 +96,7 @@ def _running(cli: CommandLine) -> None:
         cli.serve(lambda p: p.worker_parts(name), mongo=False)
 
     for context in cli.contexts:
-        for declared in context.workers:
+        for declared in (w for w in context.workers if w.alias):
             root.command(
                 declared.name, help=f"{declared.help} (the same as `worker {declared.name}`)"
             )(_worker_command(cli, declared.name))

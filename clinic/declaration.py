@@ -50,6 +50,8 @@ class Worker:
     help: str
     reactions: tuple[Reaction, ...] = ()
     loops: Callable[[Platform], Mapping[str, Part]] = lambda _: {}
+    # Also `clinic NAME`, as well as `clinic worker NAME` (not where NAME is a command group).
+    alias: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from clinic.rebuild import empty_read_models, needing_rebuild, rebuild_part
 from clinic.supervisor import Part, api_part
 from infra.mongo import EmbeddedMongo
 from infra.settings import Settings
+from projections.base import ProjectionLag
 
 
 def http_app(platform: Platform) -> FastAPI:
@@ -56,6 +57,8 @@ async def projector_parts(platform: Platform, names: Sequence[str]) -> dict[str,
         platform.states.rebuilding(name)
         parts[f"rebuild:{name}"] = rebuild_part(platform, name)
     parts.update({f"projector:{n}": platform.consumer(n).run for n in names})
+    lag = ProjectionLag([platform.projectors[n] for n in names], platform.reader)
+    parts["projection-lag"] = lag.run
     return parts
 
 

@@ -35,6 +35,7 @@ from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from clinic.declaration import Context
 from infra.logs import get_logger
+from infra.metrics import EveryProcess
 from infra.settings import Settings
 
 log = get_logger("clinic.processes")
@@ -129,7 +130,7 @@ class Supervisor:
         if self.settings.metrics_port is None:
             return
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=str(self.metrics_dir))  # type: ignore[no-untyped-call]
+        registry.register(EveryProcess(str(self.metrics_dir)))
         start_http_server(
             self.settings.metrics_port, addr=self.settings.metrics_host, registry=registry
         )

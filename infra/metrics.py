@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Final
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
 
 # Under `clinic up` each process writes its metrics to a shared folder (prometheus-client's
 # multiprocess mode); a gauge then reads as the highest value among the live processes.
@@ -90,6 +93,37 @@ INVENTORY_ALERTS = Gauge(
     ["kind"],
     multiprocess_mode=LIVE,
 )
+SIGN_IN_FAILURES = Counter(
+    "sonrisa_sign_in_failures_total",
+    "Sign-ins refused: a wrong email or password (credentials), or a wrong code (second-factor)",
+    ["reason"],
+)
+RELAY_LAG = Gauge(
+    "sonrisa_relay_lag_events",
+    "Events in the store the relay has not yet published, per context (the leader's view)",
+    ["context"],
+    multiprocess_mode=LIVE,
+)
+PROJECTION_LAG = Gauge(
+    "sonrisa_projection_lag_events",
+    "Events in the store a read model has not yet applied",
+    ["projection"],
+    multiprocess_mode=LIVE,
+)
+ACCESS_LOG_VERIFICATION_FAILURES = Counter(
+    "sonrisa_access_log_verification_failures_total",
+    "Walks of the access log's chain that found an entry changed, removed or inserted",
+)
+ACCESS_LOG_LAST_VERIFIED = Gauge(
+    "sonrisa_access_log_last_verified_timestamp_seconds",
+    "When the access log's chain was last walked and found intact (Unix time)",
+    multiprocess_mode=LIVE,
+)
+ACCESS_LOG_VERIFIED_ENTRIES = Gauge(
+    "sonrisa_access_log_verified_entries",
+    "Entries the last walk of the access log's chain found intact",
+    multiprocess_mode=LIVE,
+)
 COMMANDS_REFUSED = Counter(
     "sonrisa_commands_refused_total",
     "Writes answered 503 at once because too many were in progress (overload)",
@@ -112,3 +146,29 @@ def consumers_in_store_outage() -> list[str]:
         for sample in metric.samples
         if sample.value >= 1
     )
+
+
+class EveryProcess:
+    """The metrics page of a platform of processes: what every process counted (from the
+    shared multiprocess folder), and every metric the platform declares by name even before
+    its first sample. A labelled counter has no sample until it first counts, and the
+    multiprocess folder then knows nothing of it; an alert or a dashboard that names it
+    would look exactly like one that names a metric that does not exist."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def collect(self) -> Iterator[Metric]:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.folder)  # type: ignore[no-untyped-call]
+        seen: set[str] = set()
+        for family in registry.collect():
+            seen.add(family.name)
+            yield family
+        for declared in DECLARED:
+            for family in declared.describe():
+                if family.name not in seen:
+                    yield family
+
+
+DECLARED: Final = tuple(m for m in list(globals().values()) if isinstance(m, MetricWrapperBase))

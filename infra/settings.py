@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # the alerts for /metrics this often.
     inventory_expiring_days: int = Field(default=60, ge=1, le=730)
     inventory_alerts_seconds: float = Field(default=30.0, gt=0)
+    # The audit worker walks the access log's whole chain this often and says in /metrics
+    # what it found (sonrisa_access_log_*): a changed, removed or inserted entry pages someone.
+    access_log_verify_seconds: float = Field(default=3600.0, ge=1)
     # Free-text messages staff send now (issue 15), counted in PostgreSQL so every API process
     # shares them. A desk writes the odd "running late" or "bring your X-rays": 20 an hour is
     # more than a busy desk sends, yet caps what a stolen desk account can send from the

@@ -14,6 +14,8 @@ from the event store once the cause is fixed (ADR 9).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
@@ -24,8 +26,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
 from infra.eventstore import Envelope, EventStoreReader
+from infra.faults import is_store_fault
 from infra.logs import get_logger
-from infra.metrics import PARKED_EVENTS, STUCK_AGGREGATES
+from infra.metrics import PARKED_EVENTS, PROJECTION_LAG, STUCK_AGGREGATES
 
 Document = dict[str, Any]
 
@@ -391,3 +394,44 @@ class Projector:
             while chunk := await self.reader.notifications(context, after, 1000):
                 await self.handle_batch(chunk)
                 after = chunk[-1].notification_id
+
+
+class ProjectionLag:
+    """Sets `sonrisa_projection_lag_events` for these projectors every `seconds`: the events
+    of their contexts in the store that their read model has not applied yet. A store that
+    cannot be asked leaves the last figure as it was (its outage has an alert of its own)."""
+
+    def __init__(
+        self, projectors: Sequence[Projector], reader: EventStoreReader, seconds: float = 15.0
+    ) -> None:
+        self.projectors = tuple(projectors)
+        self.reader = reader
+        self.seconds = seconds
+
+    async def measure_once(self) -> dict[str, int]:
+        heads = await self.reader.heads()
+        lag: dict[str, int] = {}
+        for projector in self.projectors:
+            try:
+                applied = await projector.store.status()
+            except Exception as error:
+                if not is_store_fault(error):
+                    raise
+                log.warning("projection lag not measured", projection=projector.name)
+                continue
+            lag[projector.name] = sum(
+                max(0, heads[c] - applied.get(c, 0)) for c in projector.projection.contexts
+            )
+            PROJECTION_LAG.labels(projector.name).set(lag[projector.name])
+        return lag
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.measure_once()
+            except Exception as error:
+                if not is_store_fault(error):
+                    raise
+                log.warning("projection lag not measured: the event store is away")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.seconds)

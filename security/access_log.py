@@ -33,10 +33,21 @@ import asyncpg
 
 from infra.db import UNAVAILABLE, OwnTables
 from infra.keys import Keyring
+from infra.logs import get_logger
+from infra.metrics import (
+    ACCESS_LOG_LAST_VERIFIED,
+    ACCESS_LOG_VERIFICATION_FAILURES,
+    ACCESS_LOG_VERIFIED_ENTRIES,
+)
 
 APPEND_LOCK = 0x41_43_43_45_53_53  # serialises appends so the chain has one order
 GENESIS = "0" * 64
 DRAIN_EVERY = 1.0  # seconds between tries to write held entries while the store is away
+
+
+log = get_logger("security.access_log")
+# What makes a walk of the chain wait for the next turn rather than end the audit worker.
+_NOT_NOW: tuple[type[Exception], ...] = (*UNAVAILABLE, asyncpg.PostgresError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,3 +471,34 @@ def _access(row: asyncpg.Record) -> Access:
         reason=row["reason"],
         details=row["details"],
     )
+
+
+class AccessLogCheck:
+    """The audit worker's loop: walks the access log's chain every `seconds` and says in
+    /metrics what it found, so that a changed, removed or inserted entry raises an alert
+    (SonrisaAccessLogVerificationFailed) and so does a check that stopped running
+    (SonrisaAccessLogNotVerified)."""
+
+    def __init__(self, access_log: AccessLog, seconds: float) -> None:
+        self.access_log = access_log
+        self.seconds = seconds
+
+    async def check_once(self) -> Break | None:
+        checked, broken = await self.access_log.verify()
+        if broken is not None:
+            ACCESS_LOG_VERIFICATION_FAILURES.inc()
+            log.error("access log tampered", first_bad_entry=broken.seq, problem=broken.problem)
+            return broken
+        ACCESS_LOG_VERIFIED_ENTRIES.set(checked)
+        ACCESS_LOG_LAST_VERIFIED.set(datetime.now(UTC).timestamp())
+        log.info("access log intact", entries=checked)
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.check_once()
+            except _NOT_NOW as error:  # walked again next time
+                log.warning("access log not checked", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.seconds)

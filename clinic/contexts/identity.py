@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api import identity as http
 from clinic.console import CommandLine, console
-from clinic.declaration import Context
+from clinic.declaration import Context, Worker
 from clinic.demo import Phase
 from clinic.demo.identity import register_staff
 from commands.base import AlreadyExists
@@ -21,6 +21,7 @@ from commands.identity import Identity, RegisterStaff
 from domain.shared import DomainError, Meta, Role
 from infra.sealing import Sealer
 from projections.identity import StaffDirectory, StaffQueries
+from security.access_log import AccessLogCheck
 from security.totp import TotpSteps
 
 if TYPE_CHECKING:
@@ -64,6 +65,17 @@ def add_commands(cli: CommandLine) -> None:
         cli.run(create, mongo=False)
 
 
+# `clinic worker audit`: `clinic audit` is the access log's command group (verify, replay).
+AUDIT = Worker(
+    "audit",
+    "The audit worker: walks the access log's chain every CLINIC_ACCESS_LOG_VERIFY_SECONDS "
+    "and reports what it found in /metrics.",
+    loops=lambda p: {
+        "access-log-check": AccessLogCheck(p.access_log, p.settings.access_log_verify_seconds).run
+    },
+    alias=False,
+)
+
 CONTEXT = Context(
     name="identity",
     application=Identity,
@@ -75,4 +87,5 @@ CONTEXT = Context(
     grants=http.GRANTS,
     cli=add_commands,
     demo=((Phase.STAFF, register_staff),),
+    workers=(AUDIT,),
 )

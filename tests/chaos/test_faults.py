@@ -119,7 +119,7 @@ async def test_sigkill_of_clinic_up_and_a_restart(
 
     async def fault() -> None:
         children = clinic_up.children()
-        assert len(children) == 5
+        assert len(children) == 6
         clinic_up.kill()
         writer.mark("restart")
 
@@ -138,10 +138,10 @@ async def test_sigkill_of_clinic_up_and_a_restart(
 async def test_each_process_of_clinic_up_sigkilled_in_turn(
     platform: Platform, clinic_up: ClinicUp, writer: Writer
 ) -> None:
-    """The API, the relay, the projectors and the reminder worker run as processes of their
-    own; each is killed in turn while writes flow and started again by `clinic up`."""
+    """The API, the relay, the projectors and each worker run as processes of their own;
+    each is killed in turn while writes flow and started again by `clinic up`."""
     started = clinic_up.children()
-    assert set(started) == {"api-1", "relay", "projector-1", "reminders", "inventory"}
+    assert set(started) == {"api-1", "relay", "projector-1", "reminders", "inventory", "audit"}
 
     async def fault() -> None:
         for name, pid in started.items():
