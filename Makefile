@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $
 WEB_BUILT := $(WEB)/dist/.built-$(shell cat $(WEB_SOURCES) | sha1sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install bytecode run test checks lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web
+.PHONY: install bytecode run test checks lint typecheck unit integration bench profile chaos fuzz clean web web-install web-check api-lint client chromium bench-web deploy-install deploy-check
 
 install: $(STAMP) $(MONGO_STAMP)
 
@@ -63,6 +63,31 @@ api-lint: web-install
 	@cd $(WEB) && npx spectral lint -q --fail-severity error -f json -o node_modules/.spectral.json src/api/openapi.json; \
 	  linted=$$?; node -e '$(SPECTRAL_SUMMARY)'; exit $$linted
 
+# The offline validators of deploy/ (deploy/check says which checks what): a venv of their own,
+# npm-groovy-lint, and Debian's promtool and amtool, installed when missing.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed-$(shell cat deploy/requirements.txt | sha1sum | cut -c1-12)
+DEPLOY_TOOLS := deploy/tools
+DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/node_modules/.installed-$(shell cat $(DEPLOY_TOOLS)/package-lock.json | sha1sum | cut -c1-12)
+
+# After `chromium`: two apt-get runs at once would meet dpkg's lock.
+deploy-install: chromium $(DEPLOY_STAMP) $(DEPLOY_TOOLS_STAMP)
+	@test -x /usr/bin/promtool -a -x /usr/bin/amtool -a -x /usr/bin/ruby || { echo "installing promtool, amtool and ruby (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager ruby; }
+	@command -v kubectl >/dev/null && command -v terraform >/dev/null || { echo "deploy-check needs kubectl and terraform on the PATH"; exit 1; }
+
+$(DEPLOY_STAMP): deploy/requirements.txt
+	@test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
+	@rm -f $(DEPLOY_VENV)/.installed-* && touch $@
+
+$(DEPLOY_TOOLS_STAMP): $(DEPLOY_TOOLS)/package-lock.json
+	cd $(DEPLOY_TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	@rm -f $(DEPLOY_TOOLS)/node_modules/.installed-* && touch $@
+
+deploy-check: install deploy-install
+	deploy/check
+
 # The browser tests drive Debian's Chromium; the project installs it when it is missing.
 chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -93,7 +118,7 @@ TEST_WORKERS ?= 2
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
 # The checks and builds first, two at a time (the installs, linters and type checkers of the
 # Python and the web side are independent), each one's output kept together.
-checks: lint typecheck web-check api-lint web chromium
+checks: lint typecheck web-check api-lint web chromium deploy-check
 
 # Bytecode for the platform's modules, written once: the environment may set
 # PYTHONDONTWRITEBYTECODE, and then every `clinic` process a test starts would compile them

@@ -121,6 +121,4 @@ def serve_metrics(settings: Settings) -> None:
     """Prometheus metrics on their own port and address, apart from the public API."""
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
-        log.info(
-            "serving metrics", address=f"http://{settings.metrics_host}:{settings.metrics_port}"
-        )
+        log.info("serving metrics", url=f"http://{settings.metrics_host}:{settings.metrics_port}")

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -76,7 +77,8 @@ class HeldEntries:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.own = folder / f"held-{os.getpid()}.jsonl"
+        # Host and process: in containers every API is pid 1, and replicas may share a volume.
+        self.own = folder / f"held-{socket.gethostname()}-{os.getpid()}.jsonl"
 
     def hold(self, accesses: Sequence[Access]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)

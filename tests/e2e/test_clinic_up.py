@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
+import yaml
 
 from clinic.platform import Platform
 from infra.settings import Settings
@@ -18,6 +22,52 @@ from tests.conftest import SignIn, eventually, running
 from tests.e2e.test_patients_api import PATIENT
 from tests.integration.helpers import caught_up, three_event_history
 from tests.integration.test_relay_crash import CLINIC, clinic_env, write_history
+
+MONITORING = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
+# Series Prometheus makes itself, or that every exporter has; not the platform's to export.
+PROMETHEUS_OWN = {"up", "scrape_duration_seconds", "ALERTS", "ALERTS_FOR_STATE"}
+
+
+def metrics_read_by_operations() -> set[str]:
+    """Every metric name an alert rule's expression or a dashboard's query reads."""
+    texts = [rule["expr"] for rule in _rules()]
+    for dashboard in sorted((MONITORING / "grafana" / "dashboards").glob("*.json")):
+        texts += [t["expr"] for t in _targets(json.loads(dashboard.read_text()))]
+    assert texts, f"no alert rules or dashboards under {MONITORING}"
+    names = {m for text in texts for m in re.findall(r"\b(sonrisa_[a-z0-9_]+)", text)}
+    return names | {n for text in texts for n in PROMETHEUS_OWN if re.search(rf"\b{n}\b", text)}
+
+
+def _rules() -> list[dict[str, str]]:
+    rules = []
+    for path in sorted((MONITORING / "rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            rules += group["rules"]
+    return rules
+
+
+def _targets(panel: dict[str, Any]) -> list[dict[str, str]]:
+    found = [t for t in panel.get("targets", []) if "expr" in t]
+    for inner in panel.get("panels", []):
+        found += _targets(inner)
+    return found
+
+
+def exported(page: str) -> set[str]:
+    """The names a metrics page answers for: each family (its HELP and TYPE), each sample,
+    and a histogram's or a counter's series (_bucket, _count, _sum, _total)."""
+    names = set(PROMETHEUS_OWN)
+    for line in page.splitlines():
+        if line.startswith("# TYPE "):
+            name, kind = line.split()[2:4]
+            names.add(name)
+            if kind == "histogram":
+                names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+            if kind == "counter" and not name.endswith("_total"):
+                names.add(f"{name}_total")
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return names
 
 
 def free_port() -> int:
@@ -145,7 +195,8 @@ async def test_clinic_up_runs_each_part_as_a_process_with_one_log_and_one_metric
     """The API, the relay, the projectors and the reminder worker are processes of their
     own (two API processes sharing the port, the read models split between two projector
     processes): their logs come as one stream naming each, one metrics page counts every
-    process's work, and SIGTERM stops every one of them."""
+    process's work and names every metric the alerts and dashboards read (deploy/monitoring),
+    and SIGTERM stops every one of them."""
     up = ClinicUp(settings, tmp_path)
     metrics_port = free_port()
     up.env.update(
@@ -160,6 +211,7 @@ async def test_clinic_up_runs_each_part_as_a_process_with_one_log_and_one_metric
         assert set(children) == {"api-1", "api-2", "relay", "projector-1", "projector-2"} | {
             "reminders",
             "inventory",
+            "audit",
         }
         headers = await sign_in("receptionist")
         for _ in range(6):  # a new connection each: the kernel spreads them
@@ -179,6 +231,9 @@ async def test_clinic_up_runs_each_part_as_a_process_with_one_log_and_one_metric
         await eventually(scraped, within=60, what="the projector's count on the metrics page")
         assert 'sonrisa_http_request_seconds_count{method="POST",route="/api/patients"' in page
         assert 'sonrisa_relay_published_total{context="patients"}' in page
+        read = metrics_read_by_operations()
+        assert len(read) > 20, "the alert rules and dashboards name the platform's metrics"
+        assert read - exported(page) == set(), "alerts or dashboards read metrics nobody exports"
     finally:
         up.stop()
     assert up.process is not None
