@@ -19,6 +19,7 @@ from api.parameters import known_parameters_only
 from api.problems import install
 from api.services import Services
 from infra.settings import Settings
+from infra.tracing import Tracing
 
 # The platform's own routers; the contexts' come between them and the web app's catch-all,
 # which comes last so every route above it is matched first.
@@ -38,10 +39,13 @@ def routes_of(routers: Sequence[APIRouter]) -> list[APIRoute]:
 
 
 def create_app(
-    settings: Settings, routers: Sequence[APIRouter], services: Services | None = None
+    settings: Settings,
+    routers: Sequence[APIRouter],
+    services: Services | None = None,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """The app with the contexts' `routers`, over the given services; without services it
-    can only describe itself (OpenAPI)."""
+    can only describe itself (OpenAPI). Requests are traced by `tracing`, if given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,5 +78,7 @@ def create_app(
     # overload never reaches the idempotency store.
     app.add_middleware(Idempotency)
     app.add_middleware(Admission, max_in_flight=settings.max_commands_in_flight)
-    app.add_middleware(RequestContext, max_request_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        RequestContext, max_request_bytes=settings.max_request_bytes, tracing=tracing
+    )
     return app

@@ -26,6 +26,7 @@ from domain.shared import unsafe_character
 from infra.logs import get_logger
 from infra.metrics import HTTP_REQUESTS
 from infra.settings import MAX_TARGET_LENGTH
+from infra.tracing import Tracing
 from security.access_log import Access
 
 log = get_logger("api")
@@ -74,9 +75,12 @@ def _harden(headers: MutableHeaders, *, https: bool) -> None:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, max_request_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_request_bytes: int, tracing: Tracing | None = None
+    ) -> None:
         self.app = app
         self.max_request_bytes = max_request_bytes
+        self.tracing = tracing or Tracing(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,8 +105,11 @@ class RequestContext:
                 await self._log_access(request, status)
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(
-            correlation_id=correlation_id, request_id=request.state.request_id
+        with (
+            structlog.contextvars.bound_contextvars(
+                correlation_id=correlation_id, request_id=request.state.request_id
+            ),
+            self.tracing.request(request.method, correlation_id, request.state.request_id) as span,
         ):
             try:
                 unsafe = _unsafe_target(scope)
@@ -137,6 +144,14 @@ class RequestContext:
                 path = getattr(scope.get("route"), "path", "unmatched")
                 elapsed = time.perf_counter() - started
                 HTTP_REQUESTS.labels(request.method, path, str(status)).observe(elapsed)
+                span.update_name(f"{request.method} {path}")
+                span.set_attributes(
+                    {
+                        "http.request.method": request.method,
+                        "http.route": path,
+                        "http.response.status_code": status,
+                    }
+                )
                 # The route template, never the query string: searches contain patients' names.
                 log.info(
                     "request",

@@ -30,6 +30,7 @@ from bus.topology import declare_consumer_queue, declare_exchange
 from infra.eventstore import Envelope
 from infra.logs import get_logger
 from infra.metrics import CONSUMED, DEAD_LETTERED, STORE_OUTAGE, STORE_OUTAGE_RETRIES
+from infra.tracing import Tracing
 
 log = get_logger("bus.consumer")
 OUTAGE_BACKOFF_CAP = 5.0  # seconds between tries of a batch while its store is at fault
@@ -73,6 +74,7 @@ class ConsumerRunner:
         attempts: int = 3,
         outage: Callable[[BaseException], bool] = _network_fault,
         describe: Callable[[BaseException], str] = lambda error: type(error).__name__,
+        tracing: Tracing | None = None,
     ) -> None:
         self.handler = handler
         self.rabbitmq_url = rabbitmq_url
@@ -83,6 +85,7 @@ class ConsumerRunner:
         self.attempts = attempts
         self.outage = outage
         self.describe = describe
+        self.tracing = tracing or Tracing(None)
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
@@ -166,7 +169,16 @@ class ConsumerRunner:
         if not readable:
             return
         try:
-            applied = await self._until_no_outage([e for _, e in readable], stop)
+            with contextlib.ExitStack() as spans:  # one per message, below the event it carries
+                for incoming, _ in readable:
+                    carried = (incoming.headers or {}).get("traceparent")
+                    spans.enter_context(
+                        self.tracing.consumed(
+                            f"consume {self.queue_name}",
+                            carried if isinstance(carried, str) else None,
+                        )
+                    )
+                applied = await self._until_no_outage([e for _, e in readable], stop)
         except Exception as error:
             log.warning(
                 "batch failed; retrying one by one",

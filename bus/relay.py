@@ -10,7 +10,6 @@ holder of a PostgreSQL advisory lock relays, so replicas are safe.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,9 +20,11 @@ from aio_pika.abc import AbstractExchange
 
 from bus.connection import backoff, connect
 from bus.topology import declare_consumer_queue, declare_exchange
+from infra import tracing
 from infra.eventstore import Envelope, EventStoreReader
 from infra.logs import get_logger
 from infra.metrics import RELAY_FAILURES, RELAY_LAG, RELAY_PUBLISHED
+from infra.tracing import Tracing
 
 log = get_logger("bus.relay")
 
@@ -44,8 +45,7 @@ class LeadershipLost(RuntimeError):
 
 def traceparent(envelope: Envelope) -> str:
     """W3C trace context: the trace is the correlation id, the span is this event."""
-    trace = hashlib.sha256(envelope.correlation_id.encode()).hexdigest()[:32]
-    return f"00-{trace}-{envelope.event_id.hex[:16]}-01"
+    return tracing.traceparent(envelope.correlation_id, envelope.event_id)
 
 
 def message(envelope: Envelope) -> aio_pika.Message:
@@ -79,6 +79,7 @@ class Relay:
         queues: Sequence[tuple[str, Sequence[str]]],
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        tracing: Tracing | None = None,
     ) -> None:
         self.dsn = dsn
         self.pool = pool
@@ -89,6 +90,7 @@ class Relay:
         self.queues = tuple(queues)
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.tracing = tracing or Tracing(None)
         self.is_leader = False
         # Only the leader writes the position, so once read it is known without asking.
         self._positions: dict[str, int] = {}
@@ -169,6 +171,15 @@ class Relay:
             self._positions[context] = await self.position(context)
         return self._positions[context]
 
+    async def _publish(self, exchange: AbstractExchange, envelope: Envelope) -> object:
+        with self.tracing.event(
+            f"publish {envelope.routing_key}",
+            envelope.correlation_id,
+            envelope.causation_id,
+            envelope.event_id,
+        ):
+            return await exchange.publish(message(envelope), envelope.routing_key, mandatory=True)
+
     async def position(self, context: str) -> int:
         value = await self.pool.fetchval(
             "SELECT notification_id FROM bus_relay_position WHERE context = $1", context
@@ -182,8 +193,7 @@ class Relay:
         if not envelopes:
             return 0
         results = await asyncio.gather(
-            *(exchange.publish(message(e), e.routing_key, mandatory=True) for e in envelopes),
-            return_exceptions=True,
+            *(self._publish(exchange, e) for e in envelopes), return_exceptions=True
         )
         confirmed, failure = _confirmed_prefix(envelopes, results)
         if confirmed:

@@ -28,7 +28,7 @@ from projections.base import ProjectionLag
 
 def http_app(platform: Platform) -> FastAPI:
     """The app over this platform: its contexts' routes, permissions and services."""
-    return create_app(platform.settings, platform.routers(), platform.services())
+    return create_app(platform.settings, platform.routers(), platform.services(), platform.tracing)
 
 
 def described_app(settings: Settings, contexts: Sequence[Context] = registry.CONTEXTS) -> FastAPI:

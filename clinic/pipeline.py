@@ -18,6 +18,7 @@ from infra.eventstore import Envelope, EventStoreReader
 from infra.faults import describe, is_store_fault
 from infra.readiness import ReadModelStates
 from infra.settings import Settings
+from infra.tracing import Tracing
 from projections.base import Projector
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Pipeline:
     reader: EventStoreReader
     projectors: dict[str, Projector]
     states: ReadModelStates
+    tracing: Tracing
 
     @property
     def wired(self) -> Platform:
@@ -83,6 +85,7 @@ class Pipeline:
             queues=self.queues(),
             batch_size=self.settings.relay_batch_size,
             poll_seconds=self.settings.relay_poll_seconds,
+            tracing=self.tracing,
         )
 
     def consumer(self, name: str) -> ConsumerRunner:
@@ -105,6 +108,7 @@ class Pipeline:
             attempts=self.settings.consumer_attempts,
             outage=is_store_fault,
             describe=describe,
+            tracing=self.tracing,
         )
 
     def worker_parts(self, name: str) -> dict[str, Part]:

@@ -33,6 +33,7 @@ from infra.eventstore import EventStoreReader, contexts_of
 from infra.keys import Keyring
 from infra.readiness import ReadModelStates, RebuildMarks
 from infra.settings import Settings
+from infra.tracing import Tracing
 from projections.base import DocumentStore, Projection, Projector
 from projections.mongo import MongoProjection, MongoStore
 from projections.postgres import PostgresProjection, PostgresStore
@@ -69,6 +70,7 @@ class Platform(Pipeline):
     access_log: AccessLog
     idempotency: IdempotencyKeys
     marks: RebuildMarks
+    tracing: Tracing
     states: ReadModelStates = field(default_factory=ReadModelStates)
     projectors: dict[str, Projector] = field(default_factory=dict)
     provided: dict[type, object] = field(default_factory=dict)
@@ -102,6 +104,7 @@ class Platform(Pipeline):
             ),
             idempotency=IdempotencyKeys(pool),
             marks=RebuildMarks(pool),
+            tracing=Tracing(settings.otlp_endpoint, settings.process_name or "sonrisa"),
         )
         platform.health = Readiness(settings, pool, database, platform.states, platform.marks)
         for context in contexts:
@@ -168,6 +171,7 @@ class Platform(Pipeline):
                 await projector.store.migrate()
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.tracing.shutdown)
         await self.access_log.close()
         await self.pool.close()
         await self.mongo_client.close()

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # Prometheus metrics on a port of their own, never on the API's; off when unset.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # OpenTelemetry traces, sent over OTLP/HTTP to this URL (a collector's
+    # http://HOST:4318/v1/traces); no traces are made while it is unset (infra/tracing.py).
+    otlp_endpoint: str | None = None
     # Keys (infra/keys.py): each 32+ random characters; previous ones comma-separated. With
     # none set, they come from `secrets_file`, which `make run` creates on its first run.
     jwt_secret: SecretStr | None = None
