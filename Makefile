@@ -72,8 +72,8 @@ DEPLOY_TOOLS_STAMP := $(DEPLOY_TOOLS)/node_modules/.installed-$(shell cat $(DEPL
 
 # After `chromium`: two apt-get runs at once would meet dpkg's lock.
 deploy-install: chromium $(DEPLOY_STAMP) $(DEPLOY_TOOLS_STAMP)
-	@test -x /usr/bin/promtool -a -x /usr/bin/amtool -a -x /usr/bin/ruby || { echo "installing promtool, amtool and ruby (apt)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager ruby; }
+	@test -x /usr/bin/promtool -a -x /usr/bin/amtool -a -x /usr/bin/ruby -a -x /usr/bin/shellcheck || { echo "installing promtool, amtool, ruby and shellcheck (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager ruby shellcheck; }
 	@command -v kubectl >/dev/null && command -v terraform >/dev/null || { echo "deploy-check needs kubectl and terraform on the PATH"; exit 1; }
 
 $(DEPLOY_STAMP): deploy/requirements.txt

@@ -1,98 +1,42 @@
-provider "aws" {
-  region = var.region
-
-  # Every resource says what it is and that it holds health data, for cost reports and
-  # for the data inventory the GDPR asks for (record of processing activities).
-  default_tags {
-    tags = {
-      Project            = "sonrisa"
-      Environment        = local.environment
-      DataClassification = "health"
-      ManagedBy          = "terraform"
-    }
-  }
-}
-
 locals {
-  environment  = "prod"
-  name         = "sonrisa-${local.environment}"
-  cluster_name = "sonrisa-${local.environment}"
+  environment = "prod"
 }
 
-module "network" {
-  source = "../../modules/network"
+module "sonrisa" {
+  source = "../../modules/sonrisa"
 
-  name               = local.name
-  vpc_cidr           = var.vpc_cidr
-  availability_zones = var.availability_zones
-  eks_cluster_name   = local.cluster_name
+  environment = local.environment
+
+  region                  = var.region
+  availability_zones      = var.availability_zones
+  vpc_cidr                = var.vpc_cidr
+  kubernetes_version      = var.kubernetes_version
+  eks_public_access_cidrs = var.eks_public_access_cidrs
+  eks_admin_role_arns     = var.eks_admin_role_arns
+  node_instance_types     = var.node_instance_types
+  rds_instance_class      = var.rds_instance_class
+  docdb_instance_class    = var.docdb_instance_class
+  app_secret_name         = var.app_secret_name
+
   # One NAT gateway per zone: losing a zone does not cut the others off from ECR, the
   # SMS provider or the mail server.
   single_nat_gateway = false
-}
 
-module "secrets" {
-  source = "../../modules/secrets"
+  node_min_size     = 3
+  node_desired_size = 3
+  node_max_size     = 9
 
-  name            = local.name
-  app_secret_name = var.app_secret_name
-}
+  # 35 days of point-in-time recovery (RDS' maximum); the storage figures are the rds
+  # module's defaults, which prod has always used.
+  rds_multi_az                 = true
+  rds_backup_retention_days    = 35
+  rds_allocated_storage_gb     = 50
+  rds_max_allocated_storage_gb = 500
 
-module "eks" {
-  source = "../../modules/eks"
+  mq_deployment_mode = "CLUSTER_MULTI_AZ"
 
-  cluster_name             = local.cluster_name
-  kubernetes_version       = var.kubernetes_version
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  public_access_cidrs      = var.eks_public_access_cidrs
-  admin_role_arns          = var.eks_admin_role_arns
-  node_instance_types      = var.node_instance_types
-  node_min_size            = 3
-  node_desired_size        = 3
-  node_max_size            = 9
-  secret_reader_policy_arn = module.secrets.reader_policy_arn
-}
+  docdb_instance_count        = 3
+  docdb_backup_retention_days = 14
 
-module "rds" {
-  source = "../../modules/rds"
-
-  name                     = "${local.name}-pg"
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  client_security_group_id = module.eks.node_security_group_id
-  instance_class           = var.rds_instance_class
-  multi_az                 = true
-  backup_retention_days    = 35
-}
-
-module "mq" {
-  source = "../../modules/mq"
-
-  name                     = "${local.name}-mq"
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  client_security_group_id = module.eks.node_security_group_id
-  deployment_mode          = "CLUSTER_MULTI_AZ"
-  instance_type            = "mq.m5.large"
-  credentials_kms_key_arn  = module.secrets.kms_key_arn
-}
-
-module "docdb" {
-  source = "../../modules/docdb"
-
-  name                     = "${local.name}-docdb"
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  client_security_group_id = module.eks.node_security_group_id
-  instance_class           = var.docdb_instance_class
-  instance_count           = 3
-  backup_retention_days    = 14
-  credentials_kms_key_arn  = module.secrets.kms_key_arn
-}
-
-module "ecr" {
-  source = "../../modules/ecr"
-
-  repository_name = "sonrisa"
+  ecr_repository_name = "sonrisa"
 }

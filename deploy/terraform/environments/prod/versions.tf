@@ -17,3 +17,18 @@ terraform {
     }
   }
 }
+
+provider "aws" {
+  region = var.region
+
+  # Every resource says what it is and that it holds health data, for cost reports and
+  # for the data inventory the GDPR asks for (record of processing activities).
+  default_tags {
+    tags = {
+      Project            = "sonrisa"
+      Environment        = local.environment
+      DataClassification = "health"
+      ManagedBy          = "terraform"
+    }
+  }
+}

@@ -17,3 +17,16 @@ terraform {
     }
   }
 }
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      Project            = "sonrisa"
+      Environment        = local.environment
+      DataClassification = "test" # staging must never hold real patients' data
+      ManagedBy          = "terraform"
+    }
+  }
+}

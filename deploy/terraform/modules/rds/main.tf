@@ -115,7 +115,7 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "this" {
-  # checkov:skip=CKV_AWS_157: Multi-AZ is a variable: prod sets multi_az = true (environments/prod/main.tf); staging runs single-AZ to halve the cost and holds no real patient data.
+  # checkov:skip=CKV_AWS_157: Multi-AZ is a variable: prod sets rds_multi_az = true (environments/prod/main.tf, through modules/sonrisa); staging runs single-AZ to halve the cost and holds no real patient data.
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.engine_version
