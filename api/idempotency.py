@@ -46,7 +46,13 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Their answers hold tokens or secrets, which must not be stored.
 _NEVER_KEPT = frozenset(
-    {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/totp/setup"}
+    {
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/totp/setup",
+        "/api/calendar-feeds",  # the answer holds the feed's secret URL
+    }
 )
 _KEPT_HEADERS = frozenset(
     {"content-type", "etag", "location", "sonrisa-consistency-token", "retry-after"}

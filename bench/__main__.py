@@ -20,6 +20,8 @@
 minute; (l) AppointmentBooked events to reminders scheduled, events/s.
 (m) TreatmentRecorded to stock decremented at 50 treatments/s, p50/p99; (n) one item's stock
 levels over 5,000 items and 20,000 lots, over HTTP vs the bare SQL, p50/p99.
+(x) `clinic import patients` of 10,000 CSV rows, rows/s, vs saving the same patients bare;
+and the same file again.
 
 Each row's two sides run in alternating rounds in the same run, against the same
 PostgreSQL (database `sonrisa_bench`, recreated), RabbitMQ (exchange and queues named
@@ -44,6 +46,7 @@ from bench import (
     chart,
     chart_rebuild,
     cpu,
+    importing,
     inventory,
     lag,
     rebuild,
@@ -122,6 +125,8 @@ async def _measure(
         rows += await treatments.run(harness, sizes)
     with console.status("(m) (n) inventory: lag to the stock, stock levels"):
         rows += await inventory.run(harness, sizes)
+    with console.status(f"(x) import of {sizes.import_rows:,} patients from CSV"):
+        rows += await importing.run(harness, sizes)
     with console.status("(v) registrations all at once"):
         rows += await burst.run(harness, sizes)
     with console.status("(j) (k) (l) the reminder worker"):

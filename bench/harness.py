@@ -56,6 +56,7 @@ class Sizes:
     chart_events: int  # events in the store when (u) rebuilds the Mongo chart
     burst: int  # registrations sent at once in (v)
     chart_rebuild_patients: int  # patients, one treatment each, whose chart (w) rebuilds
+    import_rows: int = 10_000  # rows of the CSV export (x) imports
 
 
 FULL = Sizes(
@@ -87,6 +88,7 @@ QUICK = Sizes(
     chart_events=1000,
     burst=100,
     chart_rebuild_patients=500,
+    import_rows=1000,
 )
 
 

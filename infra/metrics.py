@@ -68,6 +68,11 @@ MESSAGES_REFUSED = Counter(
     "Free-text messages refused: the sender's or the patient's limit was reached",
     ["limit"],
 )
+CALENDAR_FEED_READS_REFUSED = Counter(
+    "sonrisa_calendar_feed_reads_refused_total",
+    "Calendar feed reads refused: the token's or the address's hourly limit was reached",
+    ["limit"],
+)
 REMINDERS_SENT = Counter(
     "sonrisa_reminders_sent_total", "Reminders handed to a provider, per channel", ["channel"]
 )

@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     # clinic's sender. A patient needs a few a day at most; more is a loop or harassment.
     free_text_messages_per_sender_per_hour: int = Field(default=20, ge=1, le=1000)
     free_text_messages_per_patient_per_day: int = Field(default=3, ge=1, le=100)
+    # Reads of a provider's calendar feed (issue 21), counted in PostgreSQL over an hour. A
+    # calendar app polls every 5 to 60 minutes; a provider with a phone, a tablet and a laptop
+    # stays well under 60. One address may carry a whole clinic's devices behind its router.
+    calendar_feed_reads_per_token_per_hour: int = Field(default=60, ge=1, le=10_000)
+    calendar_feed_reads_per_address_per_hour: int = Field(default=600, ge=1, le=100_000)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -426,6 +426,30 @@ class SchedulingQueries:
         )
         return [_day_sheet_line(r["appointment"], r["patient"] or {}, zone) for r in rows]
 
+    async def provider_calendar(
+        self, provider: UUID, start: datetime, end: datetime
+    ) -> list[Document]:
+        """The provider's appointments overlapping [start, end), cancelled ones too, for a
+        calendar feed: each with the patient's initials, never a name nor notes. One moved to
+        another provider since shows here at its last time with this one, as cancelled, so a
+        calendar that showed it drops it."""
+        mine = str(provider)
+        rows = await self.pool.fetch(
+            "SELECT a.document AS appointment, p.document AS patient FROM appointments a "
+            "LEFT JOIN scheduling_patients p ON p.aggregate_id = a.patient_id "
+            "WHERE a.provider_id = $1 AND a.ends_at > $2 AND a.starts_at < $3 "
+            "UNION ALL "
+            "SELECT a.document, p.document FROM appointments a "
+            "LEFT JOIN scheduling_patients p ON p.aggregate_id = a.patient_id "
+            "WHERE a.provider_id <> $1 AND a.document->'freed' @> $4 AND a.ends_at > $2",
+            provider,
+            start,
+            end,
+            [{"provider_id": mine}],
+        )
+        lines = [_calendar_line(r["appointment"], r["patient"] or {}, mine) for r in rows]
+        return sorted(lines, key=lambda line: (line["start"], line["appointment_id"]))
+
     async def waiting(self) -> list[Document]:
         """Patients on the waiting list, longest-waiting first."""
         rows = await self.pool.fetch(
@@ -494,4 +518,36 @@ def _day_sheet_line(appointment: Document, patient: Document, zone: ZoneInfo) ->
         **local_times(appointment, zone),
         "patient_name": name or None,
         "alerts": sorted(patient.get("alerts", {}).values()),
+    }
+
+
+def initials(patient: Document) -> str:
+    """The first letter of each word of the names ("M.J.G.L." for María José García López);
+    empty when the names are gone (an erased patient)."""
+    words = f"{patient.get('given_name') or ''} {patient.get('family_name') or ''}".split()
+    return "".join(f"{w[0].upper()}." for w in words if w[0].isalpha())
+
+
+def _calendar_line(appointment: Document, patient: Document, provider: str) -> Document:
+    shown = appointment
+    if appointment["provider_id"] != provider:  # moved to another provider since
+        last = [s for s in appointment.get("freed", []) if s["provider_id"] == provider][-1]
+        shown = {**appointment, **last, "status": Status.CANCELLED.value}
+    return {
+        **{
+            key: shown.get(key)
+            for key in (
+                "appointment_id",
+                "patient_id",
+                "provider_id",
+                "operatory_id",
+                "appointment_type",
+                "start",
+                "end",
+                "status",
+                "version",
+                "updated_at",
+            )
+        },
+        "patient_initials": initials(patient),
     }

@@ -9,9 +9,8 @@ than the limit get past. A message that is then not sent gives its place back.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
@@ -20,7 +19,7 @@ from infra.db import OwnTables
 from infra.logs import get_logger
 from infra.metrics import MESSAGES_REFUSED
 from infra.settings import Settings
-from security.quota import Quota
+from security.quota import Quota, wait_for_room
 
 log = get_logger("security.message_limits")
 
@@ -58,18 +57,6 @@ class Limits:
     sender_window: timedelta
     per_patient: int
     patient_window: timedelta
-
-
-def seconds_until_free(nth_newest: datetime | None, window: timedelta, now: datetime) -> int | None:
-    """Seconds until a place frees (whole, at least 1), given the limit-th newest message in
-    the window: when it leaves the window, one fewer than the limit remain. None when fewer
-    than the limit were sent (`nth_newest` is None) or it has left already."""
-    if nth_newest is None:
-        return None
-    left = (nth_newest + window - now).total_seconds()
-    if left <= 0:
-        return None
-    return max(1, math.ceil(left))
 
 
 class MessageLimits(OwnTables):
@@ -121,16 +108,9 @@ class MessageLimits(OwnTables):
                 ("sender", sender, limits.per_sender, limits.sender_window),
                 ("patient", patient, limits.per_patient, limits.patient_window),
             ):
-                row = await conn.fetchrow(
-                    f"SELECT (SELECT sent_at FROM free_text_messages_sent WHERE {limit} = $1 "  # noqa: S608 - a column named above
-                    "AND sent_at > clock_timestamp() - $2::interval "
-                    "ORDER BY sent_at DESC OFFSET $3 LIMIT 1) AS nth, clock_timestamp() AS now",
-                    key,
-                    window,
-                    allowed - 1,
+                wait = await wait_for_room(
+                    conn, "free_text_messages_sent", limit, "sent_at", key, window, allowed
                 )
-                assert row is not None  # a SELECT without FROM has its one row
-                wait = seconds_until_free(row["nth"], window, row["now"])
                 if wait is not None:
                     MESSAGES_REFUSED.labels(limit).inc()
                     log.warning("free-text message refused", limit=limit, sender=str(sender))

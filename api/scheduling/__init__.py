@@ -1,8 +1,8 @@
 """HTTP for the `scheduling` context: the appointment book and reference data (`book`),
-the waiting list and the day sheet (`desk`)."""
+the waiting list and the day sheet (`desk`), providers' calendar feeds (`feeds`)."""
 
-from api.scheduling import book, desk
+from api.scheduling import book, desk, feeds
 from api.scheduling.actions import GRANTS
 
-routers = (book.router, desk.router)
+routers = (book.router, desk.router, feeds.router)
 __all__ = ["GRANTS", "routers"]

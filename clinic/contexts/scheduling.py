@@ -1,5 +1,6 @@
 """The `scheduling` context, declared: the clinic's set-up, providers, the appointment book,
-the waiting list, and scheduling's own view of patients (all PostgreSQL)."""
+the waiting list, and scheduling's own view of patients (all PostgreSQL); providers' calendar
+feeds and the count of their reads (tables of its own)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from projections.scheduling import (
     SchedulingQueries,
     Waitlist,
 )
+from security.scheduling import CalendarFeeds, FeedReads
 
 CONTEXT = Context(
     name="scheduling",
@@ -27,8 +29,13 @@ CONTEXT = Context(
         Waitlist(),
         PatientRoster(),
     ),
-    provides=(lambda p: SchedulingQueries(p.pool),),
+    provides=(
+        lambda p: SchedulingQueries(p.pool),
+        lambda p: CalendarFeeds(p.pool),
+        lambda p: FeedReads.of(p.pool, p.settings),
+    ),
     routers=http.routers,
     grants=http.GRANTS,
+    tables=(lambda p: p.get(CalendarFeeds), lambda p: p.get(FeedReads)),
     demo=((Phase.CLINIC, set_up_clinic), (Phase.APPOINTMENTS, book_week)),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from security.message_limits import seconds_until_free
+from security.quota import seconds_until_free
 
 NOW = datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
