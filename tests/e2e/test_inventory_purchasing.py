@@ -74,7 +74,9 @@ async def test_an_order_goes_from_draft_to_sent_to_partly_received_to_received(
     assert done["received"] == {gloves: "110"}
     assert done["variance"] == {gloves: "over"}
     assert [line["item_id"] for r in done["receipts"] for line in r["lines"]] == [gloves, other]
-    stock = await ok(await anonymous.get("/api/inventory/stock", headers=keeper))
+    # What the second receipt wrote, read once the stock has it (read-your-writes).
+    after = {**keeper, CONSISTENT: second.headers[TOKEN]}
+    stock = await ok(await anonymous.get("/api/inventory/stock", headers=after))
     assert {(r["item_id"], r["lot"], r["quantity"]) for r in stock["items"]} == {
         (gloves, "G1", "60"),
         (other, "X9", "50"),
