@@ -187,6 +187,15 @@ async def test_a_query_with_a_writes_token_waits_until_the_write_is_in_its_read_
     assert case.shows(answer.json(), written), answer.json()
 
 
+# The scheduling routes that read no read model a write could be ahead of, and why.
+WITHOUT_A_CASE = {
+    # The feeds are rows written within the request that made them (security/scheduling.py).
+    "GET /api/calendar-feeds": "a table, consistent as soon as the write answers",
+    # Calendar apps poll and can send no token; the feed is as fresh as the read model.
+    "GET /api/calendar-feeds/{token}.ics": "read by calendar apps, which send no token",
+}
+
+
 def test_every_query_route_of_the_appointment_book_has_a_case() -> None:
     queries = {
         f"GET {route.path.replace('{appointment_id}', '{id}')}"
@@ -194,4 +203,4 @@ def test_every_query_route_of_the_appointment_book_has_a_case() -> None:
         for route in router.routes
         if isinstance(route, APIRoute) and "GET" in (route.methods or set())
     }
-    assert queries == set(CASES)
+    assert queries == set(CASES) | set(WITHOUT_A_CASE)
