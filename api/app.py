@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from api import audit, docs, health, web
 from api.admission import Admission
+from api.fhir import server as fhir
 from api.idempotency import Idempotency
 from api.middleware import RequestContext
 from api.openapi import install_openapi
@@ -23,7 +24,7 @@ from infra.tracing import Tracing
 
 # The platform's own routers; the contexts' come between them and the web app's catch-all,
 # which comes last so every route above it is matched first.
-PLATFORM_ROUTERS = (health.router, audit.router, docs.router)
+PLATFORM_ROUTERS = (health.router, audit.router, docs.router, fhir.router)
 LAST_ROUTERS = (web.router,)
 # The documentation: public by decision (its page and assets are served from the package).
 DOCUMENTATION_PATHS = frozenset({"/openapi.json"}) | docs.PATHS

@@ -20,7 +20,13 @@ from fastapi.routing import APIRoute
 from api.contract import state_parameters
 from api.links import add_links
 from api.openapi_bounds import bound
-from api.problems import MEDIA_TYPE, ProblemDetails
+from api.problems import (
+    FHIR_MEDIA_TYPE,
+    FHIR_PREFIX,
+    MEDIA_TYPE,
+    OperationOutcome,
+    ProblemDetails,
+)
 
 SCHEME = "bearerAuth"
 RATE_LIMIT_HEADERS = {  # draft-ietf-httpapi-ratelimit-headers
@@ -88,6 +94,9 @@ def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
     schemas = components.setdefault("schemas", {})
     schemas.update(problem.pop("$defs", {}))
     schemas["ProblemDetails"] = problem
+    outcome = OperationOutcome.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(outcome.pop("$defs", {}))
+    schemas["OperationOutcome"] = outcome
     for route in routes:
         marks = _marks(route)
         for method in route.methods or ():
@@ -101,15 +110,21 @@ def describe(schema: dict[str, Any], routes: list[APIRoute]) -> None:
             )
             for status in _answers(route, method, operation, marks):
                 operation["responses"][str(status)] = _problem(status)
+            error = _error_content(route.path_format)
             for status, response in operation["responses"].items():
                 if int(status) >= 400 and not _answers_with_a_model(response):
-                    response["content"] = {
-                        MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
-                    }
+                    response["content"] = error
             _rate_limit_headers(operation["responses"])
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     add_links(schema)
+
+
+def _error_content(path: str) -> dict[str, Any]:
+    """How a route's errors come: problem+json, or under /fhir an OperationOutcome."""
+    if path.startswith(FHIR_PREFIX + "/"):
+        return {FHIR_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}
+    return {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
 
 
 def _rate_limit_headers(responses: dict[str, Any]) -> None:

@@ -27,6 +27,26 @@ from infra.readiness import NotReady
 
 PROBLEM_BASE = "https://sonrisa.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+# The FHIR API (`/fhir`) speaks FHIR: its errors are OperationOutcome resources, the same
+# problems told the way FHIR clients read them (docs/fhir.md).
+FHIR_PREFIX = "/fhir"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+# An HTTP status as FHIR's issue types (http://hl7.org/fhir/R4/valueset-issue-type.html) name it.
+_ISSUE_TYPES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
 log = get_logger("api")
 
 
@@ -52,6 +72,33 @@ class ProblemDetails(BaseModel):
     )
 
 
+class IssueCoding(BaseModel):
+    system: str = Field(max_length=100, description="https://sonrisa.dev/problems")
+    code: str = Field(max_length=100, description="the problem's kind, as in problem+json")
+
+
+class IssueDetails(BaseModel):
+    coding: list[IssueCoding] = Field(max_length=1)
+    text: str = Field(max_length=200, description="the problem's title")
+
+
+class OutcomeIssue(BaseModel):
+    severity: str = Field(max_length=16, description="always `error`")
+    code: str = Field(max_length=32, description="FHIR's issue type")
+    details: IssueDetails
+    diagnostics: str = Field(max_length=2000, description="the problem's detail")
+
+
+class OperationOutcome(BaseModel):
+    """The body of every error under /fhir: a FHIR R4 OperationOutcome, as
+    `application/fhir+json`."""
+
+    model_config = ConfigDict(title="OperationOutcome")
+
+    resourceType: str = Field(max_length=16, description="always `OperationOutcome`")  # noqa: N815
+    issue: list[OutcomeIssue] = Field(max_length=1)
+
+
 class Problem(Exception):
     """Raise to answer with a problem+json body."""
 
@@ -67,9 +114,36 @@ class Problem(Exception):
         self.headers: dict[str, str] = {}
 
 
+def is_fhir(request: Request) -> bool:
+    path = request.url.path
+    return path == FHIR_PREFIX or path.startswith(FHIR_PREFIX + "/")
+
+
+def operation_outcome(status: int, kind: str, title: str, detail: str) -> dict[str, Any]:
+    """A problem as a FHIR R4 OperationOutcome: one error issue, its kind coded with the
+    problem's own type URI so the two formats name the same thing."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": _ISSUE_TYPES.get(status, "exception"),
+                "details": {
+                    "coding": [{"system": PROBLEM_BASE.rstrip("/"), "code": kind}],
+                    "text": title,
+                },
+                "diagnostics": detail,
+            }
+        ],
+    }
+
+
 def problem_response(
     request: Request, status: int, kind: str, title: str, detail: str, **extra: Any
 ) -> JSONResponse:
+    if is_fhir(request):
+        body = operation_outcome(status, kind, title, detail)
+        return JSONResponse(body, status_code=status, media_type=FHIR_MEDIA_TYPE)
     body = {
         "type": PROBLEM_BASE + kind,
         "title": title,

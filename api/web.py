@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.permissions import public
 
-RESERVED = ("api", "healthz", "readyz", "metrics", "docs", "redoc", "openapi.json")
+RESERVED = ("api", "fhir", "healthz", "readyz", "metrics", "docs", "redoc", "openapi.json")
 
 
 class WebPath(PathConvertor):

@@ -248,6 +248,15 @@ class PatientQueries(PatientHistory):
     async def search(self, query: str, limit: int, cursor: str | None) -> DirectoryPage:
         return await search_directory(self.pool, query, limit, cursor)
 
+    async def with_national_id(self, national_id: str) -> list[UUID]:
+        """The patients whose DNI or NIE is exactly `national_id` (normally one)."""
+        rows = await self.pool.fetch(
+            "SELECT aggregate_id FROM patient_directory WHERE national_id = $1 "
+            "ORDER BY aggregate_id LIMIT 20",
+            national_id,
+        )
+        return [row["aggregate_id"] for row in rows]
+
     async def chart(self, patient_id: UUID) -> Document | None:
         self.states.require(PatientChart.name)
         found = await self.charts.find(patient_id)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from eventsourcing.application import LRUCache
 
+from api.problems import FHIR_MEDIA_TYPE, MEDIA_TYPE
 from clinic.parts import http_app
 from clinic.platform import Platform
 from clinic.registry import CONTEXTS
@@ -296,3 +297,14 @@ async def eventually(
 
 async def event_count(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT count(*) FROM patients_events"))
+
+
+def problem_type(response: httpx.Response) -> str:
+    """The problem an error answer names, in either of the API's error formats: problem+json's
+    `type` under /api, the OperationOutcome's coded issue under /fhir (api/problems.py)."""
+    if response.headers["content-type"] == FHIR_MEDIA_TYPE:
+        [issue] = response.json()["issue"]
+        [coding] = issue["details"]["coding"]
+        return f"{coding['system']}/{coding['code']}"
+    assert response.headers["content-type"] == MEDIA_TYPE, response.headers["content-type"]
+    return str(response.json()["type"])

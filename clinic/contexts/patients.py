@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api import patients as http
+from api.fhir import patients as fhir
 from clinic.console import CommandLine, console, errors
 from clinic.declaration import Context
 from clinic.demo import Phase
@@ -136,7 +137,7 @@ CONTEXT = Context(
     application=Patients,
     read_models=(PatientDirectory(), PatientChart()),
     provides=(lambda p: PatientQueries(p.pool, p.mongo_db, p.reader, p.states),),
-    routers=(http.router,),
+    routers=(http.router, fhir.router),
     grants=http.GRANTS,
     cli=add_commands,
     demo=((Phase.PATIENTS, register_patients),),

@@ -5,6 +5,7 @@ feeds and the count of their reads (tables of its own)."""
 from __future__ import annotations
 
 from api import scheduling as http
+from api.fhir import scheduling as fhir
 from clinic.declaration import Context
 from clinic.demo import Phase
 from clinic.demo.scheduling import book_week, set_up_clinic
@@ -34,7 +35,7 @@ CONTEXT = Context(
         lambda p: CalendarFeeds(p.pool),
         lambda p: FeedReads.of(p.pool, p.settings),
     ),
-    routers=http.routers,
+    routers=(*http.routers, fhir.router),
     grants=http.GRANTS,
     tables=(lambda p: p.get(CalendarFeeds), lambda p: p.get(FeedReads)),
     demo=((Phase.CLINIC, set_up_clinic), (Phase.APPOINTMENTS, book_week)),

@@ -13,6 +13,7 @@ from rich.table import Column, Table
 
 from api import implant_cards
 from api import treatments as http
+from api.fhir import treatments as fhir
 from clinic.console import CommandLine, console
 from clinic.declaration import Context
 from clinic.demo import Phase
@@ -90,7 +91,7 @@ CONTEXT = Context(
     set_up=lambda treatments, platform: treatments.refer_with(ClinicalReferences.of(platform)),
     read_models=(TreatmentChart(), TreatmentList(), ClinicZoneSeen()),
     provides=(lambda p: TreatmentQueries(p.pool, p.mongo_db, p.reader, p.states),),
-    routers=(http.router, implant_cards.router),
+    routers=(http.router, implant_cards.router, fhir.router),
     grants=http.GRANTS,
     cli=add_commands,
     demo=((Phase.CLINICAL, chart_and_plan),),

@@ -20,7 +20,7 @@ from clinic.registry import CONTEXTS
 from commands.identity import Identity, RegisterStaff
 from domain.shared import Meta, Role
 from infra.settings import Settings
-from tests.conftest import SignIn
+from tests.conftest import SignIn, problem_type
 from tests.e2e.test_patients_api import PATIENT, register
 
 ROLES: list[str | None] = [None, *(r.value for r in Role)]
@@ -119,13 +119,13 @@ async def test_each_route_answers_each_role_as_the_permission_table_says(
         response = await anonymous.request(method, path_of(route), json=body, headers=headers)
         if role is None:
             assert response.status_code == 401, response.text
-            assert response.json()["type"].endswith("/unauthenticated")
+            assert problem_type(response).endswith("/unauthenticated")
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
         elif permitted((role,), action):
             assert response.status_code not in (401, 403), f"{role}: {response.text}"
         else:
             assert response.status_code == 403, f"{role}: {response.text}"
-            assert response.headers["content-type"] == "application/problem+json"
+            assert problem_type(response).startswith("https://sonrisa.dev/problems/")
 
 
 def test_the_permission_table_keeps_auditors_read_only_and_inventory_away_from_patients() -> None:

@@ -12,10 +12,18 @@ from fastapi.routing import APIRoute
 
 from clinic.parts import described_app
 from infra.settings import Settings
-from tests.conftest import SignIn
+from tests.conftest import SignIn, problem_type
 from tests.e2e.test_access_control import app_routes, guard_of, path_of
 
 PROBLEM = {"$ref": "#/components/schemas/ProblemDetails"}
+OUTCOME = {"$ref": "#/components/schemas/OperationOutcome"}
+
+
+def error_content(path: str) -> dict[str, Any]:
+    """Errors are problem+json, but FHIR's own under /fhir (OperationOutcome)."""
+    if path.startswith("/fhir/"):
+        return {"application/fhir+json": {"schema": OUTCOME}}
+    return {"application/problem+json": {"schema": PROBLEM}}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +71,7 @@ def test_every_error_is_documented_as_problem_json(document: dict[str, Any]) -> 
         assert {"400", "500"} <= set(responses), f"{method} {path}"
         for status, response in responses.items():
             if int(status) >= 400 and (path, status) != ("/readyz", "503"):
-                assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}
+                assert response["content"] == error_content(path)
         if "requestBody" in operation:
             assert {"413", "422"} <= set(responses), f"{method} {path}"
         if "{" in path:
@@ -122,7 +130,10 @@ async def test_every_answer_the_routes_give_is_one_their_document_names(
                 answer = await anonymous.request(method, path_of(route), json=body, headers=headers)
                 if str(answer.status_code) not in documented:
                     undocumented.append(f"{method} {route.path} as {who}: {answer.status_code}")
-                if answer.status_code >= 400:
+                if answer.status_code >= 400 and route.path.startswith("/fhir/"):
+                    assert answer.json()["resourceType"] == "OperationOutcome"
+                    assert problem_type(answer).startswith("https://sonrisa.dev/problems/")
+                elif answer.status_code >= 400:
                     assert answer.headers["content-type"] == "application/problem+json"
                     problem = answer.json()
                     assert {"type", "title", "status", "detail", "instance"} <= set(problem)

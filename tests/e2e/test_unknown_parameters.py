@@ -11,7 +11,7 @@ import httpx
 from api.app import LAST_ROUTERS, all_routers, create_app, routes_of
 from clinic.platform import Platform
 from infra.settings import Settings
-from tests.conftest import SignIn
+from tests.conftest import SignIn, problem_type
 
 UNKNOWN = "https://sonrisa.dev/problems/unknown-parameter"
 
@@ -70,7 +70,7 @@ async def test_every_route_of_the_api_refuses_a_parameter_it_does_not_take(
                 answer = await http.request(
                     method, path, params={"sonrisa_no_such": "1"}, headers=admin
                 )
-                if answer.status_code == 400 and answer.json()["type"] == UNKNOWN:
+                if answer.status_code == 400 and problem_type(answer) == UNKNOWN:
                     refused.append(f"{method} {route.path}")
     assert len(routes) > 40
     expected = sorted(f"{m} {r.path}" for r in routes for m in r.methods or ())

@@ -82,6 +82,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fhir/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metadata
+         * @description The CapabilityStatement: exactly the reads and searches this server answers.
+         */
+        get: operations["metadata_fhir_metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/patients": {
         parameters: {
             query?: never;
@@ -184,6 +204,63 @@ export interface paths {
         put?: never;
         /** Clear Alert */
         post: operations["clear_alert_api_patients__patient_id__alerts__alert_id__clear_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/Patient/{patient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Patient */
+        get: operations["read_patient_fhir_Patient__patient_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/Patient": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Patients
+         * @description Patients by their DNI or NIE: `system|value`, or the value alone.
+         */
+        get: operations["search_patients_fhir_Patient_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/AllergyIntolerance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Allergies
+         * @description The medical history's allergies and the alerts that name one.
+         */
+        get: operations["search_allergies_fhir_AllergyIntolerance_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -840,6 +917,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fhir/Appointment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Appointments
+         * @description Every appointment of the patient, cancelled ones too, oldest first.
+         */
+        get: operations["search_appointments_fhir_Appointment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/treatments": {
         parameters: {
             query?: never;
@@ -1199,6 +1296,47 @@ export interface paths {
          * @description The patient's implant card, to print: every implant with its device's UDI.
          */
         get: operations["implant_card_api_patients__patient_id__implant_card_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/Procedure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Procedures
+         * @description Recorded treatments, voided ones as `entered-in-error`; the clinical notes only for
+         *     those who may read clinical data, as in /api.
+         */
+        get: operations["search_procedures_fhir_Procedure_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/Condition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Conditions
+         * @description What examinations found, per tooth and surface: the chart's clinical data.
+         */
+        get: operations["search_conditions_fhir_Condition_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2066,6 +2204,32 @@ export interface components {
             /** Override Reason */
             override_reason?: string | null;
         };
+        /**
+         * FhirSearchsetBundle
+         * @description A FHIR R4 Bundle of type `searchset`: every match of the search.
+         */
+        BundleOut: {
+            /**
+             * Resourcetype
+             * @description always `Bundle`
+             */
+            resourceType: string;
+            /**
+             * Type
+             * @description always `searchset`
+             */
+            type: string;
+            /**
+             * Total
+             * Format: int32
+             */
+            total: number;
+            /**
+             * Entry
+             * @description the matches; absent when none
+             */
+            entry?: components["schemas"]["EntryOut"][] | null;
+        };
         /** CancelOrder */
         CancelOrder: {
             /** Reason */
@@ -2463,6 +2627,21 @@ export interface components {
             ended_on: string;
             /** Reason */
             reason?: string | null;
+        };
+        /** EntryOut */
+        EntryOut: {
+            /** Fullurl */
+            fullUrl: string;
+            resource: components["schemas"]["ResourceOut"];
+            search: components["schemas"]["EntrySearchOut"];
+        };
+        /** EntrySearchOut */
+        EntrySearchOut: {
+            /**
+             * Mode
+             * @description always `match`
+             */
+            mode: string;
         };
         /** EntryWrittenOut */
         EntryWrittenOut: {
@@ -3692,6 +3871,18 @@ export interface components {
             operatory_id?: string | null;
         };
         /**
+         * FhirResource
+         * @description A FHIR R4 resource (http://hl7.org/fhir/R4/); docs/fhir.md maps its fields.
+         */
+        ResourceOut: {
+            /** Resourcetype */
+            resourceType: string;
+            /** Id */
+            id?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * ReviseItem
          * @description How an item is described, kept, bought and reordered (its unit is fixed).
          */
@@ -4557,6 +4748,62 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** IssueCoding */
+        IssueCoding: {
+            /**
+             * System
+             * @description https://sonrisa.dev/problems
+             */
+            system: string;
+            /**
+             * Code
+             * @description the problem's kind, as in problem+json
+             */
+            code: string;
+        };
+        /** IssueDetails */
+        IssueDetails: {
+            /** Coding */
+            coding: components["schemas"]["IssueCoding"][];
+            /**
+             * Text
+             * @description the problem's title
+             */
+            text: string;
+        };
+        /** OutcomeIssue */
+        OutcomeIssue: {
+            /**
+             * Severity
+             * @description always `error`
+             */
+            severity: string;
+            /**
+             * Code
+             * @description FHIR's issue type
+             */
+            code: string;
+            details: components["schemas"]["IssueDetails"];
+            /**
+             * Diagnostics
+             * @description the problem's detail
+             */
+            diagnostics: string;
+        };
+        /**
+         * OperationOutcome
+         * @description The body of every error under /fhir: a FHIR R4 OperationOutcome, as
+         *     `application/fhir+json`.
+         */
+        OperationOutcome: {
+            /**
+             * Resourcetype
+             * @description always `OperationOutcome`
+             */
+            resourceType: string;
+            /** Issue */
+            issue: components["schemas"]["OutcomeIssue"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -4799,6 +5046,44 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    metadata_fhir_metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["ResourceOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -5767,6 +6052,224 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    read_patient_fhir_Patient__patient_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["ResourceOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description What the request names does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+        };
+    };
+    search_patients_fhir_Patient_get: {
+        parameters: {
+            query: {
+                /** @description `urn:oid:1.3.6.1.4.1.19126.3|<DNI or NIE>` */
+                identifier: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+        };
+    };
+    search_allergies_fhir_AllergyIntolerance_get: {
+        parameters: {
+            query: {
+                /** @description the patient's id, or `Patient/<id>` */
+                patient: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -9993,6 +10496,76 @@ export interface operations {
             };
         };
     };
+    search_appointments_fhir_Appointment_get: {
+        parameters: {
+            query: {
+                /** @description the patient's id, or `Patient/<id>` */
+                patient: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+        };
+    };
     list_treatments_api_treatments_get: {
         parameters: {
             query?: {
@@ -12191,6 +12764,146 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    search_procedures_fhir_Procedure_get: {
+        parameters: {
+            query: {
+                /** @description the patient's id, or `Patient/<id>` */
+                patient: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+        };
+    };
+    search_conditions_fhir_Condition_get: {
+        parameters: {
+            query: {
+                /** @description the patient's id, or `Patient/<id>` */
+                patient: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description as application/fhir+json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["BundleOut"];
+                };
+            };
+            /** @description A header or the address is not valid (a control character, a malformed If-Match or consistency token, a query parameter this address does not take) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Not signed in, or the token is expired, forged or revoked */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The role may not do this, or the second factor must be set up first */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request is not valid: `errors` says what, field by field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Something went wrong on the server; the correlation id is in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
