@@ -116,8 +116,9 @@ unit: install
 TEST_WORKERS ?= 2
 WHOLE_PLATFORM_TESTS := tests/chaos tests/e2e/test_clinic_up.py tests/e2e/test_fuzz.py tests/e2e/test_web_app.py
 # The checks and builds first, two at a time (the installs, linters and type checkers of the
-# Python and the web side are independent), each one's output kept together.
-checks: lint typecheck web-check api-lint web chromium deploy-check
+# Python and the web side are independent), each one's output kept together; deploy-check
+# first, so that its venv's download overlaps the others' work.
+checks: deploy-check lint typecheck web-check api-lint web chromium
 
 # Bytecode for the platform's modules, written once: the environment may set
 # PYTHONDONTWRITEBYTECODE, and then every `clinic` process a test starts would compile them
