@@ -16,6 +16,7 @@ from infra.db import drop_database
 from infra.mongo import connect
 from infra.settings import Settings
 from tests.conftest import eventually, opened
+from tests.e2e.test_keys import _access
 from tests.integration.helpers import (
     caught_up,
     clinician,
@@ -24,7 +25,6 @@ from tests.integration.helpers import (
     staff_account,
     three_event_history,
 )
-from tests.integration.test_operations_metrics import _access
 
 
 def _postgres_program(name: str) -> str:

@@ -4,15 +4,14 @@ whether the access log's chain still holds, as the audit worker last found it.""
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import httpx
 from prometheus_client import REGISTRY
 
 from clinic.platform import Platform
 from projections.base import ProjectionLag
-from security.access_log import Access, AccessLogCheck
+from security.access_log import AccessLogCheck
 from tests.conftest import eventually, running
+from tests.e2e.test_keys import _access
 from tests.integration.helpers import registered_patient
 
 
@@ -60,20 +59,6 @@ async def test_a_read_model_says_how_many_events_it_has_not_yet_applied(
 
         await eventually(applied, what="the directory to apply the registration")
     assert _sample("sonrisa_projection_lag_events", projection="patient_directory") == 0
-
-
-def _access(n: int) -> Access:
-    return Access(
-        actor_id=str(uuid4()),
-        actor_role="dentist",
-        action="patients:read",
-        patient_id=uuid4(),
-        route="GET /api/patients/{patient_id}",
-        outcome="done",
-        status=200,
-        correlation_id=f"c{n}",
-        source_address="198.51.100.7",
-    )
 
 
 async def test_the_audit_worker_reports_an_intact_access_log_and_then_a_changed_entry(
